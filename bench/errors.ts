@@ -1,0 +1,21 @@
+/**
+ * An error the user can act on: bad input, a missing file, an impossible option.
+ * The CLI prints its message (no stack) and exits with `exitCode`.
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A model folder, config or checkpoint that cannot be used as given. */
+export class ModelError extends UserError {
+  constructor(message: string) {
+    super(message, 1);
+    this.name = 'ModelError';
+  }
+}
