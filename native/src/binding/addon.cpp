@@ -1,0 +1,329 @@
+// N-API binding: converts JS values to engine structs and back. No engine logic lives here.
+#include <napi.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "engine/build_info.h"
+#include "engine/engine.h"
+
+namespace {
+
+using rb::DType;
+
+std::string getString(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw std::invalid_argument(std::string("plan field '") + key + "' must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+double getNumber(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw std::invalid_argument(std::string("field '") + key + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+double getNumberOr(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+bool getBoolOr(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+}
+
+Napi::Object getObject(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsObject()) throw std::invalid_argument(std::string("field '") + key + "' must be an object");
+  return v.As<Napi::Object>();
+}
+
+rb::TensorRef toTensor(const Napi::Object& o) {
+  rb::TensorRef t;
+  t.file = getString(o, "file");
+  t.offset = static_cast<uint64_t>(getNumber(o, "offset"));
+  t.bytes = static_cast<uint64_t>(getNumber(o, "bytes"));
+  const std::string dtype = getString(o, "dtype");
+  if (dtype == "F32") t.dtype = DType::F32;
+  else if (dtype == "F16") t.dtype = DType::F16;
+  else if (dtype == "BF16") t.dtype = DType::BF16;
+  else throw std::invalid_argument("unsupported tensor dtype " + dtype);
+  Napi::Value shape = o.Get("shape");
+  if (!shape.IsArray()) throw std::invalid_argument("tensor shape must be an array");
+  auto arr = shape.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    t.shape.push_back(static_cast<int64_t>(arr.Get(i).As<Napi::Number>().Int64Value()));
+  }
+  return t;
+}
+
+rb::ModelSpec toSpec(const Napi::Object& s) {
+  rb::ModelSpec spec;
+  spec.hidden = static_cast<int>(getNumber(s, "hiddenSize"));
+  spec.intermediate = static_cast<int>(getNumber(s, "intermediateSize"));
+  spec.numLayers = static_cast<int>(getNumber(s, "numLayers"));
+  spec.numHeads = static_cast<int>(getNumber(s, "numHeads"));
+  spec.numKvHeads = static_cast<int>(getNumber(s, "numKvHeads"));
+  spec.headDim = static_cast<int>(getNumber(s, "headDim"));
+  spec.vocab = static_cast<int>(getNumber(s, "vocabSize"));
+  spec.maxPositions = static_cast<int>(getNumber(s, "maxPositions"));
+  spec.rmsEps = getNumber(s, "rmsEps");
+  spec.ropeTheta = getNumber(s, "ropeTheta");
+  spec.qkNorm = getBoolOr(s, "qkNorm", false);
+  Napi::Value window = s.Get("slidingWindow");
+  spec.slidingWindow = window.IsNumber() ? window.As<Napi::Number>().Int32Value() : 0;
+  Napi::Object rope = getObject(s, "rope");
+  const std::string type = getString(rope, "type");
+  if (type == "default") {
+    spec.rope.type = rb::RopeSpec::Type::Default;
+  } else if (type == "linear") {
+    spec.rope.type = rb::RopeSpec::Type::Linear;
+    spec.rope.factor = getNumber(rope, "factor");
+  } else if (type == "llama3") {
+    spec.rope.type = rb::RopeSpec::Type::Llama3;
+    spec.rope.factor = getNumber(rope, "factor");
+    spec.rope.lowFreqFactor = getNumber(rope, "lowFreqFactor");
+    spec.rope.highFreqFactor = getNumber(rope, "highFreqFactor");
+    spec.rope.originalMaxPositions = static_cast<int>(getNumber(rope, "originalMaxPositions"));
+  } else {
+    throw std::invalid_argument("unsupported RoPE type " + type);
+  }
+  return spec;
+}
+
+rb::LoadPlan toPlan(const Napi::Object& p) {
+  rb::LoadPlan plan;
+  plan.spec = toSpec(getObject(p, "spec"));
+  plan.embed = toTensor(getObject(p, "embed"));
+  plan.finalNorm = toTensor(getObject(p, "finalNorm"));
+  plan.lmHead = toTensor(getObject(p, "lmHead"));
+  Napi::Value layers = p.Get("layers");
+  if (!layers.IsArray()) throw std::invalid_argument("plan.layers must be an array");
+  auto arr = layers.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Object layer = arr.Get(i).As<Napi::Object>();
+    rb::LayerPlan lp;
+    for (int r = 0; r < rb::kNumRoles; ++r) {
+      Napi::Value v = layer.Get(rb::roleName(static_cast<rb::Role>(r)));
+      if (v.IsObject()) lp.tensors[r] = toTensor(v.As<Napi::Object>());
+    }
+    plan.layers.push_back(std::move(lp));
+  }
+  return plan;
+}
+
+std::vector<int32_t> toIds(const Napi::Value& v, const char* what) {
+  if (!v.IsArray()) throw std::invalid_argument(std::string(what) + " must be an array of token ids");
+  auto arr = v.As<Napi::Array>();
+  std::vector<int32_t> ids;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value x = arr.Get(i);
+    if (!x.IsNumber()) throw std::invalid_argument(std::string(what) + " must hold numbers");
+    ids.push_back(x.As<Napi::Number>().Int32Value());
+  }
+  return ids;
+}
+
+rb::GenerateRequest toRequest(const Napi::Object& o) {
+  rb::GenerateRequest req;
+  req.prompt = toIds(o.Get("promptIds"), "promptIds");
+  req.maxNewTokens = static_cast<int>(getNumberOr(o, "maxNewTokens", 16));
+  if (o.Has("eosTokenIds")) req.eosTokenIds = toIds(o.Get("eosTokenIds"), "eosTokenIds");
+  req.stopOnEos = getBoolOr(o, "stopOnEos", true);
+  Napi::Value logits = o.Get("logits");
+  const std::string mode = logits.IsString() ? logits.As<Napi::String>().Utf8Value() : "none";
+  if (mode == "none") req.logits = rb::LogitsMode::None;
+  else if (mode == "prefill") req.logits = rb::LogitsMode::Prefill;
+  else if (mode == "all") req.logits = rb::LogitsMode::EveryStep;
+  else throw std::invalid_argument("logits must be 'none', 'prefill' or 'all'");
+  if (o.Has("sampling") && o.Get("sampling").IsObject()) {
+    Napi::Object s = o.Get("sampling").As<Napi::Object>();
+    req.sampling.greedy = getBoolOr(s, "greedy", true);
+    req.sampling.temperature = static_cast<float>(getNumberOr(s, "temperature", 1.0));
+    req.sampling.topK = static_cast<int>(getNumberOr(s, "topK", 0));
+    req.sampling.topP = static_cast<float>(getNumberOr(s, "topP", 1.0));
+    req.sampling.repetitionPenalty = static_cast<float>(getNumberOr(s, "repetitionPenalty", 1.0));
+    req.sampling.seed = static_cast<uint64_t>(getNumberOr(s, "seed", 0));
+  }
+  return req;
+}
+
+Napi::Object unitToJs(Napi::Env env, const rb::UnitRecord& u) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", u.name);
+  o.Set("loadNs", static_cast<double>(u.loadNs));
+  o.Set("bytesRead", static_cast<double>(u.bytesRead));
+  o.Set("cpuWaitNs", static_cast<double>(u.cpuWaitNs));
+  o.Set("createNs", static_cast<double>(u.createNs));
+  o.Set("forwardNs", static_cast<double>(u.forwardNs));
+  o.Set("kvFillNs", static_cast<double>(u.kvFillNs));
+  o.Set("loadInBackground", u.loadInBackground);
+  return o;
+}
+
+Napi::Object resultToJs(Napi::Env env, const rb::GenerateResult& r) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array tokens = Napi::Array::New(env, r.tokens.size());
+  for (size_t i = 0; i < r.tokens.size(); ++i) tokens.Set(i, r.tokens[i]);
+  out.Set("tokens", tokens);
+  Napi::Array logits = Napi::Array::New(env, r.logits.size());
+  for (size_t i = 0; i < r.logits.size(); ++i) {
+    auto arr = Napi::Float32Array::New(env, r.logits[i].size());
+    std::copy(r.logits[i].begin(), r.logits[i].end(), arr.Data());
+    logits.Set(i, arr);
+  }
+  out.Set("logits", logits);
+  Napi::Array steps = Napi::Array::New(env, r.steps.size());
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const rb::StepRecord& s = r.steps[i];
+    Napi::Object so = Napi::Object::New(env);
+    so.Set("kind", s.prefill ? "prefill" : "decode");
+    so.Set("tokens", s.tokens);
+    so.Set("position", s.position);
+    so.Set("wallNs", static_cast<double>(s.wallNs));
+    so.Set("sampleNs", static_cast<double>(s.sampleNs));
+    so.Set("peakRssBytes", static_cast<double>(s.peakRssBytes));
+    Napi::Array units = Napi::Array::New(env, s.units.size());
+    for (size_t j = 0; j < s.units.size(); ++j) units.Set(j, unitToJs(env, s.units[j]));
+    so.Set("units", units);
+    steps.Set(i, so);
+  }
+  out.Set("steps", steps);
+  out.Set("stopReason", r.stopReason);
+  return out;
+}
+
+class GenerateWorker : public Napi::AsyncProgressQueueWorker<int32_t> {
+ public:
+  GenerateWorker(Napi::Env env, std::shared_ptr<rb::Engine> engine, rb::GenerateRequest request,
+                 Napi::Function onToken, std::shared_ptr<bool> busy)
+      : Napi::AsyncProgressQueueWorker<int32_t>(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        engine_(std::move(engine)),
+        request_(std::move(request)),
+        busy_(std::move(busy)) {
+    if (!onToken.IsEmpty()) onToken_ = Napi::Persistent(onToken);
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      result_ = engine_->generate(request_, [&](int32_t token) { progress.Send(&token, 1); });
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnProgress(const int32_t* data, size_t count) override {
+    if (onToken_.IsEmpty()) return;
+    for (size_t i = 0; i < count; ++i) onToken_.Call({Napi::Number::New(Env(), data[i])});
+  }
+
+  void OnOK() override {
+    *busy_ = false;
+    deferred_.Resolve(resultToJs(Env(), result_));
+  }
+
+  void OnError(const Napi::Error& e) override {
+    *busy_ = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<rb::Engine> engine_;
+  rb::GenerateRequest request_;
+  Napi::FunctionReference onToken_;
+  std::shared_ptr<bool> busy_;
+  rb::GenerateResult result_;
+};
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod<&EngineWrap::Generate>("generate"),
+                        InstanceMethod<&EngineWrap::Close>("close"),
+                        InstanceAccessor<&EngineWrap::Backend>("backend")});
+  }
+
+  EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      throw Napi::TypeError::New(env, "new Engine(plan, options): plan must be an object");
+    }
+    try {
+      rb::EngineOptions options;
+      if (info.Length() > 1 && info[1].IsObject()) {
+        Napi::Object o = info[1].As<Napi::Object>();
+        options.prefetch = getBoolOr(o, "prefetch", true);
+        options.resident = getBoolOr(o, "resident", false);
+        options.threads = static_cast<int>(getNumberOr(o, "threads", 0));
+      }
+      engine_ = std::make_shared<rb::Engine>(toPlan(info[0].As<Napi::Object>()), options);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
+ private:
+  Napi::Value Generate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw Napi::Error::New(env, "the engine is closed");
+    if (*busy_) throw Napi::Error::New(env, "a generation is already running on this engine");
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "generate(request, onToken?)");
+    rb::GenerateRequest request;
+    try {
+      request = toRequest(info[0].As<Napi::Object>());
+    } catch (const std::exception& e) {
+      throw Napi::TypeError::New(env, e.what());
+    }
+    Napi::Function onToken;
+    if (info.Length() > 1 && info[1].IsFunction()) onToken = info[1].As<Napi::Function>();
+    *busy_ = true;
+    auto* worker = new GenerateWorker(env, engine_, std::move(request), onToken, busy_);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (*busy_) throw Napi::Error::New(info.Env(), "cannot close while a generation is running");
+    engine_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Backend(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), engine_ ? engine_->backendName() : "closed");
+  }
+
+  std::shared_ptr<rb::Engine> engine_;
+  std::shared_ptr<bool> busy_ = std::make_shared<bool>(false);
+};
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  rb::BuildInfo b = rb::buildInfo();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("compiler", b.compiler);
+  o.Set("flags", b.flags);
+  o.Set("buildType", b.buildType);
+  Napi::Array backends = Napi::Array::New(env, b.backends.size());
+  for (size_t i = 0; i < b.backends.size(); ++i) backends.Set(i, b.backends[i]);
+  o.Set("backends", backends);
+  o.Set("timers", b.timers);
+  o.Set("openmp", b.openmp);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", EngineWrap::Define(env));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(rabbit_native, Init)

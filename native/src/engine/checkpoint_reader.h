@@ -1,0 +1,29 @@
+// Reads byte ranges of safetensors files with pread. Files stay open for the engine's life;
+// reads never go through mmap so that `load_safe_tensor` measures real reads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace rb {
+
+class CheckpointReader {
+ public:
+  CheckpointReader() = default;
+  ~CheckpointReader();
+  CheckpointReader(const CheckpointReader&) = delete;
+  CheckpointReader& operator=(const CheckpointReader&) = delete;
+
+  // Reads exactly `bytes` bytes at `offset`; throws std::runtime_error naming the file on a
+  // short read (a truncated checkpoint) or an I/O error.
+  void read(const std::string& file, uint64_t offset, uint64_t bytes, void* dst);
+
+ private:
+  int fdFor(const std::string& file);
+  std::mutex mutex_;
+  std::unordered_map<std::string, int> fds_;
+};
+
+}  // namespace rb

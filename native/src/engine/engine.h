@@ -1,0 +1,91 @@
+// The layer-streaming engine: embed -> each decoder layer -> final norm + lm_head, with every
+// layer read from disk just before use (or kept after first load with `resident`), a KV cache,
+// sampling, and per-step, per-unit timing records.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/checkpoint_reader.h"
+#include "engine/layer_source.h"
+#include "engine/sampler.h"
+
+namespace rb {
+
+struct EngineOptions {
+  bool prefetch = true;
+  bool resident = false;
+  int threads = 0;  // 0: one per hardware thread
+};
+
+// Timings of one unit within one step. Durations in nanoseconds. `forwardNs` excludes
+// `kvFillNs`, so the foreground phases of a step add up to at most its wall time.
+struct UnitRecord {
+  std::string name;  // "embed", "layers.N", "lm_head"
+  int64_t loadNs = 0;
+  uint64_t bytesRead = 0;
+  int64_t cpuWaitNs = 0;
+  int64_t createNs = 0;
+  int64_t forwardNs = 0;
+  int64_t kvFillNs = 0;
+  bool loadInBackground = false;  // read by the prefetch thread, overlapping compute
+};
+
+struct StepRecord {
+  bool prefill = false;
+  int tokens = 0;
+  int position = 0;  // position of the step's first token
+  int64_t wallNs = 0;
+  int64_t sampleNs = 0;
+  uint64_t peakRssBytes = 0;
+  std::vector<UnitRecord> units;
+};
+
+enum class LogitsMode { None, Prefill, EveryStep };
+
+struct GenerateRequest {
+  std::vector<int32_t> prompt;
+  int maxNewTokens = 16;
+  SamplingOptions sampling;
+  std::vector<int32_t> eosTokenIds;
+  bool stopOnEos = true;
+  LogitsMode logits = LogitsMode::None;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated only
+  std::vector<std::vector<float>> logits;
+  std::vector<StepRecord> steps;
+  std::string stopReason;  // "max_new_tokens", "eos", "max_positions"
+};
+
+class Engine {
+ public:
+  Engine(LoadPlan plan, EngineOptions options);
+  ~Engine();
+  const LoadPlan& plan() const { return plan_; }
+  const EngineOptions& options() const { return options_; }
+  std::string backendName() const { return backend_->name(); }
+
+  GenerateResult generate(const GenerateRequest& request, const std::function<void(int32_t)>& onToken);
+
+ private:
+  StepRecord runStep(const std::vector<int32_t>& tokens, int pos0, float* logits);
+  UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
+  std::vector<int> unitOrder() const;
+
+  LoadPlan plan_;
+  EngineOptions options_;
+  CheckpointReader reader_;
+  UnitLoader loader_;
+  LayerSource source_;
+  std::unique_ptr<Backend> backend_;
+  std::vector<std::unique_ptr<UnitWeights>> resident_;
+  std::vector<uint8_t> embedBytes_;
+  std::vector<float> embedRows_;
+};
+
+}  // namespace rb

@@ -1,0 +1,152 @@
+#include "engine/layer_source.h"
+
+#include <stdexcept>
+
+#include "engine/timer.h"
+
+namespace rb {
+namespace {
+constexpr size_t kAlign = 64;
+}
+
+UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader) : reader_(reader) {
+  for (const auto& layer : plan.layers) {
+    std::vector<const TensorRef*> slots(kNumRoles, nullptr);
+    for (int r = 0; r < kNumRoles; ++r) {
+      if (layer.tensors[r]) slots[r] = &*layer.tensors[r];
+    }
+    units_.push_back(std::move(slots));
+  }
+  units_.push_back({&plan.lmHead});
+}
+
+void UnitLoader::load(int unit, HostUnit& out) {
+  const int64_t start = nowNs();
+  const auto& slots = units_.at(unit);
+  out.unit = unit;
+  out.slices.assign(slots.size(), HostSlice{});
+  size_t total = 0;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i]) continue;
+    out.slices[i] = HostSlice{true, slots[i]->dtype, total, slots[i]->numel()};
+    total += (slots[i]->bytes + kAlign - 1) / kAlign * kAlign;
+  }
+  out.bytes.resize(total);
+  uint64_t read = 0;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i]) continue;
+    reader_.read(slots[i]->file, slots[i]->offset, slots[i]->bytes, out.bytes.data() + out.slices[i].offset);
+    read += slots[i]->bytes;
+  }
+  out.bytesRead = read;
+  out.loadNs = nowNs() - start;
+}
+
+LayerSource::LayerSource(UnitLoader& loader, bool prefetch) : loader_(loader), prefetch_(prefetch) {}
+
+LayerSource::~LayerSource() { stop(); }
+
+void LayerSource::start(std::vector<int> order, bool cyclic) {
+  stop();
+  if (!prefetch_ || order.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+    exhausted_ = false;
+    error_ = nullptr;
+    if (ready_) {
+      pool_.push_back(std::move(*ready_));
+      ready_.reset();
+    }
+  }
+  thread_ = std::thread(&LayerSource::prefetchLoop, this, std::move(order), cyclic);
+}
+
+void LayerSource::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+HostUnit LayerSource::freshBuffer() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (pool_.empty()) return HostUnit{};
+  HostUnit u = std::move(pool_.back());
+  pool_.pop_back();
+  return u;
+}
+
+void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
+  size_t i = 0;
+  while (true) {
+    {
+      // Start reading the next unit only once the previous one was taken: two units in memory.
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !ready_; });
+      if (stopping_) return;
+    }
+    if (i == order.size()) {
+      if (!cyclic) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        exhausted_ = true;
+        cv_.notify_all();
+        return;
+      }
+      i = 0;
+    }
+    HostUnit buffer = freshBuffer();
+    try {
+      loader_.load(order[i++], buffer);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+      cv_.notify_all();
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_ = std::move(buffer);
+    }
+    cv_.notify_all();
+  }
+}
+
+HostUnit LayerSource::take(int unit, int64_t& waitNs) {
+  waitNs = 0;
+  if (!prefetch_ || !thread_.joinable()) {
+    HostUnit buffer = freshBuffer();
+    loader_.load(unit, buffer);
+    return buffer;
+  }
+  const int64_t start = nowNs();
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return ready_.has_value() || error_ != nullptr || exhausted_; });
+  waitNs = nowNs() - start;
+  if (!ready_ && error_) std::rethrow_exception(error_);
+  if (!ready_) {
+    lock.unlock();
+    waitNs = 0;
+    HostUnit buffer = freshBuffer();
+    loader_.load(unit, buffer);
+    return buffer;
+  }
+  HostUnit out = std::move(*ready_);
+  ready_.reset();
+  lock.unlock();
+  cv_.notify_all();
+  if (out.unit != unit) {
+    throw std::logic_error("prefetch order mismatch: expected unit " + std::to_string(unit) + ", got " +
+                           std::to_string(out.unit));
+  }
+  return out;
+}
+
+void LayerSource::giveBack(HostUnit unit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (pool_.size() < 2) pool_.push_back(std::move(unit));
+}
+
+}  // namespace rb

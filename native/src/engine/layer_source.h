@@ -1,0 +1,64 @@
+// Streams units (decoder layers, then the lm_head) from disk into host buffers: synchronously,
+// or from a prefetch thread that reads unit u+1 while the compute thread works on unit u.
+// At most one unit waits ready while another is computed, so host memory stays at about two
+// units whatever the model size.
+#pragma once
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/checkpoint_reader.h"
+
+namespace rb {
+
+class UnitLoader {
+ public:
+  UnitLoader(const LoadPlan& plan, CheckpointReader& reader);
+  int numUnits() const { return static_cast<int>(units_.size()); }
+  int headUnit() const { return numUnits() - 1; }
+  // Reads every tensor of `unit` into `out`, reusing out.bytes' capacity.
+  void load(int unit, HostUnit& out);
+
+ private:
+  std::vector<std::vector<const TensorRef*>> units_;  // per unit: slot -> tensor (or null)
+  CheckpointReader& reader_;
+};
+
+class LayerSource {
+ public:
+  LayerSource(UnitLoader& loader, bool prefetch);
+  ~LayerSource();
+  LayerSource(const LayerSource&) = delete;
+  LayerSource& operator=(const LayerSource&) = delete;
+
+  // Units will be taken in `order`, repeated forever when `cyclic` (streaming) or once.
+  void start(std::vector<int> order, bool cyclic);
+  void stop();
+  // Blocks until `unit` is loaded. `waitNs` is the time blocked on the prefetch thread.
+  HostUnit take(int unit, int64_t& waitNs);
+  // Returns a buffer for reuse once its bytes have been turned into compute weights.
+  void giveBack(HostUnit unit);
+
+ private:
+  void prefetchLoop(std::vector<int> order, bool cyclic);
+  HostUnit freshBuffer();
+
+  UnitLoader& loader_;
+  const bool prefetch_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<HostUnit> ready_;
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  bool exhausted_ = false;  // a one-pass order has been fully read
+  std::vector<HostUnit> pool_;
+  std::thread thread_;
+};
+
+}  // namespace rb

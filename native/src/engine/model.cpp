@@ -1,0 +1,85 @@
+#include "engine/model.h"
+
+#include <sstream>
+#include <stdexcept>
+
+namespace rb {
+
+int64_t TensorRef::numel() const {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+const char* roleName(Role r) {
+  static const char* names[kNumRoles] = {
+      "input_layernorm", "q_proj", "k_proj", "v_proj", "o_proj", "q_bias", "k_bias",
+      "v_bias", "o_bias", "q_norm", "k_norm", "post_attention_layernorm", "gate_proj",
+      "up_proj", "down_proj", "gate_bias", "up_bias", "down_bias"};
+  return names[r];
+}
+
+namespace {
+
+std::string shapeString(const std::vector<int64_t>& s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? "," : "") << s[i];
+  o << "]";
+  return o.str();
+}
+
+void expectShape(const TensorRef& t, std::vector<int64_t> want, const std::string& what) {
+  if (t.shape != want) {
+    throw std::invalid_argument(what + " has shape " + shapeString(t.shape) + ", the model spec implies " +
+                                shapeString(want));
+  }
+  if (t.bytes != static_cast<uint64_t>(t.numel()) * dtypeSize(t.dtype)) {
+    throw std::invalid_argument(what + ": byte count does not match its shape and dtype");
+  }
+}
+
+}  // namespace
+
+void validatePlan(const LoadPlan& plan) {
+  const ModelSpec& s = plan.spec;
+  if (s.hidden <= 0 || s.intermediate <= 0 || s.numLayers <= 0 || s.numHeads <= 0 || s.numKvHeads <= 0 ||
+      s.headDim <= 0 || s.vocab <= 0 || s.maxPositions <= 0) {
+    throw std::invalid_argument("model spec has a non-positive dimension");
+  }
+  if (s.numHeads % s.numKvHeads != 0) {
+    throw std::invalid_argument("num_attention_heads must be a multiple of num_key_value_heads");
+  }
+  if (s.headDim % 2 != 0) throw std::invalid_argument("head_dim must be even for RoPE");
+  if (static_cast<int>(plan.layers.size()) != s.numLayers) {
+    throw std::invalid_argument("plan has " + std::to_string(plan.layers.size()) + " layers, spec says " +
+                                std::to_string(s.numLayers));
+  }
+  const int64_t H = s.hidden, I = s.intermediate, Q = int64_t(s.numHeads) * s.headDim,
+                KV = int64_t(s.numKvHeads) * s.headDim;
+  expectShape(plan.embed, {s.vocab, H}, "embed_tokens");
+  expectShape(plan.lmHead, {s.vocab, H}, "lm_head");
+  expectShape(plan.finalNorm, {H}, "norm");
+  const std::vector<int64_t> want[kNumRoles] = {{H}, {Q, H}, {KV, H}, {KV, H}, {H, Q}, {Q}, {KV}, {KV}, {H},
+                                                {s.headDim}, {s.headDim}, {H}, {I, H}, {I, H}, {H, I}, {I}, {I}, {H}};
+  const Role required[] = {kInputNorm, kQ, kK, kV, kO, kPostNorm, kGate, kUp, kDown};
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    const auto& layer = plan.layers[l];
+    for (Role r : required) {
+      if (!layer.tensors[r]) {
+        throw std::invalid_argument("layer " + std::to_string(l) + " has no " + roleName(r));
+      }
+    }
+    if (s.qkNorm && (!layer.tensors[kQNorm] || !layer.tensors[kKNorm])) {
+      throw std::invalid_argument("layer " + std::to_string(l) + " needs q_norm and k_norm");
+    }
+    for (int r = 0; r < kNumRoles; ++r) {
+      if (layer.tensors[r]) {
+        expectShape(*layer.tensors[r], want[r],
+                    "layers." + std::to_string(l) + "." + roleName(static_cast<Role>(r)));
+      }
+    }
+  }
+}
+
+}  // namespace rb
