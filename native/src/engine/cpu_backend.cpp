@@ -167,7 +167,8 @@ class CpuBackend : public Backend {
     const int Q = heads * D, KV = spec_.numKvHeads * D;
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
     const int window = spec_.slidingWindow;
-#pragma omp parallel for collapse(2) schedule(static)
+    const long work = static_cast<long>(n) * heads * (pos0_ + n) * D;
+#pragma omp parallel for collapse(2) schedule(static) if (work >= (1L << 15))
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < heads; ++h) {
         const int pos = pos0_ + t;

@@ -17,8 +17,14 @@ float dot(const float* a, const float* b, int n) {
   return r;
 }
 
+namespace {
+// Below this many multiply-adds, waking worker threads costs more than it saves.
+constexpr long kParallelMinWork = 1L << 15;
+}
+
 void matmul(const float* X, int n, int in, const float* W, int out, const float* bias, float* Y) {
-#pragma omp parallel for schedule(static)
+  const long work = static_cast<long>(n) * in * out;
+#pragma omp parallel for schedule(static) if (work >= kParallelMinWork)
   for (int o = 0; o < out; ++o) {
     const float* w = W + static_cast<size_t>(o) * in;
     const float b = bias ? bias[o] : 0.0f;

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { generateCommand } from './commands/generate.js';
+import { parityCommand } from './commands/parity.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('rabbit-bench')
+  .command(generateCommand)
+  .command(parityCommand)
+  .demandCommand(1, 'name a command (see --help)')
+  .strict()
+  .fail((message, error, y) => {
+    if (error) throw error;
+    process.stderr.write(`${y.help()}\n\nrabbit-bench: ${message}\n`);
+    process.exit(2);
+  })
+  .help()
+  .parseAsync();

@@ -1,0 +1,112 @@
+// `rabbit-bench parity`: the engine against a Hugging Face transformers reference.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Table from 'cli-table3';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { InferenceEngine } from '../engine/engine.js';
+import { UserError } from '../errors.js';
+import { buildLoadPlan } from '../model/plan.js';
+import type { LoadPlan } from '../model/types.js';
+import { compareWithReference, F32_TOLERANCE, judgeParity, type ParityMetrics, type ParityTolerance } from '../reference/compare.js';
+import { defaultPrompts } from '../reference/default-prompts.js';
+import { defaultPython, runHfReference, type ReferencePrompt } from '../reference/live.js';
+import { readReference, type ReferenceFile } from '../reference/reference-file.js';
+import { checkReferenceWeights } from '../reference/weights-check.js';
+import { engineOptions, withEngineOptions } from './options.js';
+import { runCommand } from './run.js';
+
+function builder(y: Argv) {
+  return withEngineOptions(y)
+    .option('reference', { type: 'string', describe: 'reference JSON written by scripts/hf_reference.py' })
+    .option('python', { type: 'string', describe: 'Python with transformers, to make the reference live (default: .venv-hf if present)' })
+    .option('prompts', { type: 'string', describe: 'prompts JSON for a live reference ([{"name","text"} | {"name","ids"}])' })
+    .option('max-new-tokens', { type: 'number', default: 24, describe: 'greedy tokens to compare (live reference)' })
+    .option('min-cosine', { type: 'number', default: F32_TOLERANCE.minCosine })
+    .option('max-rel-diff', { type: 'number', default: F32_TOLERANCE.maxRelAbsDiff, describe: 'max |Δ logit| as a fraction of max |reference logit|' })
+    .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
+    .conflicts('reference', 'python');
+}
+
+type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
+
+export interface CaseResult {
+  name: string;
+  prompt_tokens: number;
+  metrics: ParityMetrics;
+  pass: boolean;
+  failures: string[];
+}
+
+export async function runParity(plan: LoadPlan, reference: ReferenceFile, engine: InferenceEngine, tol: ParityTolerance): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const c of reference.cases) {
+    const out = await engine.generate({ promptIds: c.prompt_ids, maxNewTokens: c.max_new_tokens, stopOnEos: false, logits: 'prefill', sampling: { greedy: true } });
+    const metrics = compareWithReference(out.logits[0], c.last_logits, out.tokens, c.greedy_tokens);
+    const verdict = judgeParity(metrics, tol);
+    results.push({ name: c.name, prompt_tokens: c.prompt_ids.length, metrics, ...verdict });
+  }
+  return results;
+}
+
+function obtainReference(a: Args, plan: LoadPlan): ReferenceFile {
+  if (a.reference) return readReference(a.reference);
+  const python = a.python ?? defaultPython();
+  if (!python) {
+    throw new UserError('no reference: pass --reference FILE, or --python PATH to a Python with transformers (scripts/setup-hf-venv.sh makes one)', 2);
+  }
+  const prompts: ReferencePrompt[] = a.prompts
+    ? (JSON.parse(readFileSync(a.prompts, 'utf8')) as ReferencePrompt[])
+    : defaultPrompts(existsSync(join(plan.modelDir, 'tokenizer.json')), plan.spec.vocabSize);
+  return runHfReference({ python, modelDir: plan.modelDir, prompts, maxNewTokens: a.maxNewTokens, threads: a.threads || undefined });
+}
+
+function printTable(results: CaseResult[]): void {
+  const table = new Table({ head: ['case', 'prompt tok', 'cosine', 'max |Δ|', 'max |ref|', 'top-1', 'top-5', 'greedy', 'verdict'] });
+  for (const r of results) {
+    const m = r.metrics;
+    table.push([r.name, r.prompt_tokens, m.cosine.toFixed(8), m.maxAbsDiff.toExponential(2), m.maxAbsReference.toFixed(3),
+      m.top1Match ? 'same' : 'DIFF', `${m.top5Overlap}/5`, `${m.greedyPrefix}/${m.greedyLength}`, r.pass ? 'pass' : 'FAIL']);
+  }
+  process.stdout.write(`${table.toString()}\n`);
+  for (const r of results.filter((x) => !x.pass)) process.stdout.write(`${r.name}: ${r.failures.join('; ')}\n`);
+}
+
+async function handler(a: Args): Promise<number> {
+  const plan = buildLoadPlan(a.model);
+  const reference = obtainReference(a, plan);
+  const weights = checkReferenceWeights(reference, plan.files);
+  if (weights.status === 'mismatch') {
+    throw new UserError(`the reference was made from other weights (${weights.files.join(', ')} differ): regenerate it`, 2);
+  }
+  const tol: ParityTolerance = { ...F32_TOLERANCE, minCosine: a.minCosine, maxRelAbsDiff: a.maxRelDiff };
+  const engine = InferenceEngine.open(plan, engineOptions(a));
+  let results: CaseResult[];
+  try {
+    results = await runParity(plan, reference, engine, tol);
+  } finally {
+    engine.close();
+  }
+  const pass = results.every((r) => r.pass);
+  if (a.json) {
+    process.stdout.write(`${JSON.stringify({
+      model: plan.modelDir,
+      reference: { transformers_version: reference.transformers_version, torch_version: reference.torch_version, attn_implementation: reference.attn_implementation },
+      weights_check: weights,
+      tolerance: tol,
+      cases: results,
+      pass,
+    })}\n`);
+  } else {
+    printTable(results);
+    process.stdout.write(`parity ${pass ? 'PASS' : 'FAIL'} against transformers ${reference.transformers_version}` +
+      `${weights.status === 'skipped' ? ` (weights not verified: ${weights.reason})` : ''}\n`);
+  }
+  return pass ? 0 : 1;
+}
+
+export const parityCommand: CommandModule<object, Args> = {
+  command: 'parity',
+  describe: 'compare the engine with a Hugging Face transformers reference',
+  builder: builder as unknown as CommandModule<object, Args>['builder'],
+  handler: (a) => runCommand(() => handler(a)),
+};

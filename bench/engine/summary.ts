@@ -1,0 +1,45 @@
+// Headline timings of one generation, from the engine's step records.
+import type { StepRecord } from './records.js';
+
+export interface GenerationTimings {
+  prompt_tokens: number;
+  generated_tokens: number;
+  /** Time to first token: the prefill step plus choosing the token. */
+  ttft_ms: number;
+  decode_ms: number;
+  decode_tokens_per_s: number | null;
+  ms_per_token: number | null;
+  total_ms: number;
+  bytes_read: number;
+  peak_rss_bytes: number;
+}
+
+const ms = (ns: number) => ns / 1e6;
+
+export function summarizeSteps(steps: StepRecord[], generated: number): GenerationTimings {
+  const stepNs = (s: StepRecord) => s.wallNs + s.sampleNs;
+  const prefill = steps.find((s) => s.kind === 'prefill');
+  const decode = steps.filter((s) => s.kind === 'decode');
+  const decodeNs = decode.reduce((a, s) => a + stepNs(s), 0);
+  const totalNs = steps.reduce((a, s) => a + stepNs(s), 0);
+  return {
+    prompt_tokens: prefill?.tokens ?? 0,
+    generated_tokens: generated,
+    ttft_ms: prefill ? ms(stepNs(prefill)) : 0,
+    decode_ms: ms(decodeNs),
+    decode_tokens_per_s: decode.length > 0 && decodeNs > 0 ? decode.length / (decodeNs / 1e9) : null,
+    ms_per_token: decode.length > 0 ? ms(decodeNs) / decode.length : null,
+    total_ms: ms(totalNs),
+    bytes_read: steps.reduce((a, s) => a + s.units.reduce((b, u) => b + u.bytesRead, 0), 0),
+    peak_rss_bytes: steps.reduce((a, s) => Math.max(a, s.peakRssBytes), 0),
+  };
+}
+
+export function formatTimings(t: GenerationTimings): string {
+  const rate = t.decode_tokens_per_s === null ? 'n/a' : `${t.decode_tokens_per_s.toFixed(2)} tok/s`;
+  return (
+    `prompt ${t.prompt_tokens} tok · generated ${t.generated_tokens} tok · TTFT ${t.ttft_ms.toFixed(1)} ms · ` +
+    `decode ${rate} · total ${t.total_ms.toFixed(1)} ms · read ${(t.bytes_read / 2 ** 20).toFixed(1)} MiB · ` +
+    `peak RSS ${(t.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB`
+  );
+}
