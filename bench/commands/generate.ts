@@ -53,6 +53,10 @@ async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
   const promptIds = await promptToIds({ prompt: a.prompt, promptIds: a.promptIds, chat: a.chat, system: a.system }, plan.modelDir);
   const tokenizer = existsSync(join(plan.modelDir, 'tokenizer.json')) ? await ModelTokenizer.load(plan.modelDir) : undefined;
+  if (promptIds.length + a.maxNewTokens > plan.spec.maxPositions) {
+    process.stderr.write(`rabbit-bench: warning: ${promptIds.length} prompt + ${a.maxNewTokens} new tokens exceed ` +
+      `max_position_embeddings (${plan.spec.maxPositions}); as in transformers, later tokens are past the trained context\n`);
+  }
   const engine = InferenceEngine.open(plan, engineOptions(a));
   try {
     const streamer = !a.json && tokenizer ? textStreamer(tokenizer) : undefined;

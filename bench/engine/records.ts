@@ -28,5 +28,5 @@ export interface NativeGenerateResult {
   tokens: number[];
   logits: Float32Array[];
   steps: StepRecord[];
-  stopReason: 'max_new_tokens' | 'eos' | 'max_positions';
+  stopReason: 'max_new_tokens' | 'eos';
 }

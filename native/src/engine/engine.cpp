@@ -145,7 +145,9 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
 #else
   (void)threads;
 #endif
-  const int maxTokens = std::min(spec.maxPositions, promptLen + std::max(request.maxNewTokens, 1));
+  // Like transformers, decoding may run past max_position_embeddings (RoPE has no hard limit);
+  // only a prompt that does not fit is refused.
+  const int maxTokens = promptLen + std::max(request.maxNewTokens, 1);
   backend_->resetCache(maxTokens);
 
   GenerateResult result;
@@ -179,10 +181,6 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
     if (request.stopOnEos && std::find(request.eosTokenIds.begin(), request.eosTokenIds.end(), token) !=
                                  request.eosTokenIds.end()) {
       result.stopReason = "eos";
-      break;
-    }
-    if (pos >= spec.maxPositions && static_cast<int>(result.tokens.size()) < request.maxNewTokens) {
-      result.stopReason = "max_positions";
       break;
     }
     input.assign(1, token);

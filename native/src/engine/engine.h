@@ -59,7 +59,7 @@ struct GenerateResult {
   std::vector<int32_t> tokens;  // generated only
   std::vector<std::vector<float>> logits;
   std::vector<StepRecord> steps;
-  std::string stopReason;  // "max_new_tokens", "eos", "max_positions"
+  std::string stopReason;  // "max_new_tokens" or "eos"
 };
 
 class Engine {

@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ModelError } from '../errors.js';
+import { openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { parseModelConfig, type LayerBiases } from './config.js';
+import { readJsonObject, show } from './json.js';
+import { resolveModelDir } from './resolve.js';
+import type { LayerTensors, LoadPlan, ModelSpec, TensorRef } from './types.js';
+
+/** A tensor shape the config implies, and the config fields it follows from. */
+interface Expected {
+  shape: number[];
+  because: string;
+}
+
+/** Reads config and safetensors headers of a model and checks them against each other. */
+export function buildLoadPlan(idOrPath: string, env: NodeJS.ProcessEnv = process.env): LoadPlan {
+  const modelDir = resolveModelDir(idOrPath, env);
+  const configFile = path.join(modelDir, 'config.json');
+  if (!fs.existsSync(configFile)) throw new ModelError(`${modelDir}: no config.json`);
+  const generationFile = path.join(modelDir, 'generation_config.json');
+  const generation = fs.existsSync(generationFile) ? readJsonObject(generationFile) : undefined;
+  const { spec, biases } = parseModelConfig(readJsonObject(configFile), generation, configFile);
+
+  const picker = new TensorPicker(modelDir, openCheckpoint(modelDir));
+  const shapes = expectedShapes(spec);
+  const embed = picker.require('model.embed_tokens.weight', shapes.embed);
+  const finalNorm = picker.require('model.norm.weight', shapes.hiddenVec);
+  const layers = Array.from({ length: spec.numLayers }, (_, i) => layerTensors(picker, i, spec, biases, shapes));
+  // Like transformers, tying wins over a stored lm_head.weight, which then goes unused.
+  const lmHead = spec.tieWordEmbeddings ? embed : picker.optional('lm_head.weight', shapes.embed);
+  if (!lmHead) {
+    throw new ModelError(
+      `${modelDir}: lm_head.weight is missing and tie_word_embeddings is false: the logits would be all zero`,
+    );
+  }
+  const used = [embed, finalNorm, lmHead, ...layers.flatMap((layer) => Object.values(layer) as TensorRef[])];
+  return {
+    modelDir,
+    spec,
+    embed,
+    finalNorm,
+    lmHead,
+    lmHeadTied: spec.tieWordEmbeddings,
+    layers,
+    files: [...new Set(used.map((t) => t.file))].sort(),
+    unusedTensors: picker.unused(),
+  };
+}
+
+function expectedShapes(spec: ModelSpec) {
+  const { hiddenSize: h, numHeads, numKvHeads, headDim, intermediateSize: inter, vocabSize } = spec;
+  const H = `hidden_size=${h}`;
+  const NH = `num_attention_heads=${numHeads}`;
+  const KV = `num_key_value_heads=${numKvHeads}`;
+  const HD = `head_dim=${headDim}`;
+  const I = `intermediate_size=${inter}`;
+  const e = (shape: number[], ...because: string[]): Expected => ({ shape, because: because.join(', ') });
+  return {
+    embed: e([vocabSize, h], `vocab_size=${vocabSize}`, H),
+    hiddenVec: e([h], H),
+    headVec: e([headDim], HD),
+    interVec: e([inter], I),
+    qProj: e([numHeads * headDim, h], NH, HD, H),
+    kvProj: e([numKvHeads * headDim, h], KV, HD, H),
+    oProj: e([h, numHeads * headDim], H, NH, HD),
+    qBias: e([numHeads * headDim], NH, HD),
+    kvBias: e([numKvHeads * headDim], KV, HD),
+    upProj: e([inter, h], I, H),
+    downProj: e([h, inter], H, I),
+  };
+}
+
+type Shapes = ReturnType<typeof expectedShapes>;
+
+function layerTensors(picker: TensorPicker, i: number, spec: ModelSpec, biases: LayerBiases, s: Shapes): LayerTensors {
+  picker.requireLayer(i, spec.numLayers);
+  const w = (suffix: string, expected: Expected, why?: string) => picker.require(`model.layers.${i}.${suffix}`, expected, why);
+  const layer: LayerTensors = {
+    input_layernorm: w('input_layernorm.weight', s.hiddenVec),
+    q_proj: w('self_attn.q_proj.weight', s.qProj),
+    k_proj: w('self_attn.k_proj.weight', s.kvProj),
+    v_proj: w('self_attn.v_proj.weight', s.kvProj),
+    o_proj: w('self_attn.o_proj.weight', s.oProj),
+    post_attention_layernorm: w('post_attention_layernorm.weight', s.hiddenVec),
+    gate_proj: w('mlp.gate_proj.weight', s.upProj),
+    up_proj: w('mlp.up_proj.weight', s.upProj),
+    down_proj: w('mlp.down_proj.weight', s.downProj),
+  };
+  if (biases.qkv) {
+    const why = spec.architecture === 'Qwen2ForCausalLM' ? 'Qwen2 always has q/k/v biases' : 'attention_bias is true';
+    layer.q_bias = w('self_attn.q_proj.bias', s.qBias, why);
+    layer.k_bias = w('self_attn.k_proj.bias', s.kvBias, why);
+    layer.v_bias = w('self_attn.v_proj.bias', s.kvBias, why);
+  }
+  if (biases.o) layer.o_bias = w('self_attn.o_proj.bias', s.hiddenVec, 'attention_bias is true');
+  if (spec.qkNorm) {
+    const why = 'Qwen3 normalises q and k per head';
+    layer.q_norm = w('self_attn.q_norm.weight', s.headVec, why);
+    layer.k_norm = w('self_attn.k_norm.weight', s.headVec, why);
+  }
+  if (biases.mlp) {
+    const why = 'mlp_bias is true';
+    layer.gate_bias = w('mlp.gate_proj.bias', s.interVec, why);
+    layer.up_bias = w('mlp.up_proj.bias', s.interVec, why);
+    layer.down_bias = w('mlp.down_proj.bias', s.hiddenVec, why);
+  }
+  return layer;
+}
+
+/** Hands out checkpoint tensors after checking their shapes, and remembers which were used. */
+class TensorPicker {
+  private readonly used = new Set<string>();
+  private readonly layerIndices = new Set<number>();
+
+  constructor(
+    private readonly modelDir: string,
+    private readonly checkpoint: Checkpoint,
+  ) {
+    for (const name of checkpoint.tensors.keys()) {
+      const match = /^model\.layers\.(\d+)\./.exec(name);
+      if (match) this.layerIndices.add(Number(match[1]));
+    }
+  }
+
+  optional(name: string, expected: Expected): TensorRef | undefined {
+    const ref = this.checkpoint.tensors.get(name);
+    if (!ref) return undefined;
+    if (ref.shape.length !== expected.shape.length || ref.shape.some((d, i) => d !== expected.shape[i])) {
+      throw new ModelError(
+        `${this.modelDir}: config contradicts checkpoint: ${name} has shape ${show(ref.shape)}, ` +
+          `config implies ${show(expected.shape)} (${expected.because})`,
+      );
+    }
+    this.used.add(name);
+    return ref;
+  }
+
+  require(name: string, expected: Expected, why?: string): TensorRef {
+    const ref = this.optional(name, expected);
+    if (ref) return ref;
+    throw new ModelError(
+      `${this.modelDir}: tensor ${name} is missing${why ? ` (required: ${why})` : ''}; searched ${this.checkpoint.searched}`,
+    );
+  }
+
+  /** A whole missing layer gets one clear message instead of one about its first tensor. */
+  requireLayer(i: number, numLayers: number): void {
+    if (this.layerIndices.has(i)) return;
+    throw new ModelError(
+      `${this.modelDir}: layer ${i} is missing: config has num_hidden_layers=${numLayers} but the checkpoint ` +
+        `has no model.layers.${i}.* tensors; searched ${this.checkpoint.searched}`,
+    );
+  }
+
+  unused(): string[] {
+    return [...this.checkpoint.tensors.keys()].filter((name) => !this.used.has(name)).sort();
+  }
+}

@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ModelError } from '../errors.js';
+import { isJsonObject, show, type JsonObject } from './json.js';
+import type { TensorDtype, TensorRef } from './types.js';
+
+const DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { F32: 4, F16: 2, BF16: 2 };
+
+/** The reference implementation refuses larger headers; so do we, before allocating anything. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+export interface SafetensorsHeader {
+  tensors: Map<string, TensorRef>;
+  metadata: Record<string, string> | undefined;
+  fileBytes: number;
+}
+
+/** Reads the length prefix and JSON header of a .safetensors file; tensor data is never read. */
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  const abs = path.resolve(file);
+  const fail = (message: string): never => {
+    throw new ModelError(`${abs}: ${message}`);
+  };
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? String(err)})`);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return fail('not a regular file');
+    const fileBytes = stat.size;
+    if (fileBytes < 8) return fail(`file is ${fileBytes} bytes, shorter than the 8-byte header length prefix`);
+    const headerLen = readExactly(fd, 0, 8, fail).readBigUInt64LE(0);
+    if (headerLen === 0n) return fail('header length is 0 — not a safetensors file');
+    if (headerLen > BigInt(fileBytes - 8)) {
+      return fail(`header length ${headerLen} exceeds file size ${fileBytes} — truncated or not a safetensors file`);
+    }
+    if (headerLen > BigInt(MAX_HEADER_BYTES)) {
+      return fail(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit of the safetensors format`);
+    }
+    const header = parseHeaderJson(readExactly(fd, 8, Number(headerLen), fail), fail);
+    const dataStart = 8 + Number(headerLen);
+    const dataBytes = fileBytes - dataStart;
+    const tensors = new Map<string, TensorRef>();
+    let metadata: Record<string, string> | undefined;
+    for (const [name, entry] of Object.entries(header)) {
+      if (name === '__metadata__') metadata = parseMetadata(entry, fail);
+      else tensors.set(name, parseEntry(name, entry, abs, dataStart, dataBytes, fail));
+    }
+    return { tensors, metadata, fileBytes };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readExactly(fd: number, position: number, length: number, fail: (m: string) => never): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) return fail(`file ended after ${position + done} bytes while reading the header`);
+    done += n;
+  }
+  return buf;
+}
+
+function parseHeaderJson(bytes: Buffer, fail: (m: string) => never): JsonObject {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return fail('header is not valid UTF-8 — not a safetensors file');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return fail(`header is not valid JSON (${(err as Error).message}) — not a safetensors file`);
+  }
+  if (!isJsonObject(value)) return fail(`header is not a JSON object — not a safetensors file`);
+  return value;
+}
+
+function parseMetadata(entry: unknown, fail: (m: string) => never): Record<string, string> | undefined {
+  if (entry === null) return undefined;
+  if (!isJsonObject(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+    return fail(`__metadata__ must map names to strings, found ${show(entry)}`);
+  }
+  return entry as Record<string, string>;
+}
+
+function parseEntry(
+  name: string,
+  entry: unknown,
+  file: string,
+  dataStart: number,
+  dataBytes: number,
+  fail: (m: string) => never,
+): TensorRef {
+  const bad = (what: string): never => fail(`tensor '${name}': ${what}`);
+  if (!isJsonObject(entry)) return bad(`expected {dtype, shape, data_offsets}, found ${show(entry)}`);
+  const { dtype, shape, data_offsets: offsets } = entry;
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
+    return bad(`dtype ${show(dtype)} is not supported (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  }
+  if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
+    return bad(`shape must be a list of non-negative integers, found ${show(shape)}`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInt) || offsets[0] > offsets[1]) {
+    return bad(`data_offsets must be [begin, end] with 0 <= begin <= end, found ${show(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end > dataBytes) {
+    return bad(
+      `data ends at byte ${end} of the data section, but the file holds only ${dataBytes} data bytes ` +
+        `(${dataStart + dataBytes} bytes in all) — the file is truncated`,
+    );
+  }
+  const elementBytes = DTYPE_BYTES[dtype as TensorDtype];
+  const want = (shape as number[]).reduce((a, b) => a * b, 1) * elementBytes;
+  if (end - begin !== want) {
+    return bad(`data_offsets span ${end - begin} bytes, but shape ${show(shape)} of ${dtype} needs ${want}`);
+  }
+  return { file, offset: dataStart + begin, bytes: want, dtype: dtype as TensorDtype, shape: [...(shape as number[])] };
+}
+
+function isNonNegativeInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
