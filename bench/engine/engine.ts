@@ -2,7 +2,7 @@
 // and the promise-based generate with a per-token callback.
 import { UserError } from '../errors.js';
 import type { LoadPlan } from '../model/types.js';
-import { loadAddon, type NativeEngine, type NativeSampling } from './native.js';
+import { loadAddon, type FaultName, type NativeEngine, type NativeSampling } from './native.js';
 import type { NativeGenerateResult } from './records.js';
 
 export interface EngineOptions {
@@ -12,6 +12,21 @@ export interface EngineOptions {
   resident?: boolean;
   /** Compute threads; 0 or absent = one per hardware thread. */
   threads?: number;
+  /**
+   * A deliberate engine mistake, only for tests of the checks themselves. Defaults to the
+   * RABBIT_BENCH_FAULT environment variable so child processes can be broken from outside.
+   */
+  fault?: FaultName;
+}
+
+const FAULTS: readonly FaultName[] = ['none', 'boolean-mask', 'untied-lm-head', 'wrong-rope', 'abort'];
+
+function faultFromEnv(): FaultName {
+  const v = process.env.RABBIT_BENCH_FAULT ?? 'none';
+  if (!(FAULTS as readonly string[]).includes(v)) {
+    throw new UserError(`RABBIT_BENCH_FAULT=${v} is not a known fault (${FAULTS.join(', ')})`, 2);
+  }
+  return v as FaultName;
 }
 
 export interface SamplingOptions {
@@ -64,7 +79,11 @@ export class InferenceEngine {
       prefetch: options.prefetch ?? true,
       resident: options.resident ?? false,
       threads: options.threads ?? 0,
+      fault: options.fault ?? faultFromEnv(),
     };
+    if (resolved.fault !== 'none') {
+      process.stderr.write(`rabbit-bench: WARNING: fault '${resolved.fault}' injected into the engine on purpose; results are wrong\n`);
+    }
     if (!Number.isInteger(resolved.threads) || resolved.threads < 0) throw new UserError('--threads must be a whole number >= 0');
     const addon = loadAddon();
     return new InferenceEngine(plan, resolved, new addon.Engine(plan, resolved));

@@ -16,10 +16,13 @@ export interface NativeBuildInfo {
   openmp: boolean;
 }
 
+export type FaultName = 'none' | 'boolean-mask' | 'untied-lm-head' | 'wrong-rope' | 'abort';
+
 export interface NativeEngineOptions {
   prefetch: boolean;
   resident: boolean;
   threads: number;
+  fault: FaultName;
 }
 
 export interface NativeSampling {

@@ -261,6 +261,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
         options.threads = static_cast<int>(getNumberOr(o, "threads", 0));
+        Napi::Value fault = o.Get("fault");
+        if (fault.IsString()) options.fault = rb::parseFault(fault.As<Napi::String>().Utf8Value());
       }
       engine_ = std::make_shared<rb::Engine>(toPlan(info[0].As<Napi::Object>()), options);
     } catch (const std::exception& e) {

@@ -42,7 +42,7 @@ int threadIndex() {
 
 class CpuBackend : public Backend {
  public:
-  explicit CpuBackend(const ModelSpec& spec) : spec_(spec), kv_(spec.numLayers) {}
+  CpuBackend(const ModelSpec& spec, Fault fault) : spec_(spec), fault_(fault), kv_(spec.numLayers) {}
 
   std::string name() const override { return "cpu"; }
 
@@ -53,7 +53,7 @@ class CpuBackend : public Backend {
       layer.v.resize(layer.k.size());
     }
     if (!rope_ || ropePositions_ < maxTokens) {
-      rope_ = std::make_unique<RopeTable>(spec_, maxTokens);
+      rope_ = std::make_unique<RopeTable>(spec_, maxTokens, fault_ == Fault::WrongRope);
       ropePositions_ = maxTokens;
     }
     maxTokens_ = maxTokens;
@@ -172,24 +172,30 @@ class CpuBackend : public Backend {
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < heads; ++h) {
         const int pos = pos0_ + t;
-        const int first = window > 0 ? std::max(0, pos - window + 1) : 0;
+        int first = window > 0 ? std::max(0, pos - window + 1) : 0;
+        int last = pos;
+        if (fault_ == Fault::BooleanMask) {
+          first = 0;
+          last = pos0_ + n - 1;
+        }
         const int g = h / group;
         const float* q = q_.data() + static_cast<size_t>(t) * Q + h * D;
         float* scores = scores_.data() + static_cast<size_t>(threadIndex()) * maxTokens_;
         float maxScore = -INFINITY;
-        for (int j = first; j <= pos; ++j) {
-          const float s = cpu::dot(q, cache.k.data() + static_cast<size_t>(j) * KV + g * D, D) * scale;
+        for (int j = first; j <= last; ++j) {
+          float s = cpu::dot(q, cache.k.data() + static_cast<size_t>(j) * KV + g * D, D) * scale;
+          if (fault_ == Fault::BooleanMask) s += j <= pos ? 1.0f : 0.0f;
           scores[j] = s;
           maxScore = std::max(maxScore, s);
         }
         float sum = 0;
-        for (int j = first; j <= pos; ++j) {
+        for (int j = first; j <= last; ++j) {
           scores[j] = std::exp(scores[j] - maxScore);
           sum += scores[j];
         }
         float* out = attn_.data() + static_cast<size_t>(t) * Q + h * D;
         std::fill(out, out + D, 0.0f);
-        for (int j = first; j <= pos; ++j) {
+        for (int j = first; j <= last; ++j) {
           const float p = scores[j] / sum;
           const float* v = cache.v.data() + static_cast<size_t>(j) * KV + g * D;
           for (int d = 0; d < D; ++d) out[d] += p * v[d];
@@ -199,6 +205,7 @@ class CpuBackend : public Backend {
   }
 
   ModelSpec spec_;
+  Fault fault_;
   std::vector<KvLayer> kv_;
   std::unique_ptr<RopeTable> rope_;
   int ropePositions_ = 0;
@@ -211,6 +218,8 @@ class CpuBackend : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> makeCpuBackend(const ModelSpec& spec) { return std::make_unique<CpuBackend>(spec); }
+std::unique_ptr<Backend> makeCpuBackend(const ModelSpec& spec, Fault fault) {
+  return std::make_unique<CpuBackend>(spec, fault);
+}
 
 }  // namespace rb

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -32,12 +34,21 @@ std::vector<float> readTensorF32(CheckpointReader& reader, const TensorRef& t) {
 
 }  // namespace
 
+Fault parseFault(const std::string& name) {
+  if (name.empty() || name == "none") return Fault::None;
+  if (name == "boolean-mask") return Fault::BooleanMask;
+  if (name == "untied-lm-head") return Fault::UntiedLmHead;
+  if (name == "wrong-rope") return Fault::WrongRope;
+  if (name == "abort") return Fault::Abort;
+  throw std::invalid_argument("unknown fault '" + name + "' (boolean-mask, untied-lm-head, wrong-rope, abort)");
+}
+
 Engine::Engine(LoadPlan plan, EngineOptions options)
     : plan_(std::move(plan)),
       options_(options),
       loader_((validatePlan(plan_), plan_), reader_),
       source_(loader_, options.prefetch),
-      backend_(makeCpuBackend(plan_.spec)) {
+      backend_(makeCpuBackend(plan_.spec, options.fault)) {
   // The final norm is a single vector: it stays resident and is read once, here.
   backend_->setFinalNorm(readTensorF32(reader_, plan_.finalNorm));
   resident_.resize(loader_.numUnits());
@@ -78,6 +89,7 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
 }
 
 StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* logits) {
+  if (options_.fault == Fault::Abort) std::abort();
   StepRecord step;
   step.tokens = static_cast<int>(tokens.size());
   step.position = pos0;
@@ -94,6 +106,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       rec.loadNs = host.loadNs;
       rec.bytesRead = host.bytesRead;
       rec.loadInBackground = options_.prefetch;
+      if (u == head && options_.fault == Fault::UntiedLmHead) std::fill(host.bytes.begin(), host.bytes.end(), 0);
       const int64_t c0 = nowNs();
       owned = backend_->createUnit(host);
       rec.createNs = nowNs() - c0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/fault.h"
 #include "engine/checkpoint_reader.h"
 #include "engine/layer_source.h"
 #include "engine/sampler.h"
@@ -19,6 +20,7 @@ struct EngineOptions {
   bool prefetch = true;
   bool resident = false;
   int threads = 0;  // 0: one per hardware thread
+  Fault fault = Fault::None;
 };
 
 // Timings of one unit within one step. Durations in nanoseconds. `forwardNs` excludes

@@ -37,7 +37,8 @@ std::vector<float> ropeInvFreq(const ModelSpec& spec) {
   return inv;
 }
 
-RopeTable::RopeTable(const ModelSpec& spec, int positions) : half_(spec.headDim / 2) {
+RopeTable::RopeTable(const ModelSpec& spec, int positions, bool adjacentPairs)
+    : half_(spec.headDim / 2), adjacentPairs_(adjacentPairs) {
   const std::vector<float> inv = ropeInvFreq(spec);
   cos_.resize(static_cast<size_t>(positions) * half_);
   sin_.resize(cos_.size());
@@ -53,11 +54,13 @@ RopeTable::RopeTable(const ModelSpec& spec, int positions) : half_(spec.headDim 
 void RopeTable::apply(float* x, int pos) const {
   const float* c = cos(pos);
   const float* s = sin(pos);
+  const int stride = adjacentPairs_ ? 1 : half_;
   for (int i = 0; i < half_; ++i) {
-    float x1 = x[i];
-    float x2 = x[i + half_];
-    x[i] = x1 * c[i] - x2 * s[i];
-    x[i + half_] = x2 * c[i] + x1 * s[i];
+    const int a = adjacentPairs_ ? 2 * i : i;
+    float x1 = x[a];
+    float x2 = x[a + stride];
+    x[a] = x1 * c[i] - x2 * s[i];
+    x[a + stride] = x2 * c[i] + x1 * s[i];
   }
 }
 

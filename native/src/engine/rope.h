@@ -13,7 +13,8 @@ std::vector<float> ropeInvFreq(const ModelSpec& spec);
 
 class RopeTable {
  public:
-  RopeTable(const ModelSpec& spec, int positions);
+  // `adjacentPairs` is the wrong convention (GPT-J style), available only as a test fault.
+  RopeTable(const ModelSpec& spec, int positions, bool adjacentPairs = false);
   int half() const { return half_; }
   const float* cos(int pos) const { return cos_.data() + static_cast<size_t>(pos) * half_; }
   const float* sin(int pos) const { return sin_.data() + static_cast<size_t>(pos) * half_; }
@@ -23,6 +24,7 @@ class RopeTable {
 
  private:
   int half_;
+  bool adjacentPairs_;
   std::vector<float> cos_, sin_;
 };
 
