@@ -1,6 +1,7 @@
 #include "engine/checkpoint_reader.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,8 +35,10 @@ void CheckpointReader::read(const std::string& file, uint64_t offset, uint64_t b
       throw std::runtime_error("read error in " + file + ": " + std::strerror(errno));
     }
     if (n == 0) {
+      struct stat st {};
+      const long long size = ::fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
       throw std::runtime_error(file + " is truncated: needed bytes up to offset " + std::to_string(offset + bytes) +
-                               ", file ends at " + std::to_string(offset + done));
+                               ", file ends at " + std::to_string(size));
     }
     done += static_cast<uint64_t>(n);
   }
