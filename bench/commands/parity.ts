@@ -7,7 +7,8 @@ import { InferenceEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
 import type { LoadPlan } from '../model/types.js';
-import { compareWithReference, F32_TOLERANCE, judgeParity, type ParityMetrics, type ParityTolerance } from '../reference/compare.js';
+import { F32_TOLERANCE, type ParityTolerance } from '../reference/compare.js';
+import { runParity, type CaseResult } from '../reference/run-parity.js';
 import { defaultPrompts } from '../reference/default-prompts.js';
 import { defaultPython, runHfReference, type ReferencePrompt } from '../reference/live.js';
 import { readReference, type ReferenceFile } from '../reference/reference-file.js';
@@ -28,25 +29,6 @@ function builder(y: Argv) {
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
-
-export interface CaseResult {
-  name: string;
-  prompt_tokens: number;
-  metrics: ParityMetrics;
-  pass: boolean;
-  failures: string[];
-}
-
-export async function runParity(plan: LoadPlan, reference: ReferenceFile, engine: InferenceEngine, tol: ParityTolerance): Promise<CaseResult[]> {
-  const results: CaseResult[] = [];
-  for (const c of reference.cases) {
-    const out = await engine.generate({ promptIds: c.prompt_ids, maxNewTokens: c.max_new_tokens, stopOnEos: false, logits: 'prefill', sampling: { greedy: true } });
-    const metrics = compareWithReference(out.logits[0], c.last_logits, out.tokens, c.greedy_tokens);
-    const verdict = judgeParity(metrics, tol);
-    results.push({ name: c.name, prompt_tokens: c.prompt_ids.length, metrics, ...verdict });
-  }
-  return results;
-}
 
 function obtainReference(a: Args, plan: LoadPlan): ReferenceFile {
   if (a.reference) return readReference(a.reference);
@@ -82,7 +64,7 @@ async function handler(a: Args): Promise<number> {
   const engine = InferenceEngine.open(plan, engineOptions(a));
   let results: CaseResult[];
   try {
-    results = await runParity(plan, reference, engine, tol);
+    results = await runParity(reference, engine, tol);
   } finally {
     engine.close();
   }
