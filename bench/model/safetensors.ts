@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ModelError } from '../errors.js';
 import { isJsonObject, show, type JsonObject } from './json.js';
-import type { TensorDtype, TensorRef } from './types.js';
+import { TENSOR_DTYPE_BYTES, type TensorDtype, type TensorRef } from './types.js';
 
-const DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { F32: 4, F16: 2, BF16: 2 };
 
 /** The reference implementation refuses larger headers; so do we, before allocating anything. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -103,8 +102,8 @@ function parseEntry(
   const bad = (what: string): never => fail(`tensor '${name}': ${what}`);
   if (!isJsonObject(entry)) return bad(`expected {dtype, shape, data_offsets}, found ${show(entry)}`);
   const { dtype, shape, data_offsets: offsets } = entry;
-  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
-    return bad(`dtype ${show(dtype)} is not supported (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(TENSOR_DTYPE_BYTES, dtype)) {
+    return bad(`dtype ${show(dtype)} is not supported (supported: ${Object.keys(TENSOR_DTYPE_BYTES).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
     return bad(`shape must be a list of non-negative integers, found ${show(shape)}`);
@@ -119,7 +118,7 @@ function parseEntry(
         `(${dataStart + dataBytes} bytes in all) — the file is truncated`,
     );
   }
-  const elementBytes = DTYPE_BYTES[dtype as TensorDtype];
+  const elementBytes = TENSOR_DTYPE_BYTES[dtype as TensorDtype];
   const want = (shape as number[]).reduce((a, b) => a * b, 1) * elementBytes;
   if (end - begin !== want) {
     return bad(`data_offsets span ${end - begin} bytes, but shape ${show(shape)} of ${dtype} needs ${want}`);

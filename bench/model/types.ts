@@ -17,6 +17,8 @@ export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = [
 /** Safetensors dtypes the engine can read. Compute is always f32. */
 export type TensorDtype = 'F32' | 'F16' | 'BF16';
 
+export const TENSOR_DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { F32: 4, F16: 2, BF16: 2 };
+
 /** Checkpoint dtype as written in config.json (`torch_dtype` or transformers-5 `dtype`). */
 export type ModelDtype = 'float32' | 'float16' | 'bfloat16';
 

@@ -9,8 +9,12 @@ export interface ReferenceCase {
   prompt_text: string | null;
   prompt_ids: number[];
   max_new_tokens: number;
+  /** float32 logits at the last prompt position, as the shortest decimal that reads back exactly. */
   last_logits: number[];
+  /** Exactly max_new_tokens greedy tokens (argmax, KV cache, no EOS stop). */
   greedy_tokens: number[];
+  /** Top-1 minus top-2 logit at each greedy step: how safe comparing argmaxes is. */
+  greedy_margins?: number[];
   timings?: { prefill_s: number; decode_s: number; decode_tokens: number; peak_rss_bytes: number };
 }
 

@@ -1,7 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { TensorDtype } from '../model/types.js';
+import { TENSOR_DTYPE_BYTES, type TensorDtype } from '../model/types.js';
 
-export const DTYPE_BYTES: Record<TensorDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 
 export interface TensorBytes {
   name: string;
@@ -17,7 +16,7 @@ export interface TensorSource extends Omit<TensorBytes, 'data'> {
 }
 
 export function tensorByteSize(t: Pick<TensorBytes, 'dtype' | 'shape'>): number {
-  return t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+  return t.shape.reduce((a, b) => a * b, 1) * TENSOR_DTYPE_BYTES[t.dtype];
 }
 
 /**
@@ -36,11 +35,13 @@ export function safetensorsHeader(
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const out = Buffer.alloc(8 + json.length);
-  out.writeBigUInt64LE(BigInt(json.length), 0);
-  out.write(json, 8, 'utf8');
+  // Lengths are in UTF-8 bytes: a tensor name may hold non-ASCII characters.
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const padded = Buffer.alloc(json.length + ((8 - (json.length % 8)) % 8), ' ');
+  json.copy(padded);
+  const out = Buffer.alloc(8 + padded.length);
+  out.writeBigUInt64LE(BigInt(padded.length), 0);
+  padded.copy(out, 8);
   return out;
 }
 

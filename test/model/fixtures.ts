@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import type { TensorDtype } from '../../bench/model/types.js';
-import { DTYPE_BYTES, encodeSafetensors, type TensorBytes } from '../../bench/synth/safetensors.js';
+import { encodeSafetensors, type TensorBytes } from '../../bench/synth/safetensors.js';
+import { TENSOR_DTYPE_BYTES } from '../../bench/model/types.js';
 
 /** Returns a maker of temp folders that are removed after each test of the calling file. */
 export function useTempDirs(): () => string {
@@ -20,7 +21,7 @@ export function useTempDirs(): () => string {
 
 /** A tensor whose bytes count up, so tests can tell tensors apart by content. */
 export function tensor(name: string, shape: number[], dtype: TensorDtype = 'F32'): TensorBytes {
-  const data = new Uint8Array(shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]);
+  const data = new Uint8Array(shape.reduce((a, b) => a * b, 1) * TENSOR_DTYPE_BYTES[dtype]);
   data.forEach((_, i) => (data[i] = (i + name.length) % 251));
   return { name, dtype, shape, data };
 }

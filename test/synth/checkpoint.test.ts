@@ -1,10 +1,12 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CheckpointOptions, writeCheckpoint } from '../../bench/synth/checkpoint.js';
 import { f32ArrayToBf16 } from '../../bench/synth/half.js';
 import { Rng } from '../../bench/synth/prng.js';
-import { tensorByteSize } from '../../bench/synth/safetensors.js';
+import { encodeSafetensors, tensorByteSize } from '../../bench/synth/safetensors.js';
+import { readSafetensorsHeader } from '../../bench/model/safetensors.js';
 import { FIXTURES } from '../fixtures/specs.js';
 import { meanStd, readSafetensors, type StoredTensor, tempDir, toFloat32 } from './helpers.js';
 
@@ -232,5 +234,17 @@ describe('writeCheckpoint weight scales', () => {
     const want = new Uint16Array(whole.length);
     f32ArrayToBf16(whole, want);
     expect(t.data.equals(Buffer.from(want.buffer))).toBe(true);
+  });
+});
+
+describe('safetensors header', () => {
+  it('counts the header length in UTF-8 bytes, so non-ASCII tensor names read back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-utf8-'));
+    const file = join(dir, 'x.safetensors');
+    writeFileSync(file, encodeSafetensors([{ name: 'poids.énorme.ß', dtype: 'F32', shape: [2], data: new Uint8Array(new Float32Array([1.5, -2]).buffer) }]));
+    const header = readSafetensorsHeader(file);
+    expect([...header.tensors.keys()]).toEqual(['poids.énorme.ß']);
+    expect(header.tensors.get('poids.énorme.ß')!.bytes).toBe(8);
+    rmSync(dir, { recursive: true });
   });
 });

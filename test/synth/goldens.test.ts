@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtures } from '../fixtures/build.js';
-import { GOLDEN_SCHEMA, REGENERATE_GOLDENS, goldenPath, goldenProblems, readGolden } from '../fixtures/golden.js';
+import { REFERENCE_SCHEMA } from '../../bench/reference/reference-file.js';
+import { REGENERATE_GOLDENS, goldenPath, goldenProblems, readGolden } from '../fixtures/golden.js';
 import { FIXTURES } from '../fixtures/specs.js';
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -39,7 +40,7 @@ describe('goldens', () => {
   it('describe the runs the engine is compared against', () => {
     for (const [name, spec] of Object.entries(FIXTURES)) {
       const g = readGolden(name);
-      expect(g).toMatchObject({ schema: GOLDEN_SCHEMA, model: name, dtype: 'float32', attn_implementation: 'eager' });
+      expect(g).toMatchObject({ schema: REFERENCE_SCHEMA, model: name, dtype: 'float32', attn_implementation: 'eager' });
       expect(g.cases.map((c) => c.name)).toEqual(spec.tokenizer ? ['short', 'long', 'text'] : ['short', 'long']);
       const vocab = spec.config.vocab_size as number;
       for (const c of g.cases) {
