@@ -1,0 +1,63 @@
+// --chat renders tokenizer_config.json's chat template (Jinja) and tokenizes it without adding
+// special tokens twice, as transformers' apply_chat_template(tokenize=True) does.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
+import { ModelTokenizer } from '../../bench/tokenizer.js';
+import { buildFixtures } from '../fixtures/build.js';
+import { runCli } from '../helpers/cli.js';
+
+const TEMPLATE =
+  "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}{% if add_generation_prompt %}<s>assistant\n{% endif %}";
+
+let dir: string;
+beforeAll(() => {
+  const fixture = buildFixtures()['llama-tied-gqa-f32'];
+  dir = mkdtempSync(join(tmpdir(), 'rb-chat-'));
+  for (const f of ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json']) {
+    writeFileSync(join(dir, f), readFileSync(join(fixture, f)));
+  }
+  const config = JSON.parse(readFileSync(join(fixture, 'tokenizer_config.json'), 'utf8'));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: TEMPLATE }));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('chat template', () => {
+  it('renders system and user turns with a generation prompt, without a second BOS', async () => {
+    const tok = await ModelTokenizer.load(dir);
+    const ids = await tok.encodeChat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi rabbit' }]);
+    const expected = await tok.encode('<s>system\nBe brief.</s>\n<s>user\nHi rabbit</s>\n<s>assistant\n', false);
+    expect(ids).toEqual(expected);
+    expect(ids[0]).toBe(1);
+    expect(ids[1]).not.toBe(1);
+  });
+
+  it('generate --chat uses the template', () => {
+    const r = runCli(['generate', '--model', dir, '--prompt', 'Hi rabbit', '--system', 'Be brief.', '--chat', '--max-new-tokens', '3', '--json']);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.prompt_ids.length).toBeGreaterThan(20);
+    expect(doc.tokens).toHaveLength(3);
+  });
+
+  const python = defaultPython();
+  const problem = python ? pythonProblem(python) : 'no .venv-hf (run scripts/setup-hf-venv.sh)';
+  it.skipIf(problem !== undefined)(`ids equal transformers' apply_chat_template${problem ? ` (skipped: ${problem})` : ''}`, async () => {
+    const script = [
+      'import json, sys',
+      'from transformers import AutoTokenizer',
+      't = AutoTokenizer.from_pretrained(sys.argv[1])',
+      "msgs = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi rabbit'}]",
+      'r = t.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)',
+      "print(json.dumps(list(r['input_ids'] if isinstance(r, dict) or hasattr(r, 'keys') else r)))",
+    ].join('\n');
+    const out = spawnSync(python!, ['-c', script, dir], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    const tok = await ModelTokenizer.load(dir);
+    const ids = await tok.encodeChat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi rabbit' }]);
+    expect(ids).toEqual(JSON.parse(out.stdout));
+  });
+});
