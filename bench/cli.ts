@@ -3,11 +3,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { generateCommand } from './commands/generate.js';
 import { parityCommand } from './commands/parity.js';
+import { synthCommand } from './commands/synth.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('rabbit-bench')
   .command(generateCommand)
   .command(parityCommand)
+  .command(synthCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

@@ -27,6 +27,8 @@ export interface CheckpointOptions {
   /** Defaults to the bos/eos ids of the config. */
   generationConfig?: Record<string, unknown>;
   tokenizer?: 'byte-level';
+  /** Called after each file is complete, e.g. to show progress on a multi-GiB write. */
+  onFile?: (name: string) => void;
 }
 
 export interface WrittenCheckpoint {
@@ -61,6 +63,7 @@ export function writeCheckpoint(dir: string, opts: CheckpointOptions): WrittenCh
   const writeJson = (name: string, value: unknown): void => {
     writeFileSync(join(dir, name), JSON.stringify(value, null, 2) + '\n');
     files.push(name);
+    opts.onFile?.(name);
   };
 
   const { torch_dtype: _t, dtype: _d, ...config } = opts.config;
@@ -118,6 +121,7 @@ export function writeCheckpoint(dir: string, opts: CheckpointOptions): WrittenCh
     // transformers refuses safetensors files without format metadata it knows.
     totalSize += writeSafetensors(join(dir, weightFiles[s]), plans.map(source), { format: 'pt' });
     files.push(weightFiles[s]);
+    opts.onFile?.(weightFiles[s]);
     for (const p of plans) weightMap[p.name] = weightFiles[s];
   });
   if (opts.shards > 1) {
