@@ -49,9 +49,76 @@ export interface NativeEngine {
   close(): void;
 }
 
+/** What one file's eviction achieved; residency is a fraction of its pages, null where it cannot be observed. */
+export interface NativeEvictResult {
+  file: string;
+  bytes: number;
+  residentBefore: number | null;
+  residentAfter: number | null;
+  /**
+   * `still-resident`: the kernel kept pages (tmpfs, pages mapped by a running process).
+   * `unverifiable`: Linux shows the page cache (mincore) only to the owner or a writer of the file.
+   */
+  status: 'evicted' | 'still-resident' | 'unverifiable';
+}
+
+export interface NativeMemoryBandwidthOptions {
+  /** Bytes per array (three arrays); default max(128 MiB, 4/3 x L3) so the set is 4x the L3. */
+  bytes?: number;
+  /** Default: the CPUs this process may run on. */
+  threads?: number;
+  /** Timed passes per kernel (default 5). */
+  repeats?: number;
+}
+
+export interface NativeKernelBandwidth {
+  /** Bytes counted per element: reads + writes (copy 2 x 8, triad 3 x 8); write-allocate traffic not counted. */
+  bytesPerElement: number;
+  /** GB/s = 10^9 bytes per second. */
+  bestGBps: number;
+  medianGBps: number;
+}
+
+export interface NativeMemoryBandwidthResult {
+  bytes: number;
+  elementBytes: number;
+  threads: number;
+  repeats: number;
+  /** 0 when the system does not report it. */
+  l3Bytes: number;
+  copy: NativeKernelBandwidth;
+  triad: NativeKernelBandwidth;
+}
+
+export interface NativeDiskReadOptions {
+  dir: string;
+  /** Size of the temporary file (default 256 MiB). */
+  bytes?: number;
+}
+
+export interface NativeDiskReadResult {
+  dir: string;
+  bytes: number;
+  blockBytes: number;
+  /** MB/s = 10^6 bytes per second. */
+  coldMBps: number;
+  warmMBps: number;
+  /** Page-cache residency before each read: ~0 makes the cold read cold, ~1 the warm read warm. */
+  residentBeforeCold: number;
+  residentBeforeWarm: number;
+}
+
 export interface NativeAddon {
   Engine: new (plan: LoadPlan, options: NativeEngineOptions) => NativeEngine;
   buildInfo(): NativeBuildInfo;
+  /** Fraction of the file's pages in the page cache; throws where Linux would not tell (see NativeEvictResult). */
+  pageCacheResidency(file: string): number;
+  /** posix_fadvise(DONTNEED) on every file, after writing back its dirty pages; rejects naming the file that failed. */
+  evictFromPageCache(files: string[]): Promise<NativeEvictResult[]>;
+  /** STREAM copy and triad over double arrays; rejects on bad options or too little free memory. */
+  memoryBandwidth(options?: NativeMemoryBandwidthOptions): Promise<NativeMemoryBandwidthResult>;
+  /** Writes, syncs, evicts and reads back (cold, then warm) a temporary file in `dir`, then deletes it. */
+  diskReadBandwidth(options: NativeDiskReadOptions): Promise<NativeDiskReadResult>;
 }
 
 let cached: NativeAddon | undefined;

@@ -1,11 +1,18 @@
 // N-API binding: converts JS values to engine structs and back. No engine logic lives here.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
 #include "engine/build_info.h"
 #include "engine/engine.h"
+#include "sysbench/disk_bandwidth.h"
+#include "sysbench/memory_bandwidth.h"
+#include "sysbench/page_cache.h"
 
 namespace {
 
@@ -320,9 +327,166 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Runs a blocking system microbenchmark on the libuv pool: its C++ exception rejects the
+// promise instead of ending the process, and the JS thread stays free for the seconds it takes.
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using ToJs = Napi::Value (*)(Napi::Env, const Result&);
+
+  static Napi::Promise Start(Napi::Env env, std::function<Result()> job, ToJs toJs) {
+    auto* worker = new PromiseWorker(env, std::move(job), toJs);
+    Napi::Promise promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override {
+    try {
+      result_ = job_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override { deferred_.Resolve(toJs_(Env(), result_)); }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  PromiseWorker(Napi::Env env, std::function<Result()> job, ToJs toJs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)), toJs_(toJs) {}
+
+  Napi::Promise::Deferred deferred_;
+  std::function<Result()> job_;
+  ToJs toJs_;
+  Result result_{};
+};
+
+/** An optional positive integer option; absent keeps the C++ default. */
+template <typename T>
+void readCount(const Napi::Object& o, const char* key, T& out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return;
+  const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  const double max = std::min(9007199254740991.0, static_cast<double>(std::numeric_limits<T>::max()));
+  if (!(x >= 1 && x <= max && std::floor(x) == x)) {
+    throw Napi::TypeError::New(o.Env(), std::string("option '") + key + "' must be a positive integer");
+  }
+  out = static_cast<T>(x);
+}
+
+Napi::Object optionsArg(const Napi::CallbackInfo& info, const char* signature) {
+  if (info.Length() == 0 || info[0].IsUndefined()) return Napi::Object::New(info.Env());
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), signature);
+  return info[0].As<Napi::Object>();
+}
+
+Napi::Value optionalFraction(Napi::Env env, const std::optional<double>& x) {
+  return x ? Napi::Number::New(env, *x) : env.Null();
+}
+
+Napi::Value PageCacheResidency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "pageCacheResidency(file: string)");
+  try {
+    return Napi::Number::New(env, rb::sysbench::pageCacheResidency(info[0].As<Napi::String>().Utf8Value()).fraction());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
+Napi::Value EvictResultsToJs(Napi::Env env, const std::vector<rb::sysbench::EvictResult>& results) {
+  Napi::Array out = Napi::Array::New(env, results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const rb::sysbench::EvictResult& r = results[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("file", r.file);
+    o.Set("bytes", static_cast<double>(r.bytes));
+    o.Set("residentBefore", optionalFraction(env, r.residentBefore));
+    o.Set("residentAfter", optionalFraction(env, r.residentAfter));
+    o.Set("status", rb::sysbench::evictStatusName(r.status));
+    out.Set(i, o);
+  }
+  return out;
+}
+
+Napi::Value EvictFromPageCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* signature = "evictFromPageCache(files: string[])";
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, signature);
+  auto arr = info[0].As<Napi::Array>();
+  std::vector<std::string> files;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value f = arr.Get(i);
+    if (!f.IsString()) throw Napi::TypeError::New(env, signature);
+    files.push_back(f.As<Napi::String>().Utf8Value());
+  }
+  return PromiseWorker<std::vector<rb::sysbench::EvictResult>>::Start(
+      env, [files] { return rb::sysbench::evictFromPageCache(files); }, EvictResultsToJs);
+}
+
+Napi::Object KernelToJs(Napi::Env env, const rb::sysbench::KernelBandwidth& k) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytesPerElement", k.bytesPerElement);
+  o.Set("bestGBps", k.bestGBps);
+  o.Set("medianGBps", k.medianGBps);
+  return o;
+}
+
+Napi::Value MemoryBandwidthToJs(Napi::Env env, const rb::sysbench::MemoryBandwidthResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", static_cast<double>(r.options.arrayBytes));
+  o.Set("elementBytes", static_cast<double>(sizeof(double)));
+  o.Set("threads", r.options.threads);
+  o.Set("repeats", r.options.repeats);
+  o.Set("l3Bytes", static_cast<double>(r.l3Bytes));
+  o.Set("copy", KernelToJs(env, r.copy));
+  o.Set("triad", KernelToJs(env, r.triad));
+  return o;
+}
+
+Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info) {
+  Napi::Object o = optionsArg(info, "memoryBandwidth({ bytes?, threads?, repeats? })");
+  rb::sysbench::MemoryBandwidthOptions options;
+  readCount(o, "bytes", options.arrayBytes);
+  readCount(o, "threads", options.threads);
+  readCount(o, "repeats", options.repeats);
+  return PromiseWorker<rb::sysbench::MemoryBandwidthResult>::Start(
+      info.Env(), [options] { return rb::sysbench::measureMemoryBandwidth(options); }, MemoryBandwidthToJs);
+}
+
+Napi::Value DiskReadToJs(Napi::Env env, const rb::sysbench::DiskReadResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dir", r.options.dir);
+  o.Set("bytes", static_cast<double>(r.options.bytes));
+  o.Set("blockBytes", static_cast<double>(r.blockBytes));
+  o.Set("coldMBps", r.coldMBps);
+  o.Set("warmMBps", r.warmMBps);
+  o.Set("residentBeforeCold", r.residentBeforeCold);
+  o.Set("residentBeforeWarm", r.residentBeforeWarm);
+  return o;
+}
+
+Napi::Value DiskReadBandwidth(const Napi::CallbackInfo& info) {
+  const char* signature = "diskReadBandwidth({ dir: string, bytes? })";
+  Napi::Object o = optionsArg(info, signature);
+  if (!o.Get("dir").IsString()) throw Napi::TypeError::New(info.Env(), signature);
+  rb::sysbench::DiskReadOptions options;
+  options.dir = o.Get("dir").As<Napi::String>().Utf8Value();
+  readCount(o, "bytes", options.bytes);
+  return PromiseWorker<rb::sysbench::DiskReadResult>::Start(
+      info.Env(), [options] { return rb::sysbench::measureDiskRead(options); }, DiskReadToJs);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("pageCacheResidency", Napi::Function::New(env, PageCacheResidency));
+  exports.Set("evictFromPageCache", Napi::Function::New(env, EvictFromPageCache));
+  exports.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));
+  exports.Set("diskReadBandwidth", Napi::Function::New(env, DiskReadBandwidth));
   return exports;
 }
 

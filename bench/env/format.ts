@@ -1,0 +1,71 @@
+// The environment report as a table for people; --json prints the report itself.
+import Table from 'cli-table3';
+import type { EnvironmentReport, SimdFlag } from './types.js';
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
+const mib = (bytes: number) => `${Math.round(bytes / MiB)} MiB`;
+
+function cpuLine(cpu: EnvironmentReport['cpu']): string {
+  const parts = [`${cpu.manufacturer} ${cpu.brand}`.trim(), `${cpu.cores} threads`];
+  if (cpu.physical_cores) parts.push(`${cpu.physical_cores} cores`);
+  if (cpu.speed_ghz) parts.push(`${cpu.speed_ghz} GHz${cpu.speed_max_ghz ? ` (max ${cpu.speed_max_ghz})` : ''}`);
+  if (cpu.l3_bytes) parts.push(`L3 ${mib(cpu.l3_bytes)}`);
+  return parts.join(', ');
+}
+
+function simdLine(simd: EnvironmentReport['cpu']['simd']): string {
+  if (!simd) return 'unknown';
+  const flags = Object.keys(simd) as SimdFlag[];
+  const missing = flags.filter((f) => !simd[f]);
+  const present = flags.filter((f) => simd[f]).join(' ') || 'none';
+  return missing.length > 0 ? `${present} (no ${missing.join(' ')})` : present;
+}
+
+function storageLine(s: EnvironmentReport['storage']): string {
+  if (!s) return 'unknown';
+  return `${s.dir} on ${s.mount_point} (${s.fs_type}, ${s.source}${s.disk ? `, disk ${s.disk}` : ''})`;
+}
+
+function buildLine(b: EnvironmentReport['engine_build']): string {
+  return `${b.compiler}, ${b.build_type}, flags "${b.flags.trim()}", backends ${b.backends.join(' ')}, ` +
+    `timers ${b.timers ? 'on' : 'off'}, OpenMP ${b.openmp ? 'on' : 'off'}`;
+}
+
+function measuredRows(m: NonNullable<EnvironmentReport['measured']>): [string, string][] {
+  const mem = m.memory_bandwidth;
+  const disk = m.disk_read;
+  const gbps = (k: typeof mem.triad) => `${k.best_gbps.toFixed(1)} GB/s best, ${k.median_gbps.toFixed(1)} median`;
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  return [
+    ['Memory triad', `${gbps(mem.triad)} (a = b + s·c, ${mem.triad.bytes_per_element} B/element read+write)`],
+    ['Memory copy', `${gbps(mem.copy)} (c = a, ${mem.copy.bytes_per_element} B/element read+write)`],
+    ['', `${mem.threads} threads, 3 × ${mib(mem.array_bytes)} of ${mem.element_bytes}-byte doubles, best of ${mem.repeats}`],
+    ['Disk read cold', `${Math.round(disk.cold_mbps)} MB/s (${pct(disk.resident_before_cold)} cached before` +
+      `${disk.resident_before_cold > 0.05 ? ': NOT a cold read, this filesystem kept the pages (tmpfs?)' : ''})`],
+    ['Disk read warm', `${Math.round(disk.warm_mbps)} MB/s (${pct(disk.resident_before_warm)} cached before)`],
+    ['', `${mib(disk.file_bytes)} file in ${disk.dir}, pread in ${mib(disk.block_bytes)} blocks`],
+  ];
+}
+
+export function formatReport(r: EnvironmentReport): string {
+  const table = new Table({ colWidths: [16, 84], wordWrap: true });
+  const rows: [string, string][] = [
+    ['Machine', r.machine_fingerprint],
+    ['CPU', cpuLine(r.cpu)],
+    ['SIMD', simdLine(r.cpu.simd)],
+    ['Memory', `${gib(r.memory.total_bytes)} total, ${gib(r.memory.available_bytes)} available`],
+    ['GPUs', r.gpus.map((g) => `${g.vendor} ${g.model}${g.vram_mib ? ` (${g.vram_mib} MiB)` : ''}`.trim()).join('; ') || 'none'],
+    ['Disks', r.disks.map((d) => `${d.name} ${d.type} ${gib(d.size_bytes)}${d.model ? ` ${d.model}` : ''}`).join('; ') || 'none found'],
+    ['Storage', storageLine(r.storage)],
+    ['OS', `${r.os.distro} ${r.os.release}, kernel ${r.os.kernel}, ${r.os.arch}`.trim()],
+    ['Node', r.node_version],
+    ['Engine build', buildLine(r.engine_build)],
+    ...(r.measured ? measuredRows(r.measured) : [['Measured', 'not measured (--no-measure)'] as [string, string]]),
+  ];
+  table.push(...rows);
+  const notes = r.unavailable.map((u) => `unavailable: ${u}\n`).join('');
+  return `${table.toString()}\n${notes}collected in ${Math.round(r.collect_ms)} ms\n`;
+}
