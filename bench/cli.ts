@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { envCommand } from './commands/env.js';
 import { generateCommand } from './commands/generate.js';
 import { parityCommand } from './commands/parity.js';
+import { profileCommand } from './commands/profile.js';
 import { synthCommand } from './commands/synth.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('rabbit-bench')
+  .command(profileCommand)
   .command(generateCommand)
   .command(parityCommand)
   .command(synthCommand)
+  .command(envCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "engine/buffer_pool.h"
 #include "engine/cpu_kernels.h"
 #include "engine/dtype.h"
 #include "engine/timer.h"
@@ -63,15 +64,10 @@ class CpuBackend : public Backend {
   void setFinalNorm(const std::vector<float>& weight) override { finalNorm_ = weight; }
 
   std::unique_ptr<UnitWeights> createUnit(const HostUnit& host) override {
-    std::unique_ptr<CpuUnitWeights> w;
-    if (!spare_.empty()) {
-      w = std::move(spare_.back());
-      spare_.pop_back();
-    } else {
-      w = std::make_unique<CpuUnitWeights>();
-    }
     size_t total = 0;
     for (const auto& s : host.slices) total += s.present ? static_cast<size_t>(s.numel) : 0;
+    std::unique_ptr<CpuUnitWeights> w = spare_.take(total);
+    if (!w) w = std::make_unique<CpuUnitWeights>();
     w->arena.resize(total);
     w->slots.assign(host.slices.size(), nullptr);
     size_t at = 0;
@@ -86,9 +82,7 @@ class CpuBackend : public Backend {
   }
 
   void releaseUnit(std::unique_ptr<UnitWeights> weights) override {
-    if (spare_.size() < 2) {
-      spare_.push_back(std::unique_ptr<CpuUnitWeights>(static_cast<CpuUnitWeights*>(weights.release())));
-    }
+    spare_.give(std::unique_ptr<CpuUnitWeights>(static_cast<CpuUnitWeights*>(weights.release())));
   }
 
   void setHidden(const float* rows, int n, int pos0) override {
@@ -211,7 +205,9 @@ class CpuBackend : public Backend {
   int ropePositions_ = 0;
   int maxTokens_ = 0;
   std::vector<float> finalNorm_;
-  std::vector<std::unique_ptr<CpuUnitWeights>> spare_;
+  static size_t capacityOf(const std::unique_ptr<CpuUnitWeights>& w) { return w ? w->arena.capacity() : 0; }
+  FittingPool<std::unique_ptr<CpuUnitWeights>, size_t (*)(const std::unique_ptr<CpuUnitWeights>&)> spare_{
+      3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scores_;
 };

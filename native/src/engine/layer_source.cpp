@@ -18,6 +18,11 @@ UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader) : reader_
     units_.push_back(std::move(slots));
   }
   units_.push_back({&plan.lmHead});
+  for (const auto& slots : units_) {
+    size_t total = 0;
+    for (const TensorRef* t : slots) total += t ? (t->bytes + kAlign - 1) / kAlign * kAlign : 0;
+    bytes_.push_back(total);
+  }
 }
 
 void UnitLoader::load(int unit, HostUnit& out) {
@@ -55,7 +60,7 @@ void LayerSource::start(std::vector<int> order, bool cyclic) {
     exhausted_ = false;
     error_ = nullptr;
     if (ready_) {
-      pool_.push_back(std::move(*ready_));
+      pool_.give(std::move(*ready_));
       ready_.reset();
     }
   }
@@ -71,12 +76,9 @@ void LayerSource::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-HostUnit LayerSource::freshBuffer() {
+HostUnit LayerSource::freshBuffer(int unit) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (pool_.empty()) return HostUnit{};
-  HostUnit u = std::move(pool_.back());
-  pool_.pop_back();
-  return u;
+  return pool_.take(loader_.bytesFor(unit));
 }
 
 void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
@@ -97,7 +99,7 @@ void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
       }
       i = 0;
     }
-    HostUnit buffer = freshBuffer();
+    HostUnit buffer = freshBuffer(order[i]);
     try {
       loader_.load(order[i++], buffer);
     } catch (...) {
@@ -117,7 +119,7 @@ void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
 HostUnit LayerSource::take(int unit, int64_t& waitNs) {
   waitNs = 0;
   if (!prefetch_ || !thread_.joinable()) {
-    HostUnit buffer = freshBuffer();
+    HostUnit buffer = freshBuffer(unit);
     loader_.load(unit, buffer);
     return buffer;
   }
@@ -129,7 +131,7 @@ HostUnit LayerSource::take(int unit, int64_t& waitNs) {
   if (!ready_) {
     lock.unlock();
     waitNs = 0;
-    HostUnit buffer = freshBuffer();
+    HostUnit buffer = freshBuffer(unit);
     loader_.load(unit, buffer);
     return buffer;
   }
@@ -146,7 +148,7 @@ HostUnit LayerSource::take(int unit, int64_t& waitNs) {
 
 void LayerSource::giveBack(HostUnit unit) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (pool_.size() < 2) pool_.push_back(std::move(unit));
+  pool_.give(std::move(unit));
 }
 
 }  // namespace rb

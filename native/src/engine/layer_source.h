@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/buffer_pool.h"
 #include "engine/checkpoint_reader.h"
 
 namespace rb {
@@ -24,8 +25,11 @@ class UnitLoader {
   int headUnit() const { return numUnits() - 1; }
   // Reads every tensor of `unit` into `out`, reusing out.bytes' capacity.
   void load(int unit, HostUnit& out);
+  // Host bytes `unit` needs (tensors padded for alignment).
+  size_t bytesFor(int unit) const { return bytes_.at(unit); }
 
  private:
+  std::vector<size_t> bytes_;
   std::vector<std::vector<const TensorRef*>> units_;  // per unit: slot -> tensor (or null)
   CheckpointReader& reader_;
 };
@@ -47,7 +51,7 @@ class LayerSource {
 
  private:
   void prefetchLoop(std::vector<int> order, bool cyclic);
-  HostUnit freshBuffer();
+  HostUnit freshBuffer(int unit);
 
   UnitLoader& loader_;
   const bool prefetch_;
@@ -57,7 +61,8 @@ class LayerSource {
   std::exception_ptr error_;
   bool stopping_ = false;
   bool exhausted_ = false;  // a one-pass order has been fully read
-  std::vector<HostUnit> pool_;
+  static size_t capacityOf(const HostUnit& u) { return u.bytes.capacity(); }
+  FittingPool<HostUnit, size_t (*)(const HostUnit&)> pool_{3, &LayerSource::capacityOf};
   std::thread thread_;
 };
 

@@ -1,0 +1,119 @@
+// `rabbit-bench profile`: where the time goes, per token and per layer — disk, copy or compute.
+import { resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { InferenceEngine } from '../engine/engine.js';
+import { loadAddon } from '../engine/native.js';
+import { UserError } from '../errors.js';
+import { buildLoadPlan } from '../model/plan.js';
+import { profileCsv } from '../profile/csv.js';
+import { ensureDefaultModel } from '../profile/default-model.js';
+import { measureRuns } from '../profile/measure.js';
+import { modelInfo } from '../profile/model-info.js';
+import { tokenProgress } from '../profile/progress.js';
+import { promptOfLength } from '../profile/prompt.js';
+import { footer, headline, profileTables, renderMarkdown, renderTerminal } from '../profile/render.js';
+import { summarizeProfile } from '../profile/summary.js';
+import { collectEnvironment, runMetadata } from '../env/environment.js';
+import { resultStem, writeResultFiles } from '../results/files.js';
+import { PROFILE_SCHEMA, type ProfileFile } from '../results/profile-schema.js';
+import { parseProfileFile } from '../results/read.js';
+import { fromStepSample } from '../results/samples.js';
+import { ModelTokenizer } from '../tokenizer.js';
+import { runCommand } from './run.js';
+
+function builder(y: Argv) {
+  return y
+    .option('model', { type: 'string', describe: 'local HF model folder or Hub repo id; default: a synthesised SmolLM2-135M-shaped bf16 model' })
+    .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const })
+    .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
+    .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given' })
+    .option('max-new-tokens', { type: 'number', default: 16 })
+    .option('runs', { type: 'number', default: 3, describe: 'measured runs' })
+    .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first' })
+    .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
+    .option('resident', { type: 'boolean', default: false, describe: 'keep every layer after its first load' })
+    .option('threads', { type: 'number', default: 0, describe: 'compute threads (0 = one per hardware thread)' })
+    .option('cold', { type: 'boolean', default: false, describe: 'evict the model files from the page cache before every run' })
+    .option('format', { choices: ['table', 'json', 'csv', 'md'] as const, default: 'table' as const, describe: 'what stdout shows' })
+    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
+    .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON, CSV and Markdown result files' })
+    .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' })
+    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' });
+}
+
+type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
+
+function checkCounts(a: Args): void {
+  for (const [name, v, min] of [['--runs', a.runs, 1], ['--warmup', a.warmup, 0], ['--max-new-tokens', a.maxNewTokens, 1], ['--top-layers', a.topLayers, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new UserError(`${name} must be a whole number >= ${min}`, 2);
+  }
+  if (a.device === 'cuda') throw new UserError('--device cuda: this build has no CUDA backend (CPU only)', 2);
+  if (a.resident && a.cold) throw new UserError('--cold measures disk reads, but --resident reads each layer only once: pick one', 2);
+}
+
+async function handler(a: Args): Promise<number> {
+  checkCounts(a);
+  const format = a.json ? 'json' : a.format;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
+  const promptIds = a.prompt !== undefined
+    ? await (await ModelTokenizer.load(plan.modelDir)).encode(a.prompt)
+    : await promptOfLength(plan.modelDir, plan.spec.vocabSize, a.promptTokens);
+  const metadata = runMetadata(process.argv);
+  const environment = await collectEnvironment({ measure: false });
+  const addon = loadAddon();
+  const engine = InferenceEngine.open(plan, { prefetch: a.prefetch, resident: a.resident, threads: a.threads });
+  const progress = tokenProgress((a.warmup + a.runs) * a.maxNewTokens, format === 'table' || format === 'md');
+  const backend = engine.backend;
+  let measuredRuns;
+  try {
+    measuredRuns = await measureRuns(engine, {
+      promptIds,
+      maxNewTokens: a.maxNewTokens,
+      runs: a.runs,
+      warmup: a.warmup,
+      evict: a.cold ? async () => void addon.evictFromPageCache(plan.files) : undefined,
+      onToken: () => progress.tick(),
+    });
+  } finally {
+    progress.stop();
+    engine.close();
+  }
+  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold: a.cold, threads: a.threads,
+    prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
+  const { runs, unitNames } = measuredRuns;
+  const measured = runs.filter((r) => !r.warmup).map((r) => r.steps.map((s) => fromStepSample(s, unitNames)));
+  const summary = summarizeProfile(measured, { prefetch: a.prefetch, resident: a.resident, cold: a.cold });
+  const file: ProfileFile = parseProfileFile({
+    schema: PROFILE_SCHEMA,
+    command: 'profile',
+    created_at: new Date().toISOString(),
+    metadata,
+    environment,
+    engine: { backend, build: addon.buildInfo() },
+    model: modelInfo(plan),
+    settings,
+    unit_names: unitNames,
+    runs,
+    summary,
+  }, 'the profile just measured');
+
+  const tables = profileTables(file, summary, a.topLayers);
+  const markdown = `## rabbit-bench profile\n\n${headline(file).replace('\n', '  \n')}\n\n${renderMarkdown(tables)}\n\n${footer(summary).join('  \n')}\n`;
+  const csv = profileCsv(file);
+  const written = a.save ? writeResultFiles(resolve(a.out), resultStem('profile', file.model.name), { json: file, csv, md: markdown }) : undefined;
+
+  if (format === 'json') process.stdout.write(`${JSON.stringify(file)}\n`);
+  else if (format === 'csv') process.stdout.write(csv);
+  else if (format === 'md') process.stdout.write(markdown);
+  else process.stdout.write(`${headline(file)}\n\n${renderTerminal(tables)}\n\n${footer(summary).join('\n')}\n`);
+  if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
+  return 0;
+}
+
+export const profileCommand: CommandModule<object, Args> = {
+  command: 'profile',
+  describe: 'profile where the time goes per token and per layer (disk, copy or compute)',
+  builder: builder as unknown as CommandModule<object, Args>['builder'],
+  handler: (a) => runCommand(() => handler(a)),
+};

@@ -1,0 +1,42 @@
+// Runs the same generation repeatedly (warm-up first) and keeps every raw step record.
+import type { InferenceEngine } from '../engine/engine.js';
+import { toStepSample } from '../results/samples.js';
+import type { RunSample } from '../results/profile-schema.js';
+
+export interface MeasureOptions {
+  promptIds: number[];
+  maxNewTokens: number;
+  runs: number;
+  warmup: number;
+  /** Called before every run (warm-ups included) to drop the model files from the page cache. */
+  evict?: () => Promise<void>;
+  /** Called after every generated token of every run. */
+  onToken?: () => void;
+}
+
+export interface MeasuredRuns {
+  runs: RunSample[];
+  /** Unit names as the engine reports them (embed, layers.N, lm_head); the samples' column order. */
+  unitNames: string[];
+}
+
+export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): Promise<MeasuredRuns> {
+  const total = o.warmup + o.runs;
+  const runs: RunSample[] = [];
+  let unitNames: string[] = [];
+  for (let i = 0; i < total; i++) {
+    if (o.evict) await o.evict();
+    // A fixed token count per run (no EOS stop) keeps runs comparable sample for sample.
+    const result = await engine.generate({ promptIds: o.promptIds, maxNewTokens: o.maxNewTokens, stopOnEos: false }, o.onToken);
+    unitNames = result.steps[0].units.map((u) => u.name);
+    runs.push({
+      index: i,
+      warmup: i < o.warmup,
+      cache: o.evict ? 'cold' : 'warm',
+      stop_reason: result.stopReason,
+      tokens: result.tokens,
+      steps: result.steps.map(toStepSample),
+    });
+  }
+  return { runs, unitNames };
+}

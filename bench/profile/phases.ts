@@ -1,0 +1,60 @@
+// The profiler's phases and how one run's step records add up into them.
+import type { StepRecord, UnitRecord } from '../engine/records.js';
+
+export const PHASES = ['load_safe_tensor', 'load_safe_tensor_cpu_wait', 'create_layer', 'forward_per_layer', 'kv_fill'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_FIELD: Record<Phase, keyof Pick<UnitRecord, 'loadNs' | 'cpuWaitNs' | 'createNs' | 'forwardNs' | 'kvFillNs'>> = {
+  load_safe_tensor: 'loadNs',
+  load_safe_tensor_cpu_wait: 'cpuWaitNs',
+  create_layer: 'createNs',
+  forward_per_layer: 'forwardNs',
+  kv_fill: 'kvFillNs',
+};
+
+/** Nanosecond totals of one run (or one step), as the phase table shows them. */
+export interface PhaseTotals {
+  phases: Record<Phase, number>;
+  /** Choosing the next token from the logits. */
+  sampling: number;
+  /** Loads that ran on the prefetch thread, overlapping compute: not part of the wall-time split. */
+  backgroundLoad: number;
+  /** Wall time less everything measured in the foreground. Never negative. */
+  unaccounted: number;
+  wall: number;
+  bytesRead: number;
+}
+
+function emptyPhases(): Record<Phase, number> {
+  return { load_safe_tensor: 0, load_safe_tensor_cpu_wait: 0, create_layer: 0, forward_per_layer: 0, kv_fill: 0 };
+}
+
+export function stepTotals(steps: readonly StepRecord[]): PhaseTotals {
+  const phases = emptyPhases();
+  let sampling = 0;
+  let backgroundLoad = 0;
+  let wall = 0;
+  let bytesRead = 0;
+  for (const step of steps) {
+    wall += step.wallNs + step.sampleNs;
+    sampling += step.sampleNs;
+    for (const u of step.units) {
+      for (const p of PHASES) phases[p] += u[PHASE_FIELD[p]];
+      if (u.loadInBackground) backgroundLoad += u.loadNs;
+      bytesRead += u.bytesRead;
+    }
+  }
+  const foreground = phases.load_safe_tensor - backgroundLoad + phases.load_safe_tensor_cpu_wait + phases.create_layer +
+    phases.forward_per_layer + phases.kv_fill + sampling;
+  return { phases, sampling, backgroundLoad, unaccounted: Math.max(0, wall - foreground), wall, bytesRead };
+}
+
+/** Work the compute thread itself does on the weights (what prefetch should hide the loads behind). */
+export function computeNs(t: PhaseTotals): number {
+  return t.phases.create_layer + t.phases.forward_per_layer + t.phases.kv_fill;
+}
+
+/** max(Σload, Σcompute) / wall: 1 when loads hide perfectly behind compute (or vice versa). */
+export function overlapEfficiency(t: PhaseTotals): number {
+  return t.wall > 0 ? Math.max(t.phases.load_safe_tensor, computeNs(t)) / t.wall : 0;
+}

@@ -1,0 +1,94 @@
+// The profile as tables: rows built once, then drawn for the terminal (cli-table3) or Markdown.
+import Table from 'cli-table3';
+import type { ProfileFile } from '../results/profile-schema.js';
+import type { Summary } from '../stats.js';
+import { PHASE_ROWS, type ProfileSummary } from './summary.js';
+
+export interface TableData {
+  title: string;
+  head: string[];
+  rows: string[][];
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+function stats(s: Summary, fmt: (x: number) => string): string[] {
+  return [fmt(s.median), fmt(s.min), fmt(s.max), fmt(s.stdev)];
+}
+
+export function headline(file: ProfileFile): string {
+  const m = file.model;
+  const s = file.settings;
+  const mode = s.resident ? 'resident' : s.prefetch ? 'streaming + prefetch' : 'streaming, no prefetch';
+  const synthetic = m.synthetic ? `synthetic ${m.synthetic.shape}, ` : '';
+  const measured = file.runs.filter((r) => !r.warmup).length;
+  return (
+    `${m.name} (${synthetic}${m.architecture}, ${m.dtype}, ${m.num_layers} layers, ${(m.params / 1e6).toFixed(1)}M params) · ` +
+    `${s.device} · ${mode} · ${s.cold ? 'COLD' : 'warm'} page cache\n` +
+    `${measured} runs (+${s.warmup} warmup) · prompt ${s.prompt_tokens} tok · ${s.max_new_tokens} new tokens · ${s.threads || 'all'} threads`
+  );
+}
+
+export function profileTables(file: ProfileFile, summary: ProfileSummary, maxLayers: number): TableData[] {
+  const phaseRows = PHASE_ROWS.map((row) => {
+    const p = summary.phases[row];
+    const label = row === 'load_safe_tensor' && summary.background_load ? 'load_safe_tensor (prefetch thread)' : row;
+    return [label, ...stats(p, f1), pct(p.share)];
+  });
+  phaseRows.push(['wall', ...stats(summary.wall_ms, f1), '100.0%']);
+
+  const speed: string[][] = [['TTFT (ms)', ...stats(summary.prefill.ttft_ms, f1)]];
+  if (summary.decode.tok_per_s && summary.decode.ms_per_token) {
+    speed.push(['decode tok/s', ...stats(summary.decode.tok_per_s, f2)]);
+    speed.push(['ms / token', ...stats(summary.decode.ms_per_token, f1)]);
+  }
+  if (summary.read_mb_per_s) speed.push(['read MB/s', ...stats(summary.read_mb_per_s, f1)]);
+  speed.push(['overlap efficiency', ...stats(summary.overlap_efficiency, f2)]);
+
+  const layers = [...summary.layers]
+    .sort((a, b) => b.total_ms - a.total_ms)
+    .slice(0, maxLayers)
+    .map((l) => [l.name, ...[l.load_ms, l.cpu_wait_ms, l.create_ms, l.forward_ms, l.kv_fill_ms, l.total_ms].map((x) => x.toFixed(3))]);
+  const perStep = summary.decode.steps > 0 ? 'decode step' : 'prefill';
+  return [
+    { title: `Phases per run (ms, ${summary.cache} cache)`, head: ['phase', 'median', 'min', 'max', 'stdev', 'share of wall'], rows: phaseRows },
+    { title: `Prefill (${summary.prefill.tokens} tokens) and decode (${summary.decode.steps} steps)`, head: ['metric', 'median', 'min', 'max', 'stdev'], rows: speed },
+    {
+      title: `Slowest units (median ms per ${perStep}; ${Math.min(maxLayers, summary.layers.length)} of ${summary.layers.length})`,
+      head: ['unit', 'load', 'cpu_wait', 'create', 'forward', 'kv_fill', 'total'],
+      rows: layers,
+    },
+  ];
+}
+
+export function footer(summary: ProfileSummary): string[] {
+  return [
+    `read ${mib(summary.bytes_read.median)} per run · peak RSS ${mib(summary.peak_rss_bytes)} · overlap efficiency ${f2(summary.overlap_efficiency.median)} (max(Σload, Σcompute) / wall)`,
+    `verdict: ${summary.verdict.line}`,
+  ];
+}
+
+export function renderTerminal(tables: TableData[]): string {
+  return tables
+    .map((t) => {
+      const table = new Table({ head: t.head, style: { head: [], border: [] } });
+      table.push(...t.rows);
+      return `${t.title}\n${table.toString()}`;
+    })
+    .join('\n\n');
+}
+
+const mdCell = (s: string) => s.replace(/\|/g, '\\|');
+
+export function renderMarkdown(tables: TableData[]): string {
+  return tables
+    .map((t) => {
+      const lines = [`### ${t.title}`, '', `| ${t.head.map(mdCell).join(' | ')} |`, `| ${t.head.map(() => '---').join(' | ')} |`];
+      for (const r of t.rows) lines.push(`| ${r.map(mdCell).join(' | ')} |`);
+      return lines.join('\n');
+    })
+    .join('\n\n');
+}

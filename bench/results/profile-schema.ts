@@ -1,0 +1,92 @@
+// The profile result file: versioned, validated on read, and raw enough (every run, step and
+// unit) that `diff` can redo the statistics later.
+import { z } from 'zod';
+
+export const PROFILE_SCHEMA = 'rabbit-bench/profile@1';
+
+const nonNegative = z.number().finite().nonnegative();
+const count = z.number().int().nonnegative();
+
+/** One step; per-unit samples are columns aligned with the file's `unit_names`. */
+export const StepSampleSchema = z.object({
+  kind: z.enum(['prefill', 'decode']),
+  tokens: count,
+  position: count,
+  wall_ns: nonNegative,
+  sample_ns: nonNegative,
+  peak_rss_bytes: nonNegative,
+  load_ns: z.array(nonNegative),
+  bytes_read: z.array(nonNegative),
+  cpu_wait_ns: z.array(nonNegative),
+  create_ns: z.array(nonNegative),
+  forward_ns: z.array(nonNegative),
+  kv_fill_ns: z.array(nonNegative),
+  load_in_background: z.array(z.boolean()),
+});
+
+export const RunSampleSchema = z.object({
+  index: count,
+  warmup: z.boolean(),
+  cache: z.enum(['warm', 'cold']),
+  stop_reason: z.string(),
+  tokens: z.array(count),
+  steps: z.array(StepSampleSchema).min(1),
+});
+
+export const SettingsSchema = z.object({
+  device: z.enum(['cpu', 'cuda']),
+  prefetch: z.boolean(),
+  resident: z.boolean(),
+  cold: z.boolean(),
+  threads: count,
+  prompt_tokens: count,
+  max_new_tokens: count,
+  runs: count,
+  warmup: count,
+});
+
+export const ModelInfoSchema = z.object({
+  name: z.string(),
+  dir: z.string(),
+  architecture: z.string(),
+  dtype: z.string(),
+  params: count,
+  weight_bytes: count,
+  num_layers: count,
+  hidden_size: count,
+  synthetic: z.object({ shape: z.string(), seed: z.number() }).nullable(),
+});
+
+export const ProfileFileSchema = z
+  .object({
+    schema: z.literal(PROFILE_SCHEMA),
+    command: z.literal('profile'),
+    created_at: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    environment: z.record(z.string(), z.unknown()),
+    engine: z.object({ backend: z.string(), build: z.record(z.string(), z.unknown()) }),
+    model: ModelInfoSchema,
+    settings: SettingsSchema,
+    unit_names: z.array(z.string()).min(1),
+    runs: z.array(RunSampleSchema).min(1),
+    summary: z.record(z.string(), z.unknown()),
+  })
+  .superRefine((file, ctx) => {
+    const n = file.unit_names.length;
+    file.runs.forEach((run, r) =>
+      run.steps.forEach((step, s) => {
+        for (const key of ['load_ns', 'bytes_read', 'cpu_wait_ns', 'create_ns', 'forward_ns', 'kv_fill_ns', 'load_in_background'] as const) {
+          if (step[key].length !== n) {
+            ctx.addIssue({ code: 'custom', path: ['runs', r, 'steps', s, key], message: `has ${step[key].length} entries, unit_names has ${n}` });
+          }
+        }
+      }),
+    );
+    if (file.runs.filter((r) => !r.warmup).length === 0) ctx.addIssue({ code: 'custom', path: ['runs'], message: 'no measured (non-warmup) run' });
+  });
+
+export type StepSample = z.infer<typeof StepSampleSchema>;
+export type RunSample = z.infer<typeof RunSampleSchema>;
+export type ProfileSettings = z.infer<typeof SettingsSchema>;
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+export type ProfileFile = z.infer<typeof ProfileFileSchema>;

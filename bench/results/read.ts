@@ -1,0 +1,38 @@
+// Reading result files back: JSON parse and schema validation, with messages that say where.
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { UserError } from '../errors.js';
+import { PROFILE_SCHEMA, ProfileFileSchema, type ProfileFile } from './profile-schema.js';
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+export function parseProfileFile(json: unknown, source: string): ProfileFile {
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  if (typeof schema === 'string' && schema !== PROFILE_SCHEMA && schema.startsWith('rabbit-bench/profile@')) {
+    throw new UserError(`${source}: result schema ${schema} is not supported by this version (reads ${PROFILE_SCHEMA})`);
+  }
+  const parsed = ProfileFileSchema.safeParse(json);
+  if (!parsed.success) throw new UserError(`${source} is not a valid rabbit-bench profile result: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export function readProfileFile(path: string): ProfileFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read result file ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseProfileFile(json, path);
+}

@@ -1,0 +1,43 @@
+// Engine step records <-> the compact column-wise samples stored in result files.
+import type { StepRecord } from '../engine/records.js';
+import type { StepSample } from './profile-schema.js';
+
+export function toStepSample(step: StepRecord): StepSample {
+  const col = <K extends keyof StepRecord['units'][number]>(key: K) => step.units.map((u) => u[key]);
+  return {
+    kind: step.kind,
+    tokens: step.tokens,
+    position: step.position,
+    wall_ns: step.wallNs,
+    sample_ns: step.sampleNs,
+    peak_rss_bytes: step.peakRssBytes,
+    load_ns: col('loadNs'),
+    bytes_read: col('bytesRead'),
+    cpu_wait_ns: col('cpuWaitNs'),
+    create_ns: col('createNs'),
+    forward_ns: col('forwardNs'),
+    kv_fill_ns: col('kvFillNs'),
+    load_in_background: col('loadInBackground'),
+  };
+}
+
+export function fromStepSample(s: StepSample, unitNames: readonly string[]): StepRecord {
+  return {
+    kind: s.kind,
+    tokens: s.tokens,
+    position: s.position,
+    wallNs: s.wall_ns,
+    sampleNs: s.sample_ns,
+    peakRssBytes: s.peak_rss_bytes,
+    units: unitNames.map((name, i) => ({
+      name,
+      loadNs: s.load_ns[i],
+      bytesRead: s.bytes_read[i],
+      cpuWaitNs: s.cpu_wait_ns[i],
+      createNs: s.create_ns[i],
+      forwardNs: s.forward_ns[i],
+      kvFillNs: s.kv_fill_ns[i],
+      loadInBackground: s.load_in_background[i],
+    })),
+  };
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { StepRecord, UnitRecord } from '../../bench/engine/records.js';
+import { computeNs, overlapEfficiency, stepTotals } from '../../bench/profile/phases.js';
+import { summarizeProfile } from '../../bench/profile/summary.js';
+import { median, quantile, summarize } from '../../bench/stats.js';
+
+const unit = (name: string, u: Partial<UnitRecord>): UnitRecord => ({
+  name, loadNs: 0, bytesRead: 0, cpuWaitNs: 0, createNs: 0, forwardNs: 0, kvFillNs: 0, loadInBackground: false, ...u,
+});
+
+function step(kind: 'prefill' | 'decode', wallNs: number, units: UnitRecord[], sampleNs = 0): StepRecord {
+  return { kind, tokens: kind === 'prefill' ? 4 : 1, position: 0, wallNs, sampleNs, peakRssBytes: 1000, units };
+}
+
+describe('statistics', () => {
+  it('median, quantiles and sample stdev', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(quantile([0, 10], 0.25)).toBe(2.5);
+    const s = summarize([2, 4, 4, 4, 5, 5, 7, 9]);
+    expect(s).toMatchObject({ n: 8, median: 4.5, mean: 5, min: 2, max: 9 });
+    expect(s.stdev).toBeCloseTo(2.138, 3);
+    expect(summarize([3]).stdev).toBe(0);
+    expect(() => summarize([])).toThrow(/no values/);
+  });
+});
+
+describe('phase accounting', () => {
+  it('background loads are outside the wall split; the rest of the wall is unaccounted', () => {
+    const s = step('decode', 1000, [
+      unit('layers.0', { loadNs: 400, loadInBackground: true, cpuWaitNs: 50, createNs: 100, forwardNs: 300, kvFillNs: 20, bytesRead: 64 }),
+      unit('lm_head', { loadNs: 200, loadInBackground: true, cpuWaitNs: 10, createNs: 40, forwardNs: 200, bytesRead: 32 }),
+    ], 30);
+    const t = stepTotals([s]);
+    expect(t.wall).toBe(1030);
+    expect(t.phases).toEqual({ load_safe_tensor: 600, load_safe_tensor_cpu_wait: 60, create_layer: 140, forward_per_layer: 500, kv_fill: 20 });
+    expect(t.backgroundLoad).toBe(600);
+    expect(t.sampling).toBe(30);
+    expect(t.unaccounted).toBe(1030 - (60 + 140 + 500 + 20 + 30));
+    expect(t.bytesRead).toBe(96);
+    expect(computeNs(t)).toBe(660);
+    expect(overlapEfficiency(t)).toBeCloseTo(660 / 1030, 12);
+  });
+
+  it('foreground loads count against the wall, and unaccounted is never negative', () => {
+    const t = stepTotals([step('prefill', 100, [unit('layers.0', { loadNs: 70, forwardNs: 50 })])]);
+    expect(t.backgroundLoad).toBe(0);
+    expect(t.unaccounted).toBe(0);
+  });
+
+  it('summarises runs: per-run phase stats, TTFT, decode rate and per-unit medians over decode steps', () => {
+    const run = (f: number) => [
+      step('prefill', 5_000_000 * f, [unit('layers.0', { forwardNs: 4_000_000 * f })]),
+      step('decode', 1_000_000 * f, [unit('layers.0', { forwardNs: 800_000 * f, loadNs: 300_000, loadInBackground: true, bytesRead: 3e6 })]),
+      step('decode', 1_000_000 * f, [unit('layers.0', { forwardNs: 900_000 * f, loadNs: 300_000, loadInBackground: true, bytesRead: 3e6 })]),
+    ];
+    const s = summarizeProfile([run(1), run(2), run(1)], { prefetch: true, resident: false, cold: false });
+    expect(s.measured_runs).toBe(3);
+    expect(s.prefill.ttft_ms.median).toBe(5);
+    expect(s.decode.steps).toBe(2);
+    expect(s.decode.tok_per_s!.median).toBeCloseTo(1000, 6);
+    expect(s.decode.ms_per_token!.max).toBeCloseTo(2, 9);
+    expect(s.phases.forward_per_layer.median).toBeCloseTo(5.7, 9);
+    expect(s.phases.forward_per_layer.max).toBeCloseTo(11.4, 9);
+    expect(s.layers).toHaveLength(1);
+    expect(s.layers[0].forward_ms).toBeCloseTo(0.9, 9);
+    expect(s.layers[0].load_ms).toBeCloseTo(0.3, 9);
+    expect(s.bytes_read.median).toBe(6e6);
+    expect(s.read_mb_per_s!.median).toBeCloseTo(6 / 0.0006, 3);
+    expect(s.background_load).toBe(true);
+    expect(s.verdict.bottleneck).toBe('compute');
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { PhaseTotals } from '../../bench/profile/phases.js';
+import { bottleneckVerdict } from '../../bench/profile/verdict.js';
+
+function totals(p: Partial<PhaseTotals['phases']>, extra: Partial<PhaseTotals> = {}): PhaseTotals {
+  const phases = { load_safe_tensor: 0, load_safe_tensor_cpu_wait: 0, create_layer: 0, forward_per_layer: 0, kv_fill: 0, ...p };
+  const backgroundLoad = extra.backgroundLoad ?? 0;
+  const foreground = phases.load_safe_tensor - backgroundLoad + phases.load_safe_tensor_cpu_wait + phases.create_layer + phases.forward_per_layer + phases.kv_fill;
+  const wall = extra.wall ?? foreground + (extra.unaccounted ?? 0);
+  return { phases, sampling: 0, backgroundLoad, unaccounted: Math.max(0, wall - foreground), wall, bytesRead: 0, ...extra };
+}
+
+const streaming = { prefetch: true, resident: false };
+
+describe('bottleneck verdict', () => {
+  it('disk: prefetch waits because loading takes longer than compute', () => {
+    const v = bottleneckVerdict({ ...streaming, totals: totals({ load_safe_tensor: 900, load_safe_tensor_cpu_wait: 500, create_layer: 100, forward_per_layer: 300 }, { backgroundLoad: 900 }) });
+    expect(v.bottleneck).toBe('disk');
+    expect(v.line).toMatch(/^disk-bound: prefetch waits 56% of wall time/);
+    expect(v.advice).toMatch(/faster local SSD/);
+  });
+
+  it('prefetch stall: the compute thread waits although loads are shorter than compute', () => {
+    const v = bottleneckVerdict({ ...streaming, totals: totals({ load_safe_tensor: 200, load_safe_tensor_cpu_wait: 400, create_layer: 100, forward_per_layer: 500 }, { backgroundLoad: 200 }) });
+    expect(v.bottleneck).toBe('prefetch-stall');
+    expect(v.line).toMatch(/prefetch is not overlapping/);
+  });
+
+  it('compute: forward dominates and prefetch hides the loads', () => {
+    const v = bottleneckVerdict({ ...streaming, totals: totals({ load_safe_tensor: 200, load_safe_tensor_cpu_wait: 10, create_layer: 100, forward_per_layer: 800, kv_fill: 20 }, { backgroundLoad: 200 }) });
+    expect(v.bottleneck).toBe('compute');
+    expect(v.share).toBeCloseTo(820 / 930, 9);
+    expect(v.advice).toMatch(/kernels/);
+  });
+
+  it('copy: create_layer dominates', () => {
+    const v = bottleneckVerdict({ ...streaming, totals: totals({ load_safe_tensor: 100, create_layer: 600, forward_per_layer: 300 }, { backgroundLoad: 100 }) });
+    expect(v.bottleneck).toBe('copy');
+    expect(v.advice).toMatch(/pinned memory/);
+  });
+
+  it('disk without prefetch suggests turning prefetch on', () => {
+    const v = bottleneckVerdict({ prefetch: false, resident: false, totals: totals({ load_safe_tensor: 700, create_layer: 100, forward_per_layer: 200 }) });
+    expect(v.bottleneck).toBe('disk');
+    expect(v.line).toMatch(/prefetch is off/);
+  });
+
+  it('overhead: most of the wall time is outside the phases', () => {
+    const v = bottleneckVerdict({ ...streaming, totals: totals({ forward_per_layer: 100 }, { wall: 1000 }) });
+    expect(v.bottleneck).toBe('overhead');
+  });
+
+  it('resident runs are judged on compute, whatever the (absent) waits', () => {
+    const v = bottleneckVerdict({ prefetch: true, resident: true, totals: totals({ load_safe_tensor_cpu_wait: 0, forward_per_layer: 900, create_layer: 10 }) });
+    expect(v.bottleneck).toBe('compute');
+  });
+});
