@@ -1,8 +1,9 @@
 // `rabbit-bench profile`: where the time goes, per token and per layer — disk, copy or compute.
-import { resolve } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
-import { loadAddon } from '../engine/native.js';
+import { loadAddon, type NativeAddon } from '../engine/native.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { profileCsv } from '../profile/csv.js';
@@ -38,7 +39,8 @@ function builder(y: Argv) {
     .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
     .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON, CSV and Markdown result files' })
     .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' })
-    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' });
+    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' })
+    .option('measure-env', { type: 'boolean', default: true, describe: 'measure memory and disk read bandwidth for the result file (--no-measure-env skips ~2 s)' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -60,7 +62,6 @@ async function handler(a: Args): Promise<number> {
     ? await (await ModelTokenizer.load(plan.modelDir)).encode(a.prompt)
     : await promptOfLength(plan.modelDir, plan.spec.vocabSize, a.promptTokens);
   const metadata = runMetadata(process.argv);
-  const environment = await collectEnvironment({ measure: false });
   const addon = loadAddon();
   const engine = InferenceEngine.open(plan, { prefetch: a.prefetch, resident: a.resident, threads: a.threads });
   const progress = tokenProgress((a.warmup + a.runs) * a.maxNewTokens, format === 'table' || format === 'md');
@@ -72,13 +73,17 @@ async function handler(a: Args): Promise<number> {
       maxNewTokens: a.maxNewTokens,
       runs: a.runs,
       warmup: a.warmup,
-      evict: a.cold ? async () => void addon.evictFromPageCache(plan.files) : undefined,
+      evict: a.cold ? () => evictOrWarn(addon, plan.files, log) : undefined,
       onToken: () => progress.tick(),
     });
   } finally {
     progress.stop();
     engine.close();
   }
+  // After the runs: the bandwidth probes allocate ~1 GiB, which would otherwise show as the
+  // engine's peak RSS. Disk bandwidth is measured where the model lives when we may write
+  // there, since that is the disk load_safe_tensor reads from.
+  const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(plan.modelDir) });
   const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold: a.cold, threads: a.threads,
     prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
   const { runs, unitNames } = measuredRuns;
@@ -109,6 +114,27 @@ async function handler(a: Args): Promise<number> {
   else process.stdout.write(`${headline(file)}\n\n${renderTerminal(tables)}\n\n${footer(summary).join('\n')}\n`);
   if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   return 0;
+}
+
+function writableDir(dir: string): string | undefined {
+  try {
+    accessSync(dir, constants.W_OK);
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+let warnedNotCold = false;
+
+/** Evicts the model files; says so once if the kernel kept them cached (tmpfs, or not verifiable). */
+async function evictOrWarn(addon: NativeAddon, files: string[], log: (line: string) => void): Promise<void> {
+  const results = await addon.evictFromPageCache(files);
+  const notCold = results.filter((r) => r.status !== 'evicted');
+  if (notCold.length > 0 && !warnedNotCold) {
+    warnedNotCold = true;
+    log(`rabbit-bench: warning: --cold could not verify eviction of ${notCold.map((r) => `${basename(r.file)} (${r.status})`).join(', ')}; load times may include page-cache hits`);
+  }
 }
 
 export const profileCommand: CommandModule<object, Args> = {
