@@ -111,6 +111,8 @@ export interface NativeDiskReadResult {
 export interface NativeAddon {
   Engine: new (plan: LoadPlan, options: NativeEngineOptions) => NativeEngine;
   buildInfo(): NativeBuildInfo;
+  /** Cost of one steady_clock reading in ns (the unit of the engine's instrumentation). */
+  clockReadCostNs(): number;
   /** Fraction of the file's pages in the page cache; throws where Linux would not tell (see NativeEvictResult). */
   pageCacheResidency(file: string): number;
   /** posix_fadvise(DONTNEED) on every file, after writing back its dirty pages; rejects naming the file that failed. */
@@ -125,7 +127,9 @@ let cached: NativeAddon | undefined;
 
 export function loadAddon(): NativeAddon {
   if (cached) return cached;
-  const path = join(repoRoot(), 'build', 'Release', 'rabbit_native.node');
+  // RABBIT_BENCH_ADDON swaps in another build of the engine (e.g. timers compiled out, to
+  // measure what profiling costs).
+  const path = process.env.RABBIT_BENCH_ADDON ?? join(repoRoot(), 'build', 'Release', 'rabbit_native.node');
   if (!existsSync(path)) {
     throw new UserError(`the native engine is not built (${path} is missing): run \`npm install\` or \`npm run build\``, 2);
   }

@@ -10,6 +10,7 @@
 
 #include "engine/build_info.h"
 #include "engine/engine.h"
+#include "engine/timer.h"
 #include "sysbench/disk_bandwidth.h"
 #include "sysbench/memory_bandwidth.h"
 #include "sysbench/page_cache.h"
@@ -483,6 +484,9 @@ Napi::Value DiskReadBandwidth(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("clockReadCostNs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rb::clockReadCostNs());
+  }));
   exports.Set("pageCacheResidency", Napi::Function::New(env, PageCacheResidency));
   exports.Set("evictFromPageCache", Napi::Function::New(env, EvictFromPageCache));
   exports.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));

@@ -17,4 +17,7 @@ inline int64_t nowNs() {
 #endif
 }
 
+// Measured cost of one steady_clock reading (ns), to bound the instrumentation's overhead.
+double clockReadCostNs();
+
 }  // namespace rb
