@@ -17,6 +17,19 @@ export interface EngineOptions {
    * RABBIT_BENCH_FAULT environment variable so child processes can be broken from outside.
    */
   fault?: FaultName;
+  /**
+   * Calibration only: every step spins for this percentage of its own time. Defaults to
+   * RABBIT_BENCH_SLOWDOWN_PERCENT so `npm run bench:gate` can slow a gate's child runs.
+   */
+  slowdownPercent?: number;
+}
+
+function slowdownFromEnv(): number {
+  const raw = process.env.RABBIT_BENCH_SLOWDOWN_PERCENT;
+  if (raw === undefined || raw === '') return 0;
+  const v = Number(raw);
+  if (!(v >= 0)) throw new UserError(`RABBIT_BENCH_SLOWDOWN_PERCENT=${raw} must be a number >= 0`, 2);
+  return v;
 }
 
 const FAULTS: readonly FaultName[] = ['none', 'boolean-mask', 'untied-lm-head', 'wrong-rope', 'abort'];
@@ -80,7 +93,11 @@ export class InferenceEngine {
       resident: options.resident ?? false,
       threads: options.threads ?? 0,
       fault: options.fault ?? faultFromEnv(),
+      slowdownPercent: options.slowdownPercent ?? slowdownFromEnv(),
     };
+    if (resolved.slowdownPercent > 0) {
+      process.stderr.write(`rabbit-bench: WARNING: calibration slowdown of ${resolved.slowdownPercent}% injected into every step\n`);
+    }
     if (resolved.fault !== 'none') {
       process.stderr.write(`rabbit-bench: WARNING: fault '${resolved.fault}' injected into the engine on purpose; results are wrong\n`);
     }

@@ -23,6 +23,7 @@ export interface NativeEngineOptions {
   resident: boolean;
   threads: number;
   fault: FaultName;
+  slowdownPercent: number;
 }
 
 export interface NativeSampling {

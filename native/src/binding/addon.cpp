@@ -269,6 +269,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
         options.threads = static_cast<int>(getNumberOr(o, "threads", 0));
+        options.slowdownPercent = getNumberOr(o, "slowdownPercent", 0);
+        if (!(options.slowdownPercent >= 0)) throw std::invalid_argument("slowdownPercent must be >= 0");
         Napi::Value fault = o.Get("fault");
         if (fault.IsString()) options.fault = rb::parseFault(fault.As<Napi::String>().Utf8Value());
       }

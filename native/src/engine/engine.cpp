@@ -116,6 +116,11 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     const int64_t f0 = nowNs();
     if (u == head) {
       backend_->computeLogits(*weights, logits);
+      if (options_.slowdownPercent > 0) {
+        const int64_t until = nowNs() + static_cast<int64_t>((nowNs() - start) * options_.slowdownPercent / 100.0);
+        while (nowNs() < until) {
+        }
+      }
     } else {
       rec.kvFillNs = backend_->forwardLayer(u, *weights);
     }

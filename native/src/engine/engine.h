@@ -21,6 +21,9 @@ struct EngineOptions {
   bool resident = false;
   int threads = 0;  // 0: one per hardware thread
   Fault fault = Fault::None;
+  // Calibration only: each step spins for this percentage of its own time, so the gate's
+  // detection rate can be measured against a known slowdown.
+  double slowdownPercent = 0;
 };
 
 // Timings of one unit within one step. Durations in nanoseconds. `forwardNs` excludes
