@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { diffCommand } from './commands/diff.js';
 import { envCommand } from './commands/env.js';
 import { generateCommand } from './commands/generate.js';
 import { parityCommand } from './commands/parity.js';
@@ -14,6 +15,7 @@ await yargs(hideBin(process.argv))
   .command(parityCommand)
   .command(synthCommand)
   .command(envCommand)
+  .command(diffCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

@@ -1,6 +1,6 @@
 // `rabbit-bench profile`: where the time goes, per token and per layer — disk, copy or compute.
 import { accessSync, constants } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
@@ -9,16 +9,12 @@ import { buildLoadPlan } from '../model/plan.js';
 import { profileCsv } from '../profile/csv.js';
 import { ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns } from '../profile/measure.js';
-import { modelInfo } from '../profile/model-info.js';
 import { tokenProgress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
-import { footer, headline, profileTables, renderMarkdown, renderTerminal } from '../profile/render.js';
-import { summarizeProfile } from '../profile/summary.js';
+import { footer, headline, profileTables, renderTerminal } from '../profile/render.js';
+import { buildProfileFile, profileMarkdown, saveProfile } from '../profile/result.js';
+import type { ProfileSummary } from '../profile/summary.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
-import { resultStem, writeResultFiles } from '../results/files.js';
-import { PROFILE_SCHEMA, type ProfileFile } from '../results/profile-schema.js';
-import { parseProfileFile } from '../results/read.js';
-import { fromStepSample } from '../results/samples.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { runCommand } from './run.js';
 
@@ -86,31 +82,14 @@ async function handler(a: Args): Promise<number> {
   const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(plan.modelDir) });
   const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold: a.cold, threads: a.threads,
     prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
-  const { runs, unitNames } = measuredRuns;
-  const measured = runs.filter((r) => !r.warmup).map((r) => r.steps.map((s) => fromStepSample(s, unitNames)));
-  const summary = summarizeProfile(measured, { prefetch: a.prefetch, resident: a.resident, cold: a.cold });
-  const file: ProfileFile = parseProfileFile({
-    schema: PROFILE_SCHEMA,
-    command: 'profile',
-    created_at: new Date().toISOString(),
-    metadata,
-    environment,
-    engine: { backend, build: addon.buildInfo() },
-    model: modelInfo(plan),
-    settings,
-    unit_names: unitNames,
-    runs,
-    summary,
-  }, 'the profile just measured');
-
-  const tables = profileTables(file, summary, a.topLayers);
-  const markdown = `## rabbit-bench profile\n\n${headline(file).replace('\n', '  \n')}\n\n${renderMarkdown(tables)}\n\n${footer(summary).join('  \n')}\n`;
-  const csv = profileCsv(file);
-  const written = a.save ? writeResultFiles(resolve(a.out), resultStem('profile', file.model.name), { json: file, csv, md: markdown }) : undefined;
+  const file = buildProfileFile({ plan, settings, promptIds, runs: measuredRuns.runs, unitNames: measuredRuns.unitNames, metadata, environment, backend, build: addon.buildInfo() });
+  const summary = file.summary as unknown as ProfileSummary;
+  const tables = profileTables(summary, a.topLayers);
+  const written = a.save ? saveProfile(file, a.out, a.topLayers) : undefined;
 
   if (format === 'json') process.stdout.write(`${JSON.stringify(file)}\n`);
-  else if (format === 'csv') process.stdout.write(csv);
-  else if (format === 'md') process.stdout.write(markdown);
+  else if (format === 'csv') process.stdout.write(profileCsv(file));
+  else if (format === 'md') process.stdout.write(profileMarkdown(file, a.topLayers));
   else process.stdout.write(`${headline(file)}\n\n${renderTerminal(tables)}\n\n${footer(summary).join('\n')}\n`);
   if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   return 0;

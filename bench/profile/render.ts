@@ -32,7 +32,7 @@ export function headline(file: ProfileFile): string {
   );
 }
 
-export function profileTables(file: ProfileFile, summary: ProfileSummary, maxLayers: number): TableData[] {
+export function profileTables(summary: ProfileSummary, maxLayers: number): TableData[] {
   const phaseRows = PHASE_ROWS.map((row) => {
     const p = summary.phases[row];
     const label = row === 'load_safe_tensor' && summary.background_load ? 'load_safe_tensor (prefetch thread)' : row;

@@ -67,6 +67,8 @@ export const ProfileFileSchema = z
     engine: z.object({ backend: z.string(), build: z.record(z.string(), z.unknown()) }),
     model: ModelInfoSchema,
     settings: SettingsSchema,
+    /** The prompt every run used; lets a comparison tell whether outputs changed. */
+    prompt_ids: z.array(count).optional(),
     unit_names: z.array(z.string()).min(1),
     runs: z.array(RunSampleSchema).min(1),
     summary: z.record(z.string(), z.unknown()),

@@ -1,0 +1,83 @@
+// Two result files, metric by metric: medians, change, interval, verdict.
+import { median } from '../stats.js';
+import type { ProfileFile } from '../results/profile-schema.js';
+import { ratioOfMediansCI, type RatioInterval } from './bootstrap.js';
+import { decide, type Verdict } from './decide.js';
+import { HEADLINE_METRICS, layerMetrics, measuredRuns, type MetricDef } from './metrics.js';
+
+export interface MetricComparison {
+  id: string;
+  label: string;
+  unit: MetricDef['unit'];
+  better: MetricDef['better'];
+  base: number;
+  current: number;
+  /** (current - base) / base; NaN when base is 0. */
+  change: number;
+  ci: RatioInterval;
+  verdict: Verdict;
+  samples: { base: number; current: number };
+}
+
+export interface DiffResult {
+  threshold: number;
+  confidence: number;
+  sameMachine: boolean;
+  baseFingerprint: string | null;
+  currentFingerprint: string | null;
+  headline: MetricComparison[];
+  layers: MetricComparison[];
+  outputs: { comparable: boolean; identical: boolean; note: string };
+}
+
+function compareMetric(def: MetricDef, base: ReturnType<typeof measuredRuns>, current: ReturnType<typeof measuredRuns>, threshold: number): MetricComparison | undefined {
+  const b = def.samples(base);
+  const c = def.samples(current);
+  if (b.length === 0 || c.length === 0) return undefined;
+  const ci = ratioOfMediansCI(b, c);
+  const mb = median(b);
+  const mc = median(c);
+  return {
+    id: def.id, label: def.label, unit: def.unit, better: def.better, base: mb, current: mc,
+    change: mb === 0 ? NaN : (mc - mb) / mb, ci,
+    // A metric that is zero on both sides (e.g. no cpu_wait when resident) has not changed.
+    verdict: mb === 0 && mc === 0 ? 'no change' : decide(ci, def.better, threshold),
+    samples: { base: b.length, current: c.length },
+  };
+}
+
+function fingerprint(file: ProfileFile): string | null {
+  const f = (file.environment as { machine_fingerprint?: unknown }).machine_fingerprint;
+  return typeof f === 'string' ? f : null;
+}
+
+/** Did the engine produce the same tokens? Only meaningful for the same model and prompt. */
+function compareOutputs(base: ProfileFile, current: ProfileFile): DiffResult['outputs'] {
+  const sameModel = base.model.name === current.model.name && base.model.params === current.model.params && base.model.weight_bytes === current.model.weight_bytes;
+  const samePrompt = JSON.stringify(base.prompt_ids ?? null) === JSON.stringify(current.prompt_ids ?? null) && base.prompt_ids !== undefined;
+  if (!sameModel || !samePrompt || base.settings.max_new_tokens !== current.settings.max_new_tokens) {
+    return { comparable: false, identical: false, note: 'different model, prompt or length: outputs not compared' };
+  }
+  const expected = JSON.stringify(base.runs[0].tokens);
+  const identical = [...base.runs, ...current.runs].every((r) => JSON.stringify(r.tokens) === expected);
+  return { comparable: true, identical, note: identical ? 'generated tokens identical' : 'generated tokens CHANGED' };
+}
+
+export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { threshold: number; metrics?: string[] }): DiffResult {
+  const b = measuredRuns(base);
+  const c = measuredRuns(current);
+  const wanted = (id: string) => !opts.metrics || opts.metrics.some((m) => id === m || id.startsWith(`${m}.`));
+  const compareAll = (defs: MetricDef[]) =>
+    defs.filter((d) => wanted(d.id)).map((d) => compareMetric(d, b, c, opts.threshold)).filter((x): x is MetricComparison => x !== undefined);
+  const sharedUnits = base.unit_names.join() === current.unit_names.join() ? base.unit_names : [];
+  return {
+    threshold: opts.threshold,
+    confidence: 0.99,
+    sameMachine: fingerprint(base) !== null && fingerprint(base) === fingerprint(current),
+    baseFingerprint: fingerprint(base),
+    currentFingerprint: fingerprint(current),
+    headline: compareAll(HEADLINE_METRICS),
+    layers: compareAll(layerMetrics(sharedUnits)),
+    outputs: compareOutputs(base, current),
+  };
+}
