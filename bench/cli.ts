@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { diffCommand } from './commands/diff.js';
 import { envCommand } from './commands/env.js';
+import { gateCommand } from './commands/gate.js';
 import { generateCommand } from './commands/generate.js';
 import { parityCommand } from './commands/parity.js';
 import { profileCommand } from './commands/profile.js';
@@ -16,6 +17,7 @@ await yargs(hideBin(process.argv))
   .command(synthCommand)
   .command(envCommand)
   .command(diffCommand)
+  .command(gateCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

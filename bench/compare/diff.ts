@@ -3,7 +3,7 @@ import { median } from '../stats.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 import { ratioOfMediansCI, type RatioInterval } from './bootstrap.js';
 import { decide, type Verdict } from './decide.js';
-import { HEADLINE_METRICS, layerMetrics, measuredRuns, type MetricDef } from './metrics.js';
+import { HEADLINE_METRICS, layerMetrics, measuredRuns, type MeasuredRun, type MetricDef } from './metrics.js';
 
 export interface MetricComparison {
   id: string;
@@ -30,9 +30,9 @@ export interface DiffResult {
   outputs: { comparable: boolean; identical: boolean; note: string };
 }
 
-function compareMetric(def: MetricDef, base: ReturnType<typeof measuredRuns>, current: ReturnType<typeof measuredRuns>, threshold: number): MetricComparison | undefined {
-  const b = def.samples(base);
-  const c = def.samples(current);
+function compareMetric(def: MetricDef, base: MeasuredRun[], current: MeasuredRun[], threshold: number): MetricComparison | undefined {
+  const b = def.samples(base.map((r) => r.steps), base);
+  const c = def.samples(current.map((r) => r.steps), current);
   if (b.length === 0 || c.length === 0) return undefined;
   const ci = ratioOfMediansCI(b, c);
   const mb = median(b);

@@ -4,24 +4,34 @@ import { PHASES, PHASE_FIELD, stepTotals } from '../profile/phases.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 import { fromStepSample } from '../results/samples.js';
 
+/** A measured run: its steps, and its process CPU time when the file recorded it. */
+export interface MeasuredRun {
+  steps: StepRecord[];
+  cpuNs?: number;
+}
+
 export interface MetricDef {
   id: string;
   label: string;
   unit: 'ms' | 'tok/s' | 'MiB';
   better: 'lower' | 'higher';
   /** One value per measured run. */
-  samples(runs: StepRecord[][]): number[];
+  samples(runs: StepRecord[][], measured: MeasuredRun[]): number[];
 }
 
 const ms = (ns: number) => ns / 1e6;
 const stepNs = (s: StepRecord) => s.wallNs + s.sampleNs;
 const decodeSteps = (steps: StepRecord[]) => steps.filter((s) => s.kind === 'decode');
 
-export function measuredRuns(file: ProfileFile): StepRecord[][] {
-  return file.runs.filter((r) => !r.warmup).map((r) => r.steps.map((s) => fromStepSample(s, file.unit_names)));
+export function measuredRuns(file: ProfileFile): MeasuredRun[] {
+  return file.runs.filter((r) => !r.warmup).map((r) => ({ steps: r.steps.map((s) => fromStepSample(s, file.unit_names)), cpuNs: r.cpu_ns }));
 }
 
 export const HEADLINE_METRICS: MetricDef[] = [
+  {
+    id: 'cpu_ms', label: 'CPU time per run', unit: 'ms', better: 'lower',
+    samples: (_runs, measured) => (measured.every((r) => r.cpuNs !== undefined) ? measured.map((r) => ms(r.cpuNs!)) : []),
+  },
   { id: 'wall_ms', label: 'wall per run', unit: 'ms', better: 'lower', samples: (runs) => runs.map((steps) => ms(steps.reduce((a, s) => a + stepNs(s), 0))) },
   { id: 'ttft_ms', label: 'TTFT', unit: 'ms', better: 'lower', samples: (runs) => runs.map((steps) => ms(stepNs(steps.find((s) => s.kind === 'prefill')!))) },
   {

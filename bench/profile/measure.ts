@@ -27,13 +27,16 @@ export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): P
   for (let i = 0; i < total; i++) {
     if (o.evict) await o.evict();
     // A fixed token count per run (no EOS stop) keeps runs comparable sample for sample.
+    const cpuBefore = process.cpuUsage();
     const result = await engine.generate({ promptIds: o.promptIds, maxNewTokens: o.maxNewTokens, stopOnEos: false }, o.onToken);
+    const cpu = process.cpuUsage(cpuBefore);
     unitNames = result.steps[0].units.map((u) => u.name);
     runs.push({
       index: i,
       warmup: i < o.warmup,
       cache: o.evict ? 'cold' : 'warm',
       stop_reason: result.stopReason,
+      cpu_ns: (cpu.user + cpu.system) * 1000,
       tokens: result.tokens,
       steps: result.steps.map(toStepSample),
     });

@@ -29,6 +29,8 @@ export const RunSampleSchema = z.object({
   warmup: z.boolean(),
   cache: z.enum(['warm', 'cold']),
   stop_reason: z.string(),
+  /** Process CPU time (user + system, all threads) over the run: unlike wall time, not inflated when other processes take the cores. */
+  cpu_ns: nonNegative.optional(),
   tokens: z.array(count),
   steps: z.array(StepSampleSchema).min(1),
 });

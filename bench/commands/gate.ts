@@ -1,0 +1,149 @@
+// `rabbit-bench gate`: the CI regression gate. Exit 1 on a significant regression beyond the
+// threshold, on changed outputs, or on a parity failure; 0 otherwise; 2 on usage/environment.
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { loadBaseline } from '../compare/baseline.js';
+import { diffProfiles, type DiffResult } from '../compare/diff.js';
+import { renderDiffMarkdown, renderDiffTerminal } from '../compare/render.js';
+import { collectEnvironment, runMetadata } from '../env/environment.js';
+import { InferenceEngine } from '../engine/engine.js';
+import { loadAddon } from '../engine/native.js';
+import { UserError } from '../errors.js';
+import { buildLoadPlan } from '../model/plan.js';
+import { DEFAULT_SHAPE, ensureDefaultModel } from '../profile/default-model.js';
+import { measureRuns } from '../profile/measure.js';
+import { promptOfLength } from '../profile/prompt.js';
+import { buildProfileFile, saveProfile } from '../profile/result.js';
+import { F32_TOLERANCE } from '../reference/compare.js';
+import { readReference } from '../reference/reference-file.js';
+import { runParity } from '../reference/run-parity.js';
+import type { ProfileFile, RunSample } from '../results/profile-schema.js';
+import { readProfileFile } from '../results/read.js';
+import { appendStepSummary, parseThreshold } from './diff.js';
+import { runCommand } from './run.js';
+
+function builder(y: Argv) {
+  return y
+    .option('baseline', { type: 'string', demandOption: true, describe: 'baseline profile JSON, or a folder (newest matching file is used)' })
+    .option('current', { type: 'string', describe: 'compare this result instead of measuring now' })
+    .option('threshold', { type: 'string', default: '5%', describe: 'smallest slowdown that must fail the gate' })
+    .option('metric', { type: 'array', string: true, default: ['cpu_ms'], describe: 'metrics that decide (others are shown); cpu_ms resists other processes taking the cores, add wall_ms to gate on wall time too' })
+    .option('model', { type: 'string', describe: "model to measure (default: the baseline's)" })
+    .option('budget', { type: 'number', default: 100, describe: 'seconds of measuring before giving up as inconclusive' })
+    .option('min-runs', { type: 'number', default: 5 })
+    .option('max-runs', { type: 'number', default: 200 })
+    .option('batch', { type: 'number', default: 3, describe: 'runs between decisions' })
+    .option('reference', { type: 'string', describe: 'HF reference JSON: any parity failure fails the gate' })
+    .option('force', { type: 'boolean', default: false, describe: 'compare even though the baseline comes from another machine' })
+    .option('strict', { type: 'boolean', default: false, describe: 'fail when the result stays inconclusive' })
+    .option('out', { type: 'string', default: 'results', describe: "folder for the current run's result files" })
+    .option('save', { type: 'boolean', default: true })
+    .option('format', { choices: ['table', 'md', 'json'] as const, default: 'table' as const });
+}
+
+type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
+
+function checkCounts(a: Args): void {
+  for (const [name, v, min] of [['--min-runs', a.minRuns, 2], ['--max-runs', a.maxRuns, 2], ['--batch', a.batch, 1], ['--budget', a.budget, 1]] as const) {
+    if (!Number.isFinite(v) || v < min) throw new UserError(`${name} must be >= ${min}`, 2);
+  }
+  if (a.maxRuns < a.minRuns) throw new UserError('--max-runs must be >= --min-runs', 2);
+}
+
+function modelDirFor(baseline: ProfileFile, override: string | undefined, log: (l: string) => void): string {
+  if (override) return override;
+  if (existsSync(baseline.model.dir)) return baseline.model.dir;
+  if (baseline.model.synthetic?.shape === DEFAULT_SHAPE) return ensureDefaultModel(log);
+  throw new UserError(`the baseline's model folder ${baseline.model.dir} is not here: pass --model`, 2);
+}
+
+const decides = (d: DiffResult, metrics: string[]) => d.headline.filter((m) => metrics.includes(m.id));
+
+/** Measures in batches until every deciding metric has a verdict, or the budget is spent. */
+async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<ProfileFile> {
+  const plan = buildLoadPlan(modelDirFor(baseline, a.model, log));
+  const s = baseline.settings;
+  const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.modelDir, plan.spec.vocabSize, s.prompt_tokens));
+  const metadata = runMetadata(process.argv);
+  const addon = loadAddon();
+  const engine = InferenceEngine.open(plan, { prefetch: s.prefetch, resident: s.resident, threads: s.threads });
+  const backend = engine.backend;
+  const runs: RunSample[] = [];
+  let unitNames: string[] = [];
+  const started = performance.now();
+  try {
+    const warm = await measureRuns(engine, { promptIds, maxNewTokens: s.max_new_tokens, runs: 0, warmup: 1 });
+    runs.push(...warm.runs);
+    for (;;) {
+      const batch = await measureRuns(engine, { promptIds, maxNewTokens: s.max_new_tokens, runs: a.batch, warmup: 0 });
+      batch.runs.forEach((r) => runs.push({ ...r, index: runs.length }));
+      unitNames = batch.unitNames;
+      const measured = runs.filter((r) => !r.warmup).length;
+      if (measured < a.minRuns) continue;
+      const partial = { ...baseline, runs, unit_names: unitNames, prompt_ids: promptIds };
+      const verdicts = decides(diffProfiles(baseline, partial, { threshold, metrics: a.metric }), a.metric);
+      const elapsed = (performance.now() - started) / 1000;
+      log(`gate: ${measured} runs, ${elapsed.toFixed(0)} s: ${verdicts.map((v) => `${v.id} ${v.verdict} (${(100 * v.change).toFixed(1)}%)`).join(', ')}`);
+      if (verdicts.every((v) => v.verdict !== 'inconclusive') || elapsed > a.budget || measured >= a.maxRuns) break;
+    }
+  } finally {
+    engine.close();
+  }
+  const environment = await collectEnvironment({ measure: false });
+  const settings = { ...s, runs: runs.filter((r) => !r.warmup).length, warmup: 1, prompt_tokens: promptIds.length };
+  return buildProfileFile({ plan, settings, promptIds, runs, unitNames, metadata, environment, backend, build: addon.buildInfo() });
+}
+
+async function parityFailures(a: Args, current: ProfileFile): Promise<string[]> {
+  if (!a.reference) return [];
+  const engine = InferenceEngine.open(buildLoadPlan(current.model.dir), {});
+  try {
+    const results = await runParity(readReference(a.reference), engine, F32_TOLERANCE);
+    return results.filter((r) => !r.pass).map((r) => `parity ${r.name}: ${r.failures.join('; ')}`);
+  } finally {
+    engine.close();
+  }
+}
+
+async function handler(a: Args): Promise<number> {
+  checkCounts(a);
+  const threshold = parseThreshold(a.threshold);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { file: baseline, path: baselinePath } = loadBaseline(a.baseline);
+  const unknown = a.metric.filter((m) => !diffProfiles(baseline, baseline, { threshold }).headline.some((h) => h.id === m));
+  if (unknown.length) throw new UserError(`unknown --metric ${unknown.join(', ')}`, 2);
+  const here = a.current ? undefined : (await collectEnvironment({ measure: false })).machine_fingerprint;
+  const baseFingerprint = (baseline.environment as { machine_fingerprint?: string }).machine_fingerprint;
+  if (here !== undefined && here !== baseFingerprint) {
+    const msg = `the baseline ${baselinePath} was measured on another machine (${baseFingerprint ?? 'unknown'}; this one is ${here})`;
+    if (!a.force) throw new UserError(`${msg}: timings are not comparable; re-baseline here, or pass --force`, 2);
+    log(`rabbit-bench: WARNING: ${msg}; comparing anyway because of --force`);
+  }
+  const current = a.current ? readProfileFile(a.current) : await measureAdaptively(a, baseline, threshold, log);
+  if (!a.current && a.save) log(`wrote ${saveProfile(current, a.out, 8).json}`);
+
+  const diff = diffProfiles(baseline, current, { threshold });
+  const deciding = decides(diff, a.metric);
+  const failures = [
+    ...deciding.filter((m) => m.verdict === 'slower').map((m) => `${m.label} ${(100 * m.change).toFixed(1)}% slower (99% CI ${(100 * (m.ci.lo - 1)).toFixed(1)}% .. ${(100 * (m.ci.hi - 1)).toFixed(1)}%)`),
+    ...(diff.outputs.comparable && !diff.outputs.identical ? ['generated tokens changed against the baseline'] : []),
+    ...(await parityFailures(a, current)),
+  ];
+  const inconclusive = deciding.filter((m) => m.verdict === 'inconclusive').map((m) => m.label);
+  if (a.strict && inconclusive.length) failures.push(`inconclusive: ${inconclusive.join(', ')}`);
+  const status = failures.length ? 'FAIL' : inconclusive.length ? 'PASS (inconclusive)' : 'PASS';
+  const markdown = `${renderDiffMarkdown(diff, `rabbit-bench gate: ${status}`)}${failures.map((f) => `- ${f}\n`).join('')}`;
+  if (a.format === 'json') process.stdout.write(`${JSON.stringify({ status, failures, inconclusive, diff })}\n`);
+  else if (a.format === 'md') process.stdout.write(markdown);
+  else process.stdout.write(`${renderDiffTerminal(diff)}gate: ${status}${failures.map((f) => `\n  ${f}`).join('')}\n`);
+  appendStepSummary(markdown);
+  return failures.length ? 1 : 0;
+}
+
+export const gateCommand: CommandModule<object, Args> = {
+  command: 'gate',
+  describe: 'fail when inference got slower or its outputs changed against a baseline',
+  builder: builder as unknown as CommandModule<object, Args>['builder'],
+  handler: (a) => runCommand(() => handler(a)),
+};
