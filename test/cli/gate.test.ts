@@ -1,0 +1,110 @@
+// diff and gate on real profile files: a file against itself passes; the same file with every
+// timing 15 % slower fails; changed outputs fail; another machine needs --force.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rb-gate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Result files edited freely in tests.
+type Json = Record<string, any>;
+
+function scaled(doc: Json, factor: number): Json {
+  const out = structuredClone(doc);
+  for (const run of out.runs) {
+    if (run.cpu_ns !== undefined) run.cpu_ns *= factor;
+    for (const s of run.steps) {
+      s.wall_ns *= factor;
+      s.sample_ns *= factor;
+      for (const k of ['load_ns', 'cpu_wait_ns', 'create_ns', 'forward_ns', 'kv_fill_ns']) s[k] = s[k].map((x: number) => x * factor);
+    }
+  }
+  return out;
+}
+
+describe.skipIf(!HAS_STORIES)(`diff and gate (${STORIES_SUITE})`, () => {
+  let base: string;
+  let doc: Json;
+  const write = (name: string, content: Json) => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(content));
+    return p;
+  };
+  beforeAll(() => {
+    const r = runCli(['profile', '--model', STORIES_DIR, '--runs', '12', '--max-new-tokens', '8', '--prompt-tokens', '16', '--no-measure-env', '--out', join(dir, 'base')]);
+    expect(r.status, r.stderr).toBe(0);
+    base = join(dir, 'base', readdirSync(join(dir, 'base')).find((f) => f.endsWith('.json'))!);
+    doc = JSON.parse(readFileSync(base, 'utf8'));
+  });
+
+  it('a file compared with itself passes the gate', () => {
+    const r = runCli(['gate', '--baseline', base, '--current', base]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/gate: PASS/);
+    expect(r.stdout).toMatch(/outputs: generated tokens identical/);
+  });
+
+  it('the same file with every timing sample 15% slower fails, on CPU time and on wall time', () => {
+    const slow = write('slow.json', scaled(doc, 1.15));
+    const r = runCli(['gate', '--baseline', base, '--current', slow]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/gate: FAIL\n\s+CPU time per run 15\.0% slower/);
+    const wall = runCli(['gate', '--baseline', base, '--current', slow, '--metric', 'wall_ms']);
+    expect(wall.status).toBe(1);
+    expect(wall.stdout).toMatch(/wall per run 15\.0% slower/);
+  });
+
+  it('diff prints a readable table for both, and JSON / Markdown on request', () => {
+    const slow = write('slow2.json', scaled(doc, 1.15));
+    const same = runCli(['diff', base, base]);
+    expect(same.status).toBe(0);
+    expect(same.stdout).toMatch(/│ metric\s+│ base\s+│ current\s+│ change\s+│ 99% CI of change/);
+    expect(same.stdout).toMatch(/│ wall per run\s+│ [\d.]+ ms\s+│ [\d.]+ ms\s+│ \+0\.0%/);
+    const r = runCli(['diff', base, slow, '--format', 'json']);
+    const d = JSON.parse(r.stdout);
+    const wall = d.headline.find((m: Json) => m.id === 'wall_ms');
+    expect(wall.change).toBeCloseTo(0.15, 6);
+    expect(wall.verdict).toBe('slower');
+    expect(d.headline.find((m: Json) => m.id === 'decode_tok_per_s').verdict).toBe('slower');
+    const md = runCli(['diff', base, slow, '--format', 'md', '--metric', 'wall_ms']);
+    expect(md.stdout).toMatch(/^## rabbit-bench diff/);
+    expect(md.stdout).toMatch(/\| wall per run \|/);
+    expect(md.stdout).not.toMatch(/\| TTFT \|/);
+  });
+
+  it('writes the Markdown to GITHUB_STEP_SUMMARY when it is set', () => {
+    const summary = join(dir, 'summary.md');
+    runCli(['diff', base, base], { GITHUB_STEP_SUMMARY: summary });
+    expect(readFileSync(summary, 'utf8')).toMatch(/## rabbit-bench diff/);
+  });
+
+  it('changed outputs fail the gate even when timings are unchanged', () => {
+    const changed = structuredClone(doc);
+    changed.runs.forEach((r: Json) => (r.tokens[2] = (r.tokens[2] + 1) % 512));
+    const r = runCli(['gate', '--baseline', base, '--current', write('changed.json', changed)]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/generated tokens changed against the baseline/);
+  });
+
+  it('a baseline from another machine needs --force; usage errors exit 2', () => {
+    const other = structuredClone(doc);
+    other.environment.machine_fingerprint = 'somewhere-else';
+    const otherPath = write('other.json', other);
+    const refused = runCli(['gate', '--baseline', otherPath, '--model', STORIES_DIR, '--no-save', '--budget', '5']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/measured on another machine .*pass --force/);
+    expect(runCli(['gate', '--baseline', base, '--current', base, '--threshold', 'x']).status).toBe(2);
+    expect(runCli(['gate', '--baseline', join(dir, 'nope.json')]).status).toBe(2);
+    expect(runCli(['gate', '--baseline', base, '--current', base, '--metric', 'nonsense']).status).toBe(2);
+  });
+
+  it('measures adaptively when no --current is given, and passes an unchanged engine', () => {
+    const r = runCli(['gate', '--baseline', join(dir, 'base'), '--no-save', '--budget', '30', '--threshold', '25%']);
+    expect(r.stderr).toMatch(/^gate: \d+ runs, \d+ s: cpu_ms /m);
+    expect(r.status, r.stdout).toBe(0);
+  });
+});
