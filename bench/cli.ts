@@ -8,6 +8,7 @@ import { generateCommand } from './commands/generate.js';
 import { parityCommand } from './commands/parity.js';
 import { profileCommand } from './commands/profile.js';
 import { synthCommand } from './commands/synth.js';
+import { validateCommand } from './commands/validate.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('rabbit-bench')
@@ -18,6 +19,7 @@ await yargs(hideBin(process.argv))
   .command(envCommand)
   .command(diffCommand)
   .command(gateCommand)
+  .command(validateCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

@@ -103,7 +103,9 @@ describe.skipIf(!HAS_STORIES)(`diff and gate (${STORIES_SUITE})`, () => {
   });
 
   it('measures adaptively when no --current is given, and passes an unchanged engine', () => {
-    const r = runCli(['gate', '--baseline', join(dir, 'base'), '--no-save', '--budget', '30', '--threshold', '25%']);
+    // A generous threshold: this checks the adaptive loop, not the gate's power, and the test
+    // suite runs other processes beside it (bench:gate measures power on a quiet machine).
+    const r = runCli(['gate', '--baseline', join(dir, 'base'), '--no-save', '--budget', '30', '--threshold', '50%', '--min-runs', '8']);
     expect(r.stderr).toMatch(/^gate: \d+ runs, \d+ s: cpu_ms /m);
     expect(r.status, r.stdout).toBe(0);
   });

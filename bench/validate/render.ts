@@ -1,0 +1,103 @@
+// The terminal view of a validate run: one table (model × prompt × device), then what went wrong.
+import Table from 'cli-table3';
+import type { Cell, CellStatus, ValidateFile } from './schema.js';
+import { CELL_STATUSES } from './schema.js';
+
+const WORD: Record<CellStatus, string> = {
+  pass: 'pass',
+  fail: 'FAIL',
+  crash: 'CRASH',
+  timeout: 'TIMEOUT',
+  error: 'ERROR',
+  skipped: 'skipped',
+  unavailable: 'n/a',
+};
+
+const pct = (v: number | null) => (v === null ? 'n/a' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(0)}%`);
+
+function cellText(c: Cell): string {
+  const lines = [WORD[c.status]];
+  if (c.timings) {
+    const rate = c.timings.decode_tokens_per_s === null ? 'n/a' : c.timings.decode_tokens_per_s.toFixed(0);
+    lines.push(`${c.timings.ttft_ms.toFixed(1)} ms · ${rate} tok/s`);
+  }
+  if (c.perf) lines.push(`vs base: TTFT ${pct(c.perf.ttft_change_pct)} · tok/s ${pct(c.perf.decode_change_pct)}${c.perf.slower ? ' SLOWER' : ''}`);
+  return lines.join('\n');
+}
+
+export function renderTable(file: ValidateFile): string {
+  const columns = file.settings.prompts.flatMap((p) => file.settings.devices.map((d) => ({ p, d })));
+  const promptHead = (p: string) => (p === 'short' ? `short (${file.settings.short_prompt_tokens})` : `long (${file.settings.long_prompt_tokens})`);
+  const table = new Table({ head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], style: { head: [], border: [] } });
+  for (const m of file.models) {
+    const row = columns.map(({ p, d }) => {
+      const c = file.cells.find((x) => x.model === m.name && x.prompt === p && x.device === d);
+      return c ? cellText(c) : '';
+    });
+    table.push([`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...row]);
+  }
+  return table.toString();
+}
+
+export function renderProblems(file: ValidateFile): string[] {
+  const lines: string[] = [];
+  const bad = file.cells.filter((c) => c.status !== 'pass');
+  if (bad.length) lines.push('Not passed:');
+  // Cells that did not run for one shared reason (no CUDA backend, no reference) make one line.
+  const groups = new Map<string, Cell[]>();
+  for (const c of bad.filter((x) => x.status === 'unavailable' || x.status === 'skipped')) {
+    const key = `${WORD[c.status]} — ${c.reason ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  for (const c of bad) {
+    const group = groups.get(`${WORD[c.status]} — ${c.reason ?? ''}`);
+    if (group && group.length > 1) {
+      if (group[0] === c) lines.push(`  ${group.length} cells ${WORD[c.status]} — ${c.reason} (${group.map((x) => x.id).join(', ')})`);
+      continue;
+    }
+    lines.push(`  ${c.id}: ${WORD[c.status]}${c.fault ? ` [fault ${c.fault}]` : ''} — ${c.reason ?? ''}`);
+    if ((c.status === 'crash' || c.status === 'error' || c.status === 'timeout') && c.process?.stderr_tail) {
+      for (const l of c.process.stderr_tail.split('\n').slice(-3)) lines.push(`      | ${l}`);
+    }
+  }
+  const notes = file.models.flatMap((m) => [
+    ...m.prompts.filter((p) => p.note).map((p) => `  ${m.name}: ${p.note}`),
+    // A live run that had to fall back to a golden says why.
+    ...(file.settings.reference_mode === 'live' && m.reference.source === 'golden' ? [`  ${m.name}: ${m.reference.note}; used the golden`] : []),
+  ]);
+  if (notes.length) lines.push('Notes:', ...notes);
+  return lines;
+}
+
+export function summaryLine(file: ValidateFile): string {
+  const s = file.summary;
+  const counts = CELL_STATUSES.filter((k) => k === 'pass' || s[k] > 0).map((k) => `${s[k]} ${k}`);
+  return `validate ${file.pass ? 'PASS' : 'FAIL'}: ${s.total} cells · ${counts.join(' · ')}`;
+}
+
+export function referenceLine(file: ValidateFile): string {
+  const live = file.models.filter((m) => m.reference.source === 'live').length;
+  const golden = file.models.filter((m) => m.reference.source === 'golden').length;
+  const none = file.models.filter((m) => m.reference.source === 'none').length;
+  const why = file.settings.reference_mode === 'golden' ? [...new Set(file.models.map((m) => m.reference.note).filter(Boolean))][0] : null;
+  const parts = [live && `${live} live (${file.settings.python})`, golden && `${golden} golden (test/golden/validate)`, none && `${none} none`].filter(Boolean);
+  return `references: ${parts.join(', ')}${why ? ` — ${why}` : ''}`;
+}
+
+export function perfLines(file: ValidateFile): string[] {
+  const lines = ['TTFT and decode tok/s are single samples of one short generation each: informational, not a benchmark.'];
+  if (file.baseline) {
+    const machine = file.baseline.same_machine === false ? ' (ANOTHER machine: compare with care)' : '';
+    lines.push(`vs baseline ${file.baseline.file}${machine}: ${file.baseline.matched_cells} cells compared, ` +
+      `${file.summary.perf_warnings} with decode more than ${file.settings.perf_threshold_pct}% slower` +
+      `${file.settings.fail_on_perf ? ' (--fail-on-perf)' : ''}`);
+    for (const c of file.cells.filter((x) => x.perf?.slower)) {
+      lines.push(`  SLOWER ${c.id}: decode ${c.perf!.baseline_decode_tokens_per_s?.toFixed(0)} → ${c.timings!.decode_tokens_per_s?.toFixed(0)} tok/s (${pct(c.perf!.decode_change_pct)})`);
+    }
+  }
+  return lines;
+}
+
+export function renderText(file: ValidateFile): string {
+  return [renderTable(file), ...renderProblems(file), referenceLine(file), ...perfLines(file), summaryLine(file)].join('\n') + '\n';
+}
