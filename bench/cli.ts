@@ -5,6 +5,7 @@ import { diffCommand } from './commands/diff.js';
 import { envCommand } from './commands/env.js';
 import { gateCommand } from './commands/gate.js';
 import { generateCommand } from './commands/generate.js';
+import { humanevalCommand } from './commands/humaneval.js';
 import { parityCommand } from './commands/parity.js';
 import { profileCommand } from './commands/profile.js';
 import { synthCommand } from './commands/synth.js';
@@ -20,6 +21,7 @@ await yargs(hideBin(process.argv))
   .command(diffCommand)
   .command(gateCommand)
   .command(validateCommand)
+  .command(humanevalCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

@@ -1,0 +1,108 @@
+// Drives engine-worker.ts in a child process. An engine error fails one generation; a crash of
+// the process fails it too, and the next generation starts a fresh process.
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
+import type { GenerationTimings } from '../engine/summary.js';
+import { UserError } from '../errors.js';
+import { repoRoot } from '../paths.js';
+import type { PhaseTotals } from '../profile/phases.js';
+
+export interface WorkerRequest {
+  promptIds: number[];
+  maxNewTokens: number;
+  sampling: SamplingOptions;
+}
+
+export interface EngineOutput {
+  tokens: number[];
+  stopReason: 'eos' | 'max_new_tokens';
+  timings: GenerationTimings;
+  phases: PhaseTotals;
+}
+
+export type WorkerReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'token' }
+  | ({ type: 'done' } & EngineOutput)
+  | { type: 'failed'; message: string };
+
+/** The compiled worker: beside this file in dist/, or in dist/ when this file runs as TypeScript (vitest). */
+function workerScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = import.meta.url.endsWith('.ts') ? join(repoRoot(), 'dist', relative(repoRoot(), here)) : here;
+  const script = join(dir, 'engine-worker.js');
+  if (!existsSync(script)) throw new UserError(`${script} is missing: run \`npm run build:ts\``, 2);
+  return script;
+}
+
+const TAIL = 2000;
+
+export class EngineProcess {
+  private child: ChildProcess | undefined;
+  private stderrTail = '';
+  backend = '';
+
+  constructor(
+    private readonly model: string,
+    private readonly options: EngineOptions,
+  ) {}
+
+  /** Starts the worker and waits until the engine is open; rejects with the engine's reason. */
+  async start(): Promise<void> {
+    const child = fork(workerScript(), [this.model, JSON.stringify(this.options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    child.stderr?.on('data', (b: Buffer) => {
+      process.stderr.write(b);
+      this.stderrTail = (this.stderrTail + b.toString('utf8')).slice(-TAIL);
+    });
+    this.child = child;
+    const first = await this.next(child, () => {});
+    if (first.type !== 'ready') {
+      this.close();
+      throw new Error(first.type === 'failed' ? first.message : `the engine process sent ${first.type} before ready`);
+    }
+    this.backend = first.backend;
+  }
+
+  async generate(request: WorkerRequest, onToken: () => void): Promise<EngineOutput> {
+    if (!this.child) await this.start();
+    const child = this.child!;
+    this.stderrTail = '';
+    child.send(request);
+    const reply = await this.next(child, onToken);
+    if (reply.type === 'failed') throw new Error(reply.message);
+    if (reply.type !== 'done') throw new Error(`the engine process sent ${reply.type} instead of a result`);
+    const { type: _type, ...output } = reply;
+    return output;
+  }
+
+  close(): void {
+    this.child?.kill('SIGKILL');
+    this.child = undefined;
+  }
+
+  /** The next reply other than a token; a process that exits first rejects with how it ended. */
+  private next(child: ChildProcess, onToken: () => void): Promise<Exclude<WorkerReply, { type: 'token' }>> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: WorkerReply) => {
+        if (m.type === 'token') return onToken();
+        cleanup();
+        resolve(m);
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        cleanup();
+        this.child = undefined;
+        const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+        reject(new Error(`the engine process crashed (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`));
+      };
+      const cleanup = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+    });
+  }
+}
