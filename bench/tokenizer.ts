@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from 'tokenizers';
 import { ModelError } from './errors.js';
+import { readJsonObject } from './model/json.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -30,7 +31,7 @@ export class ModelTokenizer {
       throw new ModelError(`cannot load ${path}: ${(err as Error).message}`);
     }
     const configPath = join(modelDir, 'tokenizer_config.json');
-    const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
+    const config = existsSync(configPath) ? readJsonObject(configPath) : {};
     // Newer transformers save the template beside the config as chat_template.jinja.
     const templatePath = join(modelDir, 'chat_template.jinja');
     const templateFile = existsSync(templatePath) ? readFileSync(templatePath, 'utf8') : undefined;

@@ -1,10 +1,11 @@
 // `rabbit-bench parity`: the engine against a Hugging Face transformers reference.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
+import { readJsonFile } from '../json-file.js';
 import { buildLoadPlan } from '../model/plan.js';
 import type { LoadPlan } from '../model/types.js';
 import { F32_TOLERANCE, type ParityTolerance } from '../reference/compare.js';
@@ -37,7 +38,7 @@ function obtainReference(a: Args, plan: LoadPlan): ReferenceFile {
     throw new UserError('no reference: pass --reference FILE, or --python PATH to a Python with transformers (scripts/setup-hf-venv.sh makes one)', 2);
   }
   const prompts: ReferencePrompt[] = a.prompts
-    ? (JSON.parse(readFileSync(a.prompts, 'utf8')) as ReferencePrompt[])
+    ? (readJsonFile(a.prompts, 'prompts file') as ReferencePrompt[])
     : defaultPrompts(existsSync(join(plan.modelDir, 'tokenizer.json')), plan.spec.vocabSize);
   return runHfReference({ python, modelDir: plan.modelDir, prompts, maxNewTokens: a.maxNewTokens, threads: a.threads || undefined });
 }

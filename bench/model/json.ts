@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { ModelError } from '../errors.js';
+import { readJsonFile } from '../json-file.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -14,18 +14,7 @@ export function show(value: unknown): string {
 
 /** Parses a JSON file that must hold an object, with errors that name the file. */
 export function readJsonObject(file: string): JsonObject {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ModelError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ModelError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const value = readJsonFile(file, 'model file', (m) => new ModelError(m));
   if (!isJsonObject(value)) throw new ModelError(`${file}: expected a JSON object, found ${show(value)}`);
   return value;
 }

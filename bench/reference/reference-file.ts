@@ -1,6 +1,6 @@
 // The HF reference file written by scripts/hf_reference.py, checked on read.
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readJsonFile } from '../json-file.js';
 
 export const REFERENCE_SCHEMA = 'rabbit-bench/hf-reference@1';
 
@@ -56,17 +56,5 @@ export function parseReference(json: unknown, source: string): ReferenceFile {
 }
 
 export function readReference(path: string): ReferenceFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read reference file ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseReference(json, path);
+  return parseReference(readJsonFile(path, 'reference file'), path);
 }

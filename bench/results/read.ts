@@ -1,7 +1,7 @@
 // Reading result files back: JSON parse and schema validation, with messages that say where.
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
+import { readJsonFile } from '../json-file.js';
 import { PROFILE_SCHEMA, ProfileFileSchema, type ProfileFile } from './profile-schema.js';
 
 function describeIssues(error: z.ZodError): string {
@@ -22,17 +22,5 @@ export function parseProfileFile(json: unknown, source: string): ProfileFile {
 }
 
 export function readProfileFile(path: string): ProfileFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read result file ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseProfileFile(json, path);
+  return parseProfileFile(readJsonFile(path, 'result file'), path);
 }

@@ -136,7 +136,7 @@ describe('result file validation', () => {
     const dir = tempDir('rb-bad-result-');
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ not json');
-    expect(() => readProfileFile(bad)).toThrow(/bad\.json is not valid JSON/);
+    expect(() => readProfileFile(bad)).toThrow(/bad\.json: not valid JSON/);
     expect(() => parseProfileFile({ schema: 'rabbit-bench/profile@9' }, 'x.json')).toThrow(/profile@9 is not supported/);
     expect(() => parseProfileFile({ schema: 'rabbit-bench/profile@1', command: 'profile' }, 'x.json')).toThrow(/x\.json is not a valid rabbit-bench profile result: created_at/);
   });
