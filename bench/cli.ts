@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { cpuVsCudaCommand } from './commands/cpu-vs-cuda.js';
 import { diffCommand } from './commands/diff.js';
 import { envCommand } from './commands/env.js';
 import { gateCommand } from './commands/gate.js';
@@ -22,6 +23,7 @@ await yargs(hideBin(process.argv))
   .command(gateCommand)
   .command(validateCommand)
   .command(humanevalCommand)
+  .command(cpuVsCudaCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .fail((message, error, y) => {

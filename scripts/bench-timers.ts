@@ -16,7 +16,7 @@ const withoutTimers = join(root, 'build-notimers', 'Release', 'rabbit_native.nod
 function buildWithoutTimers(): void {
   if (existsSync(withoutTimers)) return;
   process.stderr.write('building the engine with timers compiled out into build-notimers/ ...\n');
-  const r = spawnSync('npx', ['cmake-js', 'compile', '--directory', 'native', '--out', 'build-notimers', '--CDRB_TIMERS=OFF'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync('npx', ['cmake-js', 'compile', '--directory', 'native', '--out', 'build-notimers', '--CDRB_TIMERS=OFF', '--CDRB_CUDA=OFF'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('cmake-js build without timers failed');
 }
 

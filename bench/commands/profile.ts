@@ -15,13 +15,17 @@ import { footer, headline, profileTables, renderTerminal } from '../profile/rend
 import { buildProfileFile, profileMarkdown, saveProfile } from '../profile/result.js';
 import type { ProfileSummary } from '../profile/summary.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
+import { requireCuda } from '../cuda/status.js';
+import { vramLine, vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
   return y
     .option('model', { type: 'string', describe: 'local HF model folder or Hub repo id; default: a synthesised SmolLM2-135M-shaped bf16 model' })
-    .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const })
+    .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda needs the CUDA backend library, an NVIDIA driver and a GPU' })
+    .option('pin-memory', { type: 'boolean', default: true, describe: 'CUDA: read layers into pinned host memory (--no-pin-memory: pageable)' })
+    .option('async-transfer', { type: 'boolean', default: true, describe: 'CUDA: copy layer i+1 to the GPU while layer i computes (--no-async-transfer: synchronous copies)' })
     .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
     .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given' })
     .option('max-new-tokens', { type: 'number', default: 16 })
@@ -45,7 +49,7 @@ function checkCounts(a: Args): void {
   for (const [name, v, min] of [['--runs', a.runs, 1], ['--warmup', a.warmup, 0], ['--max-new-tokens', a.maxNewTokens, 1], ['--top-layers', a.topLayers, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw new UserError(`${name} must be a whole number >= ${min}`, 2);
   }
-  if (a.device === 'cuda') throw new UserError('--device cuda: this build has no CUDA backend (CPU only)', 2);
+  if (a.device === 'cuda') requireCuda('--device cuda');
   if (a.resident && a.cold) throw new UserError('--cold measures disk reads, but --resident reads each layer only once: pick one', 2);
 }
 
@@ -59,7 +63,7 @@ async function handler(a: Args): Promise<number> {
     : await promptOfLength(plan.modelDir, plan.spec.vocabSize, a.promptTokens);
   const metadata = runMetadata(process.argv);
   const addon = loadAddon();
-  const engine = InferenceEngine.open(plan, { prefetch: a.prefetch, resident: a.resident, threads: a.threads });
+  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, threads: a.threads });
   const progress = tokenProgress((a.warmup + a.runs) * a.maxNewTokens, format === 'table' || format === 'md');
   const backend = engine.backend;
   let measuredRuns;
@@ -83,6 +87,9 @@ async function handler(a: Args): Promise<number> {
   const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold: a.cold, threads: a.threads,
     prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
   const file = buildProfileFile({ plan, settings, promptIds, runs: measuredRuns.runs, unitNames: measuredRuns.unitNames, metadata, environment, backend, build: addon.buildInfo() });
+  // CUDA: peak and per-unit device memory, kept beside the summary's statistics.
+  const vram = engine.deviceStats ? vramSummary(engine.deviceStats) : undefined;
+  if (vram) file.summary.vram = vram;
   const summary = file.summary as unknown as ProfileSummary;
   const tables = profileTables(summary, a.topLayers);
   const written = a.save ? saveProfile(file, a.out, a.topLayers) : undefined;
@@ -91,6 +98,7 @@ async function handler(a: Args): Promise<number> {
   else if (format === 'csv') process.stdout.write(profileCsv(file));
   else if (format === 'md') process.stdout.write(profileMarkdown(file, a.topLayers));
   else process.stdout.write(`${headline(file)}\n\n${renderTerminal(tables)}\n\n${footer(summary).join('\n')}\n`);
+  if (vram && (format === 'table' || format === 'md')) process.stdout.write(`${vramLine(vram)}\n`);
   if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   return 0;
 }

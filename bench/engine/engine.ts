@@ -2,10 +2,22 @@
 // and the promise-based generate with a per-token callback.
 import { UserError } from '../errors.js';
 import type { LoadPlan } from '../model/types.js';
-import { loadAddon, type FaultName, type NativeEngine, type NativeSampling } from './native.js';
-import type { NativeGenerateResult } from './records.js';
+import { requireCuda } from '../cuda/status.js';
+import { loadAddon, type DeviceName, type FaultName, type NativeDeviceResult, type NativeDeviceStats, type NativeEngine, type NativeSampling } from './native.js';
 
 export interface EngineOptions {
+  /** 'cpu' (default) or 'cuda'; 'cuda' fails with exit code 2 and the exact reason where it cannot run. */
+  device?: DeviceName;
+  /** CUDA only (ignored on CPU): read units into pinned host memory (default true). */
+  pinMemory?: boolean;
+  /** CUDA only (ignored on CPU): copy unit i+1 to the GPU while unit i computes (default true). */
+  asyncTransfer?: boolean;
+  /**
+   * Test-only: run the CPU backend through every engine code path a device backend (CUDA) takes —
+   * pipelined steps, raw embedding rows, argmax in the backend, backend-allocated host buffers,
+   * device memory stats — so they are tested without a GPU. Tokens equal the plain CPU path's.
+   */
+  emulateDevice?: boolean;
   /** Read layer i+1 on a background thread while layer i computes (default true). */
   prefetch?: boolean;
   /** Keep every layer after its first load: the in-memory baseline (default false). */
@@ -60,7 +72,8 @@ export interface GenerateOptions {
   logits?: 'none' | 'prefill' | 'all';
 }
 
-export type GenerateResult = NativeGenerateResult;
+/** `device` is present only on a device backend (CUDA): its memory, peak and per unit. */
+export type GenerateResult = NativeDeviceResult;
 
 export function resolveSampling(s: SamplingOptions = {}): NativeSampling {
   const greedy = s.greedy ?? s.temperature === undefined;
@@ -87,8 +100,14 @@ export class InferenceEngine {
     private native: NativeEngine | undefined,
   ) {}
 
+  private lastDevice: NativeDeviceStats | undefined;
+
   static open(plan: LoadPlan, options: EngineOptions = {}): InferenceEngine {
     const resolved: Required<EngineOptions> = {
+      device: options.device ?? 'cpu',
+      pinMemory: options.pinMemory ?? true,
+      asyncTransfer: options.asyncTransfer ?? true,
+      emulateDevice: options.emulateDevice ?? false,
       prefetch: options.prefetch ?? true,
       resident: options.resident ?? false,
       threads: options.threads ?? 0,
@@ -102,7 +121,10 @@ export class InferenceEngine {
       process.stderr.write(`rabbit-bench: WARNING: fault '${resolved.fault}' injected into the engine on purpose; results are wrong\n`);
     }
     if (!Number.isInteger(resolved.threads) || resolved.threads < 0) throw new UserError('--threads must be a whole number >= 0');
+    if (resolved.device !== 'cpu' && resolved.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, not ${String(resolved.device)}`, 2);
     const addon = loadAddon();
+    // Checked here so a missing library, driver or device is one clear sentence (exit 2).
+    if (resolved.device === 'cuda') requireCuda('--device cuda');
     return new InferenceEngine(plan, resolved, new addon.Engine(plan, resolved));
   }
 
@@ -110,11 +132,16 @@ export class InferenceEngine {
     return this.live().backend;
   }
 
+  /** Device memory after the latest generation (CUDA only; undefined on CPU or before any). */
+  get deviceStats(): NativeDeviceStats | undefined {
+    return this.lastDevice;
+  }
+
   async generate(request: GenerateOptions, onToken?: (id: number) => void): Promise<GenerateResult> {
     if (!Number.isInteger(request.maxNewTokens) || request.maxNewTokens < 0) {
       throw new UserError('--max-new-tokens must be a whole number >= 0');
     }
-    return this.live().generate(
+    const result = await this.live().generate(
       {
         promptIds: request.promptIds,
         maxNewTokens: request.maxNewTokens,
@@ -125,6 +152,8 @@ export class InferenceEngine {
       },
       onToken,
     );
+    if (result.device) this.lastDevice = result.device;
+    return result;
   }
 
   close(): void {

@@ -18,7 +18,17 @@ export interface NativeBuildInfo {
 
 export type FaultName = 'none' | 'boolean-mask' | 'untied-lm-head' | 'wrong-rope' | 'abort';
 
+export type DeviceName = 'cpu' | 'cuda';
+
 export interface NativeEngineOptions {
+  /** Default 'cpu'. 'cuda' loads build/Release/librb_cuda.so at run time (see cudaStatus). */
+  device?: DeviceName;
+  /** CUDA only: unit buffers in pinned (page-locked) host memory (default true). */
+  pinMemory?: boolean;
+  /** CUDA only: copy unit i+1 to the device while unit i computes (default true). */
+  asyncTransfer?: boolean;
+  /** Test-only: the CPU backend behind the code paths a device backend takes (pipelined steps, backend argmax, ...). */
+  emulateDevice?: boolean;
   prefetch: boolean;
   resident: boolean;
   threads: number;
@@ -44,10 +54,63 @@ export interface NativeGenerateRequest {
   sampling: NativeSampling;
 }
 
+/** Device memory of a generation on a device backend (CUDA); bytes are the backend's own allocations. */
+export interface NativeDeviceStats {
+  name: string;
+  computeCapability: string;
+  totalBytes: number;
+  /** Free when the backend was made (after the CUDA context). */
+  freeAtStartBytes: number;
+  currentBytes: number;
+  /** High-water mark of the backend's device allocations since the engine was opened. */
+  peakBytes: number;
+  kvCacheBytes: number;
+  activationBytes: number;
+  /** Device bytes of each unit's weights (layers.0.., then lm_head); 0 for a unit not loaded yet. */
+  unitBytes: number[];
+  pinnedHost: boolean;
+  asyncTransfer: boolean;
+  /** 'cublas' or 'own kernels'. */
+  gemm: string;
+}
+
+export type NativeDeviceResult = NativeGenerateResult & { device?: NativeDeviceStats };
+
 export interface NativeEngine {
   readonly backend: string;
-  generate(request: NativeGenerateRequest, onToken?: (id: number) => void): Promise<NativeGenerateResult>;
+  generate(request: NativeGenerateRequest, onToken?: (id: number) => void): Promise<NativeDeviceResult>;
   close(): void;
+}
+
+/**
+ * Whether the CUDA backend can be used here, and if not, exactly why:
+ * `not-built` (no library: nvcc absent at build time, or RB_CUDA=OFF), `load-failed` (dlopen
+ * error), `abi-mismatch` (library from another build), `no-driver` (no libcuda.so.1),
+ * `driver-error` (cudaGetDeviceCount failed, e.g. a driver older than the runtime), `no-device`.
+ */
+export type CudaStatusCode = 'ok' | 'not-built' | 'load-failed' | 'abi-mismatch' | 'no-driver' | 'driver-error' | 'no-device';
+
+export interface NativeCudaStatus {
+  /** The library exists and loads with a matching ABI. */
+  built: boolean;
+  /** ... and a driver and at least one device are there. */
+  available: boolean;
+  code: CudaStatusCode;
+  /** One sentence; empty when available. */
+  reason: string;
+  /** The library path looked at. */
+  library: string;
+  /** How the engine was configured: 'built', 'off' (RB_CUDA=OFF), 'no-nvcc' or 'no-cudart' (toolkit without its static runtime). */
+  buildState: 'built' | 'off' | 'no-nvcc' | 'no-cudart';
+  devices: number;
+  deviceName: string;
+  deviceMemoryBytes: number;
+  computeCapability: string;
+  /** e.g. 13000 for CUDA 13.0; 0 when unknown. */
+  driverVersion: number;
+  runtimeVersion: number;
+  /** The library does its GEMMs with cuBLAS (else with its own kernels). */
+  cublas: boolean;
 }
 
 /** What one file's eviction achieved; residency is a fraction of its pages, null where it cannot be observed. */
@@ -112,6 +175,8 @@ export interface NativeDiskReadResult {
 export interface NativeAddon {
   Engine: new (plan: LoadPlan, options: NativeEngineOptions) => NativeEngine;
   buildInfo(): NativeBuildInfo;
+  /** Absent in engine builds older than the CUDA backend. */
+  cudaStatus?(): NativeCudaStatus;
   /** Cost of one steady_clock reading in ns (the unit of the engine's instrumentation). */
   clockReadCostNs(): number;
   /** Fraction of the file's pages in the page cache; throws where Linux would not tell (see NativeEvictResult). */

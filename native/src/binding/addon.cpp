@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "engine/build_info.h"
+#include "engine/cuda_loader.h"
 #include "engine/engine.h"
 #include "engine/timer.h"
 #include "sysbench/disk_bandwidth.h"
@@ -170,6 +171,25 @@ Napi::Object unitToJs(Napi::Env env, const rb::UnitRecord& u) {
   return o;
 }
 
+Napi::Object deviceToJs(Napi::Env env, const rb::DeviceStats& d) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", d.name);
+  o.Set("computeCapability", d.computeCapability);
+  o.Set("totalBytes", static_cast<double>(d.totalBytes));
+  o.Set("freeAtStartBytes", static_cast<double>(d.freeAtStartBytes));
+  o.Set("currentBytes", static_cast<double>(d.currentBytes));
+  o.Set("peakBytes", static_cast<double>(d.peakBytes));
+  o.Set("kvCacheBytes", static_cast<double>(d.kvCacheBytes));
+  o.Set("activationBytes", static_cast<double>(d.activationBytes));
+  Napi::Array units = Napi::Array::New(env, d.unitBytes.size());
+  for (size_t i = 0; i < d.unitBytes.size(); ++i) units.Set(i, static_cast<double>(d.unitBytes[i]));
+  o.Set("unitBytes", units);
+  o.Set("pinnedHost", d.pinnedHost);
+  o.Set("asyncTransfer", d.asyncTransfer);
+  o.Set("gemm", d.gemm);
+  return o;
+}
+
 Napi::Object resultToJs(Napi::Env env, const rb::GenerateResult& r) {
   Napi::Object out = Napi::Object::New(env);
   Napi::Array tokens = Napi::Array::New(env, r.tokens.size());
@@ -199,6 +219,7 @@ Napi::Object resultToJs(Napi::Env env, const rb::GenerateResult& r) {
   }
   out.Set("steps", steps);
   out.Set("stopReason", r.stopReason);
+  if (r.device.present) out.Set("device", deviceToJs(env, r.device));
   return out;
 }
 
@@ -266,6 +287,15 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       rb::EngineOptions options;
       if (info.Length() > 1 && info[1].IsObject()) {
         Napi::Object o = info[1].As<Napi::Object>();
+        Napi::Value device = o.Get("device");
+        if (device.IsString()) {
+          const std::string d = device.As<Napi::String>().Utf8Value();
+          if (d == "cuda") options.device = rb::Device::Cuda;
+          else if (d != "cpu") throw std::invalid_argument("device must be 'cpu' or 'cuda', not '" + d + "'");
+        }
+        options.pinMemory = getBoolOr(o, "pinMemory", true);
+        options.asyncTransfer = getBoolOr(o, "asyncTransfer", true);
+        options.emulateDevice = getBoolOr(o, "emulateDevice", false);
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
         options.threads = static_cast<int>(getNumberOr(o, "threads", 0));
@@ -327,6 +357,26 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("backends", backends);
   o.Set("timers", b.timers);
   o.Set("openmp", b.openmp);
+  return o;
+}
+
+Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  rb::CudaStatus s = rb::cudaStatus();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("built", s.built);
+  o.Set("available", s.available);
+  o.Set("code", s.code);
+  o.Set("reason", s.reason);
+  o.Set("library", s.library);
+  o.Set("buildState", rb::cudaBuildState());
+  o.Set("devices", s.devices);
+  o.Set("deviceName", s.deviceName);
+  o.Set("deviceMemoryBytes", static_cast<double>(s.deviceMemoryBytes));
+  o.Set("computeCapability", s.computeCapability);
+  o.Set("driverVersion", s.driverVersion);
+  o.Set("runtimeVersion", s.runtimeVersion);
+  o.Set("cublas", s.cublas);
   return o;
 }
 
@@ -486,6 +536,7 @@ Napi::Value DiskReadBandwidth(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus));
   exports.Set("clockReadCostNs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), rb::clockReadCostNs());
   }));

@@ -1,11 +1,15 @@
-// The small interface a compute backend (CPU now, CUDA later) implements. The engine owns
-// streaming, timing and sampling; a backend owns weights in compute form, the hidden state
-// and the KV cache.
+// The small interface a compute backend (CPU, or CUDA from a separately built library)
+// implements. The engine owns streaming, timing and sampling; a backend owns weights in compute
+// form, the hidden state and the KV cache. Everything past the pure virtual core has a default
+// that is what the CPU backend does, so the CPU path runs exactly as before.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/model.h"
@@ -20,10 +24,85 @@ struct HostSlice {
   int64_t numel = 0;
 };
 
+// Host memory for streamed units that a backend may supply instead of ordinary pageable memory,
+// e.g. page-locked (pinned) memory so host-to-device copies can run asynchronously.
+class HostAllocator {
+ public:
+  virtual ~HostAllocator() = default;
+  // Throws (std::bad_alloc or std::runtime_error) when the memory cannot be had.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* p, size_t bytes) noexcept = 0;
+};
+
+// A unit's host buffer. Without an allocator it is a std::vector<uint8_t> (the CPU path, exactly
+// as before: resize zero-fills growth); with one, the bytes come from that allocator, growth is
+// not zero-filled (the loader overwrites every byte it hands out) and the contents are kept.
+class HostBytes {
+ public:
+  HostBytes() = default;
+  explicit HostBytes(std::shared_ptr<HostAllocator> allocator) : allocator_(std::move(allocator)) {}
+  HostBytes(const HostBytes&) = delete;
+  HostBytes& operator=(const HostBytes&) = delete;
+  HostBytes(HostBytes&& o) noexcept { moveFrom(o); }
+  HostBytes& operator=(HostBytes&& o) noexcept {
+    if (this != &o) {
+      release();
+      moveFrom(o);
+    }
+    return *this;
+  }
+  ~HostBytes() { release(); }
+
+  bool external() const { return allocator_ != nullptr; }
+  uint8_t* data() { return allocator_ ? ptr_ : vec_.data(); }
+  const uint8_t* data() const { return allocator_ ? ptr_ : vec_.data(); }
+  size_t size() const { return allocator_ ? size_ : vec_.size(); }
+  size_t capacity() const { return allocator_ ? capacity_ : vec_.capacity(); }
+  uint8_t* begin() { return data(); }
+  uint8_t* end() { return data() + size(); }
+
+  void resize(size_t n) {
+    if (!allocator_) {
+      vec_.resize(n);
+      return;
+    }
+    if (n > capacity_) {
+      auto* fresh = static_cast<uint8_t*>(allocator_->allocate(n));
+      if (size_ > 0) std::memcpy(fresh, ptr_, size_);
+      if (ptr_) allocator_->deallocate(ptr_, capacity_);
+      ptr_ = fresh;
+      capacity_ = n;
+    }
+    size_ = n;
+  }
+
+ private:
+  void release() noexcept {
+    if (allocator_ && ptr_) allocator_->deallocate(ptr_, capacity_);
+    ptr_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+  void moveFrom(HostBytes& o) noexcept {
+    vec_ = std::move(o.vec_);
+    allocator_ = std::move(o.allocator_);
+    ptr_ = o.ptr_;
+    size_ = o.size_;
+    capacity_ = o.capacity_;
+    o.ptr_ = nullptr;
+    o.size_ = o.capacity_ = 0;
+  }
+
+  std::vector<uint8_t> vec_;
+  std::shared_ptr<HostAllocator> allocator_;
+  uint8_t* ptr_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 // The raw bytes of one streamed unit (a decoder layer, or the lm_head), as read from disk.
 struct HostUnit {
   int unit = -1;
-  std::vector<uint8_t> bytes;
+  HostBytes bytes;
   std::vector<HostSlice> slices;  // layer: indexed by Role; head: slot 0 is lm_head
   int64_t loadNs = 0;
   uint64_t bytesRead = 0;
@@ -36,10 +115,43 @@ class UnitWeights {
   virtual ~UnitWeights() = default;
 };
 
+// What a backend can do beyond the core interface; read once when the engine is made. The
+// defaults (all false) are the CPU backend: the engine then runs its original code path.
+struct BackendCaps {
+  // forwardLayer only enqueues work; the engine stages unit u+1 (take + createUnit, which starts
+  // an asynchronous copy) while unit u computes, then calls finishForward. awaitUnit blocks
+  // until a unit's weights are usable and its host buffer may be reused.
+  bool pipelined = false;
+  // setHiddenRaw takes the embedding rows as stored (any dtype); the backend converts them.
+  bool rawEmbedding = false;
+  // argmaxLogits returns the greedy token of the last computeLogits, computed on the device.
+  bool deviceArgmax = false;
+};
+
+// Device memory of a backend with its own memory (CUDA). Bytes are the backend's allocations.
+struct DeviceStats {
+  bool present = false;
+  std::string name;            // e.g. "NVIDIA H100 80GB HBM3"
+  std::string computeCapability;  // e.g. "9.0"
+  uint64_t totalBytes = 0;     // device memory
+  uint64_t freeAtStartBytes = 0;  // free when the backend was made (after the context)
+  uint64_t currentBytes = 0;   // held by the backend now
+  uint64_t peakBytes = 0;      // high-water mark of currentBytes
+  uint64_t kvCacheBytes = 0;
+  uint64_t activationBytes = 0;
+  std::vector<uint64_t> unitBytes;  // device bytes of each unit's weights (layers, then lm_head)
+  bool pinnedHost = false;
+  bool asyncTransfer = false;
+  std::string gemm;            // "cublas" or "own kernels"
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  virtual BackendCaps caps() const { return {}; }
+  // Page-locked host memory for unit buffers; null: ordinary pageable memory.
+  virtual std::shared_ptr<HostAllocator> hostAllocator() { return nullptr; }
 
   // Sizes the KV cache of every layer for a sequence of up to `maxTokens` positions.
   virtual void resetCache(int maxTokens) = 0;
@@ -57,6 +169,16 @@ class Backend {
   virtual int64_t forwardLayer(int layer, const UnitWeights& weights) = 0;
   // Final norm and lm_head on the last position; writes vocab logits.
   virtual void computeLogits(const UnitWeights& head, float* logits) = 0;
+
+  // Optional, see BackendCaps. Only called when the matching capability is set.
+  virtual bool setHiddenRaw(DType /*dtype*/, const void* /*rows*/, int /*n*/, int /*pos0*/) { return false; }
+  virtual void awaitUnit(const UnitWeights& /*weights*/) {}
+  // Waits for the forward enqueued last; returns its kv_fill nanoseconds.
+  virtual int64_t finishForward() { return 0; }
+  virtual int32_t argmaxLogits() { return -1; }
+  // Waits for every queued operation (before buffers are dropped on an error).
+  virtual void synchronize() {}
+  virtual DeviceStats deviceStats() const { return {}; }
 };
 
 }  // namespace rb

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "engine/cpu_backend.h"
+#include "engine/cuda_loader.h"
 #include "engine/dtype.h"
+#include "engine/emulated_backend.h"
 #include "engine/timer.h"
 
 #ifdef _OPENMP
@@ -32,6 +34,18 @@ std::vector<float> readTensorF32(CheckpointReader& reader, const TensorRef& t) {
   return out;
 }
 
+std::unique_ptr<Backend> makeBackend(const ModelSpec& spec, const EngineOptions& o) {
+  if (o.device == Device::Cuda) {
+    CudaBackendOptions cuda;
+    cuda.pinMemory = o.pinMemory;
+    cuda.asyncTransfer = o.asyncTransfer;
+    cuda.fault = o.fault;
+    return makeCudaBackend(spec, cuda);
+  }
+  if (o.emulateDevice) return makeEmulatedDeviceBackend(spec, o.fault);
+  return makeCpuBackend(spec, o.fault);
+}
+
 }  // namespace
 
 Fault parseFault(const std::string& name) {
@@ -48,7 +62,10 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
       options_(options),
       loader_((validatePlan(plan_), plan_), reader_),
       source_(loader_, options.prefetch),
-      backend_(makeCpuBackend(plan_.spec, options.fault)) {
+      backend_(makeBackend(plan_.spec, options)),
+      caps_(backend_->caps()) {
+  // A CUDA backend reads units into its pinned host memory; the CPU backend has no allocator.
+  if (std::shared_ptr<HostAllocator> allocator = backend_->hostAllocator()) source_.setHostAllocator(std::move(allocator));
   // The final norm is a single vector: it stays resident and is read once, here.
   backend_->setFinalNorm(readTensorF32(reader_, plan_.finalNorm));
   resident_.resize(loader_.numUnits());
@@ -79,9 +96,14 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
   }
   rec.bytesRead = rowBytes * tokens.size();
   int64_t t1 = nowNs();
-  embedRows_.resize(static_cast<size_t>(H) * tokens.size());
-  convertToF32(e.dtype, embedBytes_.data(), embedRows_.data(), embedRows_.size());
-  backend_->setHidden(embedRows_.data(), static_cast<int>(tokens.size()), pos0);
+  if (caps_.rawEmbedding) {
+    // The backend converts the rows itself (on the device, for CUDA).
+    backend_->setHiddenRaw(e.dtype, embedBytes_.data(), static_cast<int>(tokens.size()), pos0);
+  } else {
+    embedRows_.resize(static_cast<size_t>(H) * tokens.size());
+    convertToF32(e.dtype, embedBytes_.data(), embedRows_.data(), embedRows_.size());
+    backend_->setHidden(embedRows_.data(), static_cast<int>(tokens.size()), pos0);
+  }
   int64_t t2 = nowNs();
   rec.loadNs = t1 - t0;
   rec.createNs = t2 - t1;
@@ -89,6 +111,7 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
 }
 
 StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* logits) {
+  if (caps_.pipelined) return runStepPipelined(tokens, pos0, logits);
   if (options_.fault == Fault::Abort) std::abort();
   StepRecord step;
   step.tokens = static_cast<int>(tokens.size());
@@ -134,6 +157,95 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     }
     step.units.push_back(std::move(rec));
   }
+  step.wallNs = nowNs() - start;
+  step.peakRssBytes = peakRssBytes();
+  return step;
+}
+
+// The step of a pipelined backend (CUDA with asynchronous transfer). Unit u+1 is staged (taken
+// from the prefetcher and its host-to-device copy started on the transfer stream) while unit u's
+// forward runs on the compute stream; then the forward is waited for. The phases keep their
+// meaning: cpu_wait is the wait for the prefetcher, create_layer the time to start the copy plus
+// the wait for whatever of it did not hide behind the previous forward, forward_per_layer the
+// rest of the unit's window (staging the next unit is not counted in it), kv_fill the device
+// time of the K/V write. So the foreground phases still add up to at most the step's wall time.
+StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits) {
+  if (options_.fault == Fault::Abort) std::abort();
+  StepRecord step;
+  step.tokens = static_cast<int>(tokens.size());
+  step.position = pos0;
+  const int64_t start = nowNs();
+  step.units.push_back(embedTokens(tokens, pos0));
+  const int head = loader_.headUnit();
+  const int count = loader_.numUnits();
+  std::vector<UnitRecord> recs(count);
+  for (int u = 0; u < count; ++u) recs[u].name = u == head ? "lm_head" : "layers." + std::to_string(u);
+
+  struct Staged {
+    HostUnit host;
+    std::unique_ptr<UnitWeights> owned;
+  };
+  Staged current, next;
+  auto stage = [&](int u, Staged& s) {
+    UnitRecord& rec = recs[u];
+    s.host = source_.take(u, rec.cpuWaitNs);
+    rec.loadNs = s.host.loadNs;
+    rec.bytesRead = s.host.bytesRead;
+    rec.loadInBackground = options_.prefetch;
+    if (u == head && options_.fault == Fault::UntiedLmHead) std::fill(s.host.bytes.begin(), s.host.bytes.end(), 0);
+    const int64_t c0 = nowNs();
+    s.owned = backend_->createUnit(s.host);
+    rec.createNs = nowNs() - c0;
+  };
+  try {
+    if (!resident_[0]) stage(0, current);
+    for (int u = 0; u < count; ++u) {
+      UnitRecord& rec = recs[u];
+      const UnitWeights* weights = resident_[u].get();
+      if (!weights) {
+        const int64_t w0 = nowNs();
+        backend_->awaitUnit(*current.owned);  // the copy is done: the host buffer may be reused
+        rec.createNs += nowNs() - w0;
+        source_.giveBack(std::move(current.host));
+        weights = current.owned.get();
+      }
+      const int64_t f0 = nowNs();
+      int64_t staging = 0;
+      if (u == head) {
+        backend_->computeLogits(*weights, logits);
+        if (options_.slowdownPercent > 0) {
+          const int64_t until = nowNs() + static_cast<int64_t>((nowNs() - start) * options_.slowdownPercent / 100.0);
+          while (nowNs() < until) {
+          }
+        }
+      } else {
+        backend_->forwardLayer(u, *weights);
+        if (u + 1 < count && !resident_[u + 1]) {
+          const int64_t s0 = nowNs();
+          stage(u + 1, next);
+          staging = nowNs() - s0;
+        }
+        rec.kvFillNs = backend_->finishForward();
+      }
+      const int64_t window = std::max<int64_t>(0, nowNs() - f0 - staging);
+      rec.kvFillNs = std::min(rec.kvFillNs, window);
+      rec.forwardNs = window - rec.kvFillNs;
+      if (current.owned) {
+        if (options_.resident) {
+          resident_[u] = std::move(current.owned);
+        } else {
+          backend_->releaseUnit(std::move(current.owned));
+        }
+      }
+      current = std::move(next);
+      next = Staged{};
+    }
+  } catch (...) {
+    // Copies may still read host buffers that are about to be freed: let the device finish.
+    backend_->synchronize();
+    throw;
+  }
+  for (UnitRecord& rec : recs) step.units.push_back(std::move(rec));
   step.wallNs = nowNs() - start;
   step.peakRssBytes = peakRssBytes();
   return step;
@@ -189,7 +301,11 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
       result.logits.push_back(logits);
     }
     const int64_t s0 = nowNs();
-    const int32_t token = sampler.next(logits.data(), spec.vocab, context);
+    // Greedy without a repetition penalty is a plain argmax, which a device backend computes
+    // where the logits are; anything else goes through the host sampler on every backend.
+    const int32_t token = caps_.deviceArgmax && request.sampling.greedy && request.sampling.repetitionPenalty == 1.0f
+                              ? backend_->argmaxLogits()
+                              : sampler.next(logits.data(), spec.vocab, context);
     step.sampleNs = nowNs() - s0;
     result.steps.push_back(std::move(step));
     prefill = false;
@@ -209,6 +325,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
     result.steps.push_back(std::move(step));
     result.logits.push_back(logits);
   }
+  result.device = backend_->deviceStats();
   return result;
 }
 

@@ -16,7 +16,16 @@
 
 namespace rb {
 
+enum class Device { Cpu, Cuda };
+
 struct EngineOptions {
+  Device device = Device::Cpu;
+  // CUDA only (ignored on CPU): unit buffers in page-locked host memory, and host-to-device
+  // copies on a transfer stream that overlap the previous unit's forward.
+  bool pinMemory = true;
+  bool asyncTransfer = true;
+  // Test-only: the CPU backend behind the device-backend code paths (see emulated_backend.h).
+  bool emulateDevice = false;
   bool prefetch = true;
   bool resident = false;
   int threads = 0;  // 0: one per hardware thread
@@ -65,6 +74,7 @@ struct GenerateResult {
   std::vector<std::vector<float>> logits;
   std::vector<StepRecord> steps;
   std::string stopReason;  // "max_new_tokens" or "eos"
+  DeviceStats device;      // present only for a backend with device memory (CUDA)
 };
 
 class Engine {
@@ -79,6 +89,7 @@ class Engine {
 
  private:
   StepRecord runStep(const std::vector<int32_t>& tokens, int pos0, float* logits);
+  StepRecord runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits);
   UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
   std::vector<int> unitOrder() const;
 
@@ -88,6 +99,7 @@ class Engine {
   UnitLoader loader_;
   LayerSource source_;
   std::unique_ptr<Backend> backend_;
+  BackendCaps caps_;
   std::vector<std::unique_ptr<UnitWeights>> resident_;
   std::vector<uint8_t> embedBytes_;
   std::vector<float> embedRows_;

@@ -78,7 +78,9 @@ void LayerSource::stop() {
 
 HostUnit LayerSource::freshBuffer(int unit) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return pool_.take(loader_.bytesFor(unit));
+  HostUnit buffer = pool_.take(loader_.bytesFor(unit));
+  if (allocator_ && !buffer.bytes.external()) buffer.bytes = HostBytes(allocator_);
+  return buffer;
 }
 
 void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {

@@ -48,6 +48,9 @@ class LayerSource {
   HostUnit take(int unit, int64_t& waitNs);
   // Returns a buffer for reuse once its bytes have been turned into compute weights.
   void giveBack(HostUnit unit);
+  // Where new unit buffers come from (e.g. a CUDA backend's pinned memory); null: pageable
+  // memory. Set before start().
+  void setHostAllocator(std::shared_ptr<HostAllocator> allocator) { allocator_ = std::move(allocator); }
 
  private:
   void prefetchLoop(std::vector<int> order, bool cyclic);
@@ -63,6 +66,7 @@ class LayerSource {
   bool exhausted_ = false;  // a one-pass order has been fully read
   static size_t capacityOf(const HostUnit& u) { return u.bytes.capacity(); }
   FittingPool<HostUnit, size_t (*)(const HostUnit&)> pool_{3, &LayerSource::capacityOf};
+  std::shared_ptr<HostAllocator> allocator_;
   std::thread thread_;
 };
 
