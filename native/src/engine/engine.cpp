@@ -73,6 +73,13 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
 
 Engine::~Engine() { source_.stop(); }
 
+void Engine::spinForCalibration(int64_t stepStart) const {
+  if (options_.slowdownPercent <= 0) return;
+  const int64_t until = nowNs() + static_cast<int64_t>((nowNs() - stepStart) * options_.slowdownPercent / 100.0);
+  while (nowNs() < until) {
+  }
+}
+
 std::vector<int> Engine::unitOrder() const {
   std::vector<int> order;
   for (int u = 0; u < loader_.numUnits(); ++u) {
@@ -139,11 +146,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     const int64_t f0 = nowNs();
     if (u == head) {
       backend_->computeLogits(*weights, logits);
-      if (options_.slowdownPercent > 0) {
-        const int64_t until = nowNs() + static_cast<int64_t>((nowNs() - start) * options_.slowdownPercent / 100.0);
-        while (nowNs() < until) {
-        }
-      }
+      spinForCalibration(start);
     } else {
       rec.kvFillNs = backend_->forwardLayer(u, *weights);
     }
@@ -213,11 +216,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
       int64_t staging = 0;
       if (u == head) {
         backend_->computeLogits(*weights, logits);
-        if (options_.slowdownPercent > 0) {
-          const int64_t until = nowNs() + static_cast<int64_t>((nowNs() - start) * options_.slowdownPercent / 100.0);
-          while (nowNs() < until) {
-          }
-        }
+        spinForCalibration(start);
       } else {
         backend_->forwardLayer(u, *weights);
         if (u + 1 < count && !resident_[u + 1]) {

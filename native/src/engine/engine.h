@@ -91,6 +91,8 @@ class Engine {
   StepRecord runStep(const std::vector<int32_t>& tokens, int pos0, float* logits);
   StepRecord runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits);
   UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
+  // Calibration knob: spins for slowdownPercent of the time since `stepStart`.
+  void spinForCalibration(int64_t stepStart) const;
   std::vector<int> unitOrder() const;
 
   LoadPlan plan_;
