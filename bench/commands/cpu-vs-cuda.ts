@@ -24,31 +24,21 @@ import { buildProfileFile } from '../profile/result.js';
 import { resultStem, writeResultFiles } from '../results/files.js';
 import type { ProfileSettings } from '../results/profile-schema.js';
 import { ModelTokenizer } from '../tokenizer.js';
+import { withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 
 const DTYPES: Readonly<Record<string, ModelDtype>> = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' };
 
 function builder(y: Argv) {
-  return y
+  return withMeasureOptions(y)
     .option('model', { type: 'string', array: true, describe: 'local HF model folder or Hub repo id (repeatable); default: the synthesised SmolLM2-135M-shaped model' })
     .option('shapes', { type: 'string', describe: 'comma-separated real-model shapes to synthesise and compare, e.g. smollm2-135m,qwen2.5-0.5b,llama-3.2-1b' })
     .option('layers', { type: 'number', default: DEFAULT_SHAPE_LAYERS, describe: 'decoder layers kept in each --shapes model (embedding and lm_head keep their real sizes)' })
     .option('dtype', { choices: Object.keys(DTYPES), default: 'bf16', describe: 'weight dtype of --shapes models' })
-    .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
-    .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given' })
-    .option('max-new-tokens', { type: 'number', default: 16 })
     .option('runs', { type: 'number', default: 3, describe: 'measured runs per device' })
     .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first, per device' })
-    .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
     .option('threads', { type: 'number', default: 0, describe: 'CPU compute threads (0 = one per hardware thread)' })
-    .option('pin-memory', { type: 'boolean', default: true, describe: 'CUDA: read layers into pinned host memory (--no-pin-memory: pageable)' })
-    .option('async-transfer', { type: 'boolean', default: true, describe: 'CUDA: copy layer i+1 to the GPU while layer i computes (--no-async-transfer: synchronous copies)' })
-    .option('require-cuda', { type: 'boolean', default: false, describe: 'exit 2 when CUDA cannot run instead of measuring the CPU side only' })
-    .option('format', { choices: ['table', 'json', 'csv', 'md'] as const, default: 'table' as const, describe: 'what stdout shows' })
-    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
-    .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON, CSV and Markdown result files' })
-    .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' })
-    .option('measure-env', { type: 'boolean', default: true, describe: 'measure memory and disk read bandwidth for the result file (--no-measure-env skips ~2 s)' });
+    .option('require-cuda', { type: 'boolean', default: false, describe: 'exit 2 when CUDA cannot run instead of measuring the CPU side only' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;

@@ -42,3 +42,19 @@ export function samplingOptions(a: {
     seed: a.seed,
   };
 }
+
+/** Options of commands that measure repeated generations and write result files (profile, cpu-vs-cuda). */
+export function withMeasureOptions<T>(y: Argv<T>) {
+  return y
+    .option('pin-memory', { type: 'boolean', default: true, describe: 'CUDA: read layers into pinned host memory (--no-pin-memory: pageable)' })
+    .option('async-transfer', { type: 'boolean', default: true, describe: 'CUDA: copy layer i+1 to the GPU while layer i computes (--no-async-transfer: synchronous copies)' })
+    .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
+    .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given' })
+    .option('max-new-tokens', { type: 'number', default: 16 })
+    .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
+    .option('format', { choices: ['table', 'json', 'csv', 'md'] as const, default: 'table' as const, describe: 'what stdout shows' })
+    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
+    .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON, CSV and Markdown result files' })
+    .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' })
+    .option('measure-env', { type: 'boolean', default: true, describe: 'measure memory and disk read bandwidth for the result file (--no-measure-env skips ~2 s)' });
+}

@@ -18,29 +18,19 @@ import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
 import { vramLine, vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
+import { withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
-  return y
+  return withMeasureOptions(y)
     .option('model', { type: 'string', describe: 'local HF model folder or Hub repo id; default: a synthesised SmolLM2-135M-shaped bf16 model' })
     .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda needs the CUDA backend library, an NVIDIA driver and a GPU' })
-    .option('pin-memory', { type: 'boolean', default: true, describe: 'CUDA: read layers into pinned host memory (--no-pin-memory: pageable)' })
-    .option('async-transfer', { type: 'boolean', default: true, describe: 'CUDA: copy layer i+1 to the GPU while layer i computes (--no-async-transfer: synchronous copies)' })
-    .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
-    .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given' })
-    .option('max-new-tokens', { type: 'number', default: 16 })
     .option('runs', { type: 'number', default: 3, describe: 'measured runs' })
     .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first' })
-    .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer after its first load' })
     .option('threads', { type: 'number', default: 0, describe: 'compute threads (0 = one per hardware thread)' })
     .option('cold', { type: 'boolean', default: false, describe: 'evict the model files from the page cache before every run' })
-    .option('format', { choices: ['table', 'json', 'csv', 'md'] as const, default: 'table' as const, describe: 'what stdout shows' })
-    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
-    .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON, CSV and Markdown result files' })
-    .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' })
-    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' })
-    .option('measure-env', { type: 'boolean', default: true, describe: 'measure memory and disk read bandwidth for the result file (--no-measure-env skips ~2 s)' });
+    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
