@@ -14,6 +14,8 @@ export interface NativeBuildInfo {
   backends: string[];
   timers: boolean;
   openmp: boolean;
+  /** CPU kernel instruction set chosen at run time: 'avx2' or 'portable' (RABBIT_BENCH_CPU_KERNELS overrides). */
+  cpuKernels: string;
 }
 
 export type FaultName = 'none' | 'boolean-mask' | 'untied-lm-head' | 'wrong-rope' | 'abort';

@@ -99,6 +99,8 @@ const EngineBuildSchema = z.object({
   backends: z.array(z.string()),
   timers: z.boolean(),
   openmp: z.boolean(),
+  /** Absent in reports from before the SIMD kernels. */
+  cpu_kernels: z.string().optional(),
 });
 
 export const EnvironmentReportSchema = z.object({

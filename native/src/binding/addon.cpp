@@ -357,6 +357,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("backends", backends);
   o.Set("timers", b.timers);
   o.Set("openmp", b.openmp);
+  o.Set("cpuKernels", b.cpuKernels);
   return o;
 }
 

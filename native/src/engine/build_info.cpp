@@ -1,5 +1,7 @@
 #include "engine/build_info.h"
 
+#include "engine/cpu_kernels.h"
+
 namespace rb {
 
 BuildInfo buildInfo() {
@@ -16,6 +18,7 @@ BuildInfo buildInfo() {
   info.backends = {"cpu"};
   info.timers = RB_TIMERS;
   info.openmp = RB_OPENMP;
+  info.cpuKernels = cpu::kernelIsa();
   return info;
 }
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
 #include <stdexcept>
 
 #include "engine/buffer_pool.h"
@@ -17,12 +20,33 @@
 namespace rb {
 namespace {
 
-// A unit's tensors converted to f32 in one arena; slots follow HostUnit::slices.
+// A unit's weights in compute form: matrices as stored in the checkpoint (in the host buffer, or
+// copied into the arena), vectors (norms, biases) as f32 in the arena. Slots follow
+// HostUnit::slices.
 class CpuUnitWeights : public UnitWeights {
  public:
-  std::vector<float> arena;
-  std::vector<const float*> slots;
-  const float* at(size_t slot) const { return slot < slots.size() ? slots[slot] : nullptr; }
+  struct FreeBytes {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, FreeBytes> arena;
+  size_t capacity = 0;
+  std::vector<cpu::WeightMatrix> matrices;
+  std::vector<const float*> vectors;
+
+  uint8_t* reserve(size_t bytes) {
+    if (bytes > capacity) {
+      void* p = std::aligned_alloc(kAlign, roundUp(bytes));
+      if (!p) throw std::bad_alloc();
+      arena.reset(static_cast<uint8_t*>(p));
+      capacity = roundUp(bytes);
+    }
+    return arena.get();
+  }
+  const cpu::WeightMatrix& matrix(size_t slot) const { return matrices[slot]; }
+  const float* vector(size_t slot) const { return slot < vectors.size() ? vectors[slot] : nullptr; }
+
+  static constexpr size_t kAlign = 64;
+  static size_t roundUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 };
 
 int maxThreads() {
@@ -43,7 +67,8 @@ int threadIndex() {
 
 class CpuBackend : public Backend {
  public:
-  CpuBackend(const ModelSpec& spec, Fault fault) : spec_(spec), fault_(fault), kv_(spec.numLayers) {}
+  CpuBackend(const ModelSpec& spec, Fault fault, bool unitsOutliveHost)
+      : spec_(spec), fault_(fault), unitsOutliveHost_(unitsOutliveHost), kv_(spec.numLayers) {}
 
   std::string name() const override { return "cpu"; }
 
@@ -63,20 +88,47 @@ class CpuBackend : public Backend {
 
   void setFinalNorm(const std::vector<float>& weight) override { finalNorm_ = weight; }
 
+  // create_layer on the CPU: vectors (norms, biases) are widened to f32; matrices keep their
+  // checkpoint dtype and layout, which is what the kernels read. A streamed unit's matrices are
+  // read in place from its host buffer; a unit that outlives the buffer gets its own copy.
   std::unique_ptr<UnitWeights> createUnit(const HostUnit& host) override {
+    const size_t count = host.slices.size();
+    std::vector<std::pair<int, int>> shapes(count, {0, 0});
     size_t total = 0;
-    for (const auto& s : host.slices) total += s.present ? static_cast<size_t>(s.numel) : 0;
-    std::unique_ptr<CpuUnitWeights> w = spare_.take(total);
-    if (!w) w = std::make_unique<CpuUnitWeights>();
-    w->arena.resize(total);
-    w->slots.assign(host.slices.size(), nullptr);
-    size_t at = 0;
-    for (size_t i = 0; i < host.slices.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       const HostSlice& s = host.slices[i];
       if (!s.present) continue;
-      convertToF32(s.dtype, host.data(i), w->arena.data() + at, static_cast<size_t>(s.numel));
-      w->slots[i] = w->arena.data() + at;
-      at += static_cast<size_t>(s.numel);
+      shapes[i] = matrixShape(host.unit, static_cast<int>(i));
+      if (shapes[i].first > 0 && static_cast<int64_t>(shapes[i].first) * shapes[i].second != s.numel) {
+        throw std::logic_error("tensor size does not match the model shape");
+      }
+      const bool matrix = shapes[i].first > 0;
+      if (matrix && !unitsOutliveHost_) continue;
+      total += CpuUnitWeights::roundUp(static_cast<size_t>(s.numel) * (matrix ? dtypeSize(s.dtype) : sizeof(float)));
+    }
+    std::unique_ptr<CpuUnitWeights> w = spare_.take(total);
+    if (!w) w = std::make_unique<CpuUnitWeights>();
+    uint8_t* at = w->reserve(total);
+    w->matrices.assign(count, cpu::WeightMatrix{});
+    w->vectors.assign(count, nullptr);
+    for (size_t i = 0; i < count; ++i) {
+      const HostSlice& s = host.slices[i];
+      if (!s.present) continue;
+      const auto [rows, cols] = shapes[i];
+      const auto* bytes = static_cast<const uint8_t*>(host.data(i));
+      if (rows > 0 && !unitsOutliveHost_) {
+        w->matrices[i] = cpu::WeightMatrix{s.dtype, rows, cols, bytes};
+      } else if (rows > 0) {
+        const size_t n = static_cast<size_t>(s.numel) * dtypeSize(s.dtype);
+        std::memcpy(at, bytes, n);
+        w->matrices[i] = cpu::WeightMatrix{s.dtype, rows, cols, at};
+        at += CpuUnitWeights::roundUp(n);
+      } else {
+        float* out = reinterpret_cast<float*>(at);
+        convertToF32(s.dtype, bytes, out, static_cast<size_t>(s.numel));
+        w->vectors[i] = out;
+        at += CpuUnitWeights::roundUp(static_cast<size_t>(s.numel) * sizeof(float));
+      }
     }
     return w;
   }
@@ -106,13 +158,14 @@ class CpuBackend : public Backend {
     attn_.resize(rows * Q);
     proj_.resize(rows * H);
 
-    cpu::rmsnorm(x_.data(), w.at(kInputNorm), n, H, eps, xn_.data());
-    cpu::matmul(xn_.data(), n, H, w.at(kQ), Q, w.at(kQBias), q_.data());
-    cpu::matmul(xn_.data(), n, H, w.at(kK), KV, w.at(kKBias), k_.data());
-    cpu::matmul(xn_.data(), n, H, w.at(kV), KV, w.at(kVBias), v_.data());
+    cpu::rmsnorm(x_.data(), w.vector(kInputNorm), n, H, eps, xn_.data());
+    const cpu::GemmJob qkv[] = {{w.matrix(kQ), w.vector(kQBias), q_.data()},
+                                {w.matrix(kK), w.vector(kKBias), k_.data()},
+                                {w.matrix(kV), w.vector(kVBias), v_.data()}};
+    cpu::gemm(xn_.data(), n, qkv, 3);
     if (spec_.qkNorm) {
-      cpu::rmsnorm(q_.data(), w.at(kQNorm), n * spec_.numHeads, D, eps, q_.data());
-      cpu::rmsnorm(k_.data(), w.at(kKNorm), n * spec_.numKvHeads, D, eps, k_.data());
+      cpu::rmsnorm(q_.data(), w.vector(kQNorm), n * spec_.numHeads, D, eps, q_.data());
+      cpu::rmsnorm(k_.data(), w.vector(kKNorm), n * spec_.numKvHeads, D, eps, k_.data());
     }
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < spec_.numHeads; ++h) rope_->apply(q_.data() + static_cast<size_t>(t) * Q + h * D, pos0_ + t);
@@ -126,16 +179,17 @@ class CpuBackend : public Backend {
     const int64_t kvFillNs = nowNs() - kvStart;
 
     attention(cache);
-    cpu::matmul(attn_.data(), n, Q, w.at(kO), H, w.at(kOBias), proj_.data());
+    cpu::gemm(attn_.data(), n, {w.matrix(kO), w.vector(kOBias), proj_.data()});
     for (size_t i = 0; i < rows * H; ++i) x_[i] += proj_[i];
 
     gate_.resize(rows * I);
     up_.resize(rows * I);
-    cpu::rmsnorm(x_.data(), w.at(kPostNorm), n, H, eps, xn_.data());
-    cpu::matmul(xn_.data(), n, H, w.at(kGate), I, w.at(kGateBias), gate_.data());
-    cpu::matmul(xn_.data(), n, H, w.at(kUp), I, w.at(kUpBias), up_.data());
+    cpu::rmsnorm(x_.data(), w.vector(kPostNorm), n, H, eps, xn_.data());
+    const cpu::GemmJob gateUp[] = {{w.matrix(kGate), w.vector(kGateBias), gate_.data()},
+                                   {w.matrix(kUp), w.vector(kUpBias), up_.data()}};
+    cpu::gemm(xn_.data(), n, gateUp, 2);
     cpu::swiglu(gate_.data(), up_.data(), rows * I);
-    cpu::matmul(gate_.data(), n, I, w.at(kDown), H, w.at(kDownBias), proj_.data());
+    cpu::gemm(gate_.data(), n, {w.matrix(kDown), w.vector(kDownBias), proj_.data()});
     for (size_t i = 0; i < rows * H; ++i) x_[i] += proj_[i];
     return kvFillNs;
   }
@@ -146,13 +200,31 @@ class CpuBackend : public Backend {
     std::vector<float> last(H);
     cpu::rmsnorm(x_.data() + static_cast<size_t>(n_ - 1) * H, finalNorm_.data(), 1, H,
                  static_cast<float>(spec_.rmsEps), last.data());
-    cpu::matmul(last.data(), 1, H, w.at(0), spec_.vocab, nullptr, logits);
+    cpu::gemm(last.data(), 1, {w.matrix(0), nullptr, logits});
   }
 
  private:
   struct KvLayer {
     std::vector<float> k, v;  // [position][kv head][head_dim]
   };
+
+  // [rows x cols] of the matrix in `slot` of `unit` (the lm_head unit follows the layers), or
+  // {0, 0} for a vector.
+  std::pair<int, int> matrixShape(int unit, int slot) const {
+    const int H = spec_.hidden, I = spec_.intermediate;
+    const int Q = spec_.numHeads * spec_.headDim, KV = spec_.numKvHeads * spec_.headDim;
+    if (unit == spec_.numLayers) return {spec_.vocab, H};
+    switch (slot) {
+      case kQ: return {Q, H};
+      case kK:
+      case kV: return {KV, H};
+      case kO: return {H, Q};
+      case kGate:
+      case kUp: return {I, H};
+      case kDown: return {H, I};
+      default: return {0, 0};
+    }
+  }
 
   // Causal (optionally sliding-window) softmax attention of the n new queries over the cache.
   void attention(const KvLayer& cache) {
@@ -190,9 +262,7 @@ class CpuBackend : public Backend {
         float* out = attn_.data() + static_cast<size_t>(t) * Q + h * D;
         std::fill(out, out + D, 0.0f);
         for (int j = first; j <= last; ++j) {
-          const float p = scores[j] / sum;
-          const float* v = cache.v.data() + static_cast<size_t>(j) * KV + g * D;
-          for (int d = 0; d < D; ++d) out[d] += p * v[d];
+          cpu::axpy(scores[j] / sum, cache.v.data() + static_cast<size_t>(j) * KV + g * D, out, D);
         }
       }
     }
@@ -200,12 +270,13 @@ class CpuBackend : public Backend {
 
   ModelSpec spec_;
   Fault fault_;
+  bool unitsOutliveHost_;
   std::vector<KvLayer> kv_;
   std::unique_ptr<RopeTable> rope_;
   int ropePositions_ = 0;
   int maxTokens_ = 0;
   std::vector<float> finalNorm_;
-  static size_t capacityOf(const std::unique_ptr<CpuUnitWeights>& w) { return w ? w->arena.capacity() : 0; }
+  static size_t capacityOf(const std::unique_ptr<CpuUnitWeights>& w) { return w ? w->capacity : 0; }
   FittingPool<std::unique_ptr<CpuUnitWeights>, size_t (*)(const std::unique_ptr<CpuUnitWeights>&)> spare_{
       3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
@@ -214,8 +285,8 @@ class CpuBackend : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> makeCpuBackend(const ModelSpec& spec, Fault fault) {
-  return std::make_unique<CpuBackend>(spec, fault);
+std::unique_ptr<Backend> makeCpuBackend(const ModelSpec& spec, Fault fault, bool unitsOutliveHost) {
+  return std::make_unique<CpuBackend>(spec, fault, unitsOutliveHost);
 }
 
 }  // namespace rb

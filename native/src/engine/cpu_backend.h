@@ -9,6 +9,9 @@
 
 namespace rb {
 
-std::unique_ptr<Backend> makeCpuBackend(const ModelSpec& spec, Fault fault);
+// `unitsOutliveHost`: weights made by createUnit must not point into the host buffer, because the
+// caller reuses it before releasing them (resident units, pipelined callers). Otherwise units
+// read their matrices in place from the host buffer, which the caller keeps until releaseUnit.
+std::unique_ptr<Backend> makeCpuBackend(const ModelSpec& spec, Fault fault, bool unitsOutliveHost);
 
 }  // namespace rb

@@ -1,12 +1,82 @@
 #include "engine/cpu_kernels.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "engine/cpu_kernels_isa.h"
+#include "engine/dtype.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace rb::cpu {
+namespace {
 
-float dot(const float* a, const float* b, int n) {
-  // Eight independent partial sums let the compiler keep a vector register busy without
-  // reassociating (no -ffast-math).
+using isa::kPanel;
+
+// ---- portable kernels: plain loops the compiler vectorises for the baseline ISA -----------------
+
+float loadWeight(DType dtype, const uint8_t* p, size_t i) {
+  switch (dtype) {
+    case DType::F32: {
+      float v;
+      std::memcpy(&v, p + i * 4, 4);
+      return v;
+    }
+    case DType::BF16: {
+      uint16_t v;
+      std::memcpy(&v, p + i * 2, 2);
+      return bf16ToF32(v);
+    }
+    case DType::F16: {
+      uint16_t v;
+      std::memcpy(&v, p + i * 2, 2);
+      return f16ToF32(v);
+    }
+  }
+  return 0.0f;
+}
+
+void portablePanel(const float* X, size_t ldx, int n, const float* P, int kc, const float* bias, bool accumulate,
+                   float* Y, size_t ldy, int cols) {
+  for (int t = 0; t < n; ++t) {
+    const float* x = X + t * ldx;
+    float acc[kPanel] = {};
+    for (int k = 0; k < kc; ++k) {
+      for (int j = 0; j < kPanel; ++j) acc[j] += x[k] * P[k * kPanel + j];
+    }
+    float* y = Y + t * ldy;
+    for (int j = 0; j < cols; ++j) y[j] = (accumulate ? y[j] : bias ? bias[j] : 0.0f) + acc[j];
+  }
+}
+
+void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
+                  const float* bias, float* Y, size_t ldy) {
+  const size_t es = dtypeSize(dtype);
+  for (int t = 0; t < n; ++t) {
+    const float* x = X + t * ldx;
+    for (int r = 0; r < rows; ++r) {
+      const uint8_t* w = W + r * ldw * es;
+      float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int k = 0;
+      for (; k + 8 <= cols; k += 8) {
+        for (int u = 0; u < 8; ++u) s[u] += x[k + u] * loadWeight(dtype, w, k + u);
+      }
+      float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+      for (; k < cols; ++k) sum += x[k] * loadWeight(dtype, w, k);
+      Y[t * ldy + r] = (bias ? bias[r] : 0.0f) + sum;
+    }
+  }
+}
+
+float portableDot(const float* a, const float* b, int n) {
+  // Eight independent partial sums let the compiler use vector registers without reassociating
+  // (no -ffast-math).
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -17,22 +87,129 @@ float dot(const float* a, const float* b, int n) {
   return r;
 }
 
-namespace {
-// Below this many multiply-adds, waking worker threads costs more than it saves.
-constexpr long kParallelMinWork = 1L << 15;
+void portableAxpy(float a, const float* x, float* y, int n) {
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-void matmul(const float* X, int n, int in, const float* W, int out, const float* bias, float* Y) {
-  const long work = static_cast<long>(n) * in * out;
-#pragma omp parallel for schedule(static) if (work >= kParallelMinWork)
-  for (int o = 0; o < out; ++o) {
-    const float* w = W + static_cast<size_t>(o) * in;
-    const float b = bias ? bias[o] : 0.0f;
-    for (int t = 0; t < n; ++t) {
-      Y[static_cast<size_t>(t) * out + o] = dot(X + static_cast<size_t>(t) * in, w, in) + b;
+const isa::Kernels kPortable{"portable", &portablePanel, &portableRows, &portableDot, &portableAxpy};
+
+// ---- choice of instruction set ----------------------------------------------------------------
+
+bool cpuHasAvx2() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+const isa::Kernels& chooseKernels() {
+  const char* env = std::getenv("RABBIT_BENCH_CPU_KERNELS");
+  const std::string wanted = env && *env ? env : "auto";
+  const isa::Kernels* avx2 = isa::avx2();
+  const bool avx2Usable = avx2 && cpuHasAvx2();
+  if (wanted == "portable") return kPortable;
+  if (wanted == "avx2") {
+    if (!avx2Usable) {
+      throw std::runtime_error(avx2 ? "RABBIT_BENCH_CPU_KERNELS=avx2, but this CPU lacks AVX2, FMA or F16C"
+                                    : "RABBIT_BENCH_CPU_KERNELS=avx2, but this build has no AVX2 kernels (not x86-64)");
+    }
+    return *avx2;
+  }
+  if (wanted != "auto") {
+    throw std::runtime_error("RABBIT_BENCH_CPU_KERNELS must be auto, avx2 or portable, not '" + wanted + "'");
+  }
+  return avx2Usable ? *avx2 : kPortable;
+}
+
+const isa::Kernels& kernels() {
+  // Chosen once per process; a throw (bad override) leaves it unset, so every use reports it.
+  static const isa::Kernels& chosen = chooseKernels();
+  return chosen;
+}
+
+// ---- blocking and threading --------------------------------------------------------------------
+
+// Below this many multiply-adds, waking worker threads costs more than it saves.
+constexpr long kParallelMinWork = 1L << 15;
+constexpr int kKBlock = 256;
+// Up to this many token rows (decode; short prompts), weights are read in place.
+constexpr int kDirectMaxRows = 8;
+
+int blocksOf(const WeightMatrix& W) { return (W.rows + kPanel - 1) / kPanel; }
+
+int threadCount() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Copies rows [first, first + kPanel) x [k0, k0 + kc) of W into P as f32, k-major; rows past
+// the matrix are zero.
+void packPanel(const WeightMatrix& W, int first, int k0, int kc, float* P) {
+  float row[kKBlock];
+  const size_t offset = static_cast<size_t>(k0) * dtypeSize(W.dtype);
+  for (int j = 0; j < kPanel; ++j) {
+    if (first + j < W.rows) {
+      convertToF32(W.dtype, W.row(first + j) + offset, row, static_cast<size_t>(kc));
+      for (int k = 0; k < kc; ++k) P[k * kPanel + j] = row[k];
+    } else {
+      for (int k = 0; k < kc; ++k) P[k * kPanel + j] = 0.0f;
     }
   }
 }
+
+}  // namespace
+
+void gemm(const float* X, int n, const GemmJob* jobs, int count) {
+  const isa::Kernels& k = kernels();
+  const int cols = jobs[0].W.cols;
+  int totalBlocks = 0;
+  long work = 0;
+  for (int j = 0; j < count; ++j) {
+    if (jobs[j].W.cols != cols) throw std::logic_error("fused gemm jobs must share their input width");
+    totalBlocks += blocksOf(jobs[j].W);
+    work += static_cast<long>(n) * cols * jobs[j].W.rows;
+  }
+  // Dynamic chunks: a thread the OS preempts (the prefetch thread shares the cores) delays only
+  // its own chunk, not a fixed half of the blocks.
+  const int chunk = std::max(1, totalBlocks / (threadCount() * 8));
+  // A few rows read every weight once or twice: dot products straight from the stored bytes.
+  // Many rows: k is split into blocks so an f32 panel (kPanel x kKBlock) stays in L1 and a block
+  // of X (n x kKBlock) in L2 while the panels pass over it.
+  const bool direct = n <= kDirectMaxRows;
+  const int kBlock = direct ? cols : kKBlock;
+  for (int k0 = 0; k0 < cols; k0 += kBlock) {
+    const int kc = std::min(kBlock, cols - k0);
+    // Work item i: kPanel output rows of one job.
+#pragma omp parallel for schedule(dynamic, chunk) if (work >= kParallelMinWork)
+    for (int i = 0; i < totalBlocks; ++i) {
+      int j = 0, b = i;
+      while (b >= blocksOf(jobs[j].W)) b -= blocksOf(jobs[j++].W);
+      const GemmJob& job = jobs[j];
+      const WeightMatrix& W = job.W;
+      const int first = b * kPanel;
+      const int rows = std::min(kPanel, W.rows - first);
+      const float* bias = job.bias ? job.bias + first : nullptr;
+      if (direct) {
+        k.rows(W.dtype, X, static_cast<size_t>(cols), n, W.row(first), static_cast<size_t>(cols), rows, cols, bias,
+               job.Y + first, static_cast<size_t>(W.rows));
+      } else {
+        alignas(64) float P[kPanel * kKBlock];
+        packPanel(W, first, k0, kc, P);
+        k.panel(X + k0, static_cast<size_t>(cols), n, P, kc, bias, k0 > 0, job.Y + first, static_cast<size_t>(W.rows),
+                rows);
+      }
+    }
+  }
+}
+
+float dot(const float* a, const float* b, int n) { return kernels().dot(a, b, n); }
+
+void axpy(float a, const float* x, float* y, int n) { kernels().axpy(a, x, y, n); }
 
 void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, float* Y) {
   for (int r = 0; r < rows; ++r) {
@@ -53,4 +230,12 @@ void swiglu(float* gate, const float* up, size_t n) {
   }
 }
 
+const char* kernelIsa() { return kernels().name; }
+
 }  // namespace rb::cpu
+
+#ifndef RB_AVX2_KERNELS
+namespace rb::cpu::isa {
+const Kernels* avx2() { return nullptr; }
+}  // namespace rb::cpu::isa
+#endif

@@ -1,19 +1,53 @@
-// Portable f32 kernels of the CPU backend. Parallel loops use OpenMP when the build has it.
+// Kernels of the CPU backend. Weight matrices stay row-major in their checkpoint dtype: decode
+// (a few token rows) reads each weight once, as dot products straight from those bytes, widening
+// bf16/f16 in registers, so no f32 copy of them ever exists; prefill (many rows) copies blocks of
+// kPanel rows into an f32 panel that stays in cache while every token row passes over it
+// (blocked matrix-matrix). Both paths are the same whether a unit is streamed or resident, so the
+// two modes give bit-identical logits. The instruction set is chosen at run time (AVX2+FMA+F16C
+// when the CPU has them, else portable C++); builds never use -march=native.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+
+#include "engine/model.h"
 
 namespace rb::cpu {
 
-float dot(const float* a, const float* b, int n);
+// A [rows x cols] weight matrix (y = W x), row-major, in `dtype`.
+struct WeightMatrix {
+  DType dtype = DType::F32;
+  int rows = 0;
+  int cols = 0;
+  const uint8_t* data = nullptr;
+  const uint8_t* row(int r) const { return data + static_cast<size_t>(r) * cols * dtypeSize(dtype); }
+};
 
-// Y[n x out] = X[n x in] * W[out x in]^T (+ bias[out]).
-void matmul(const float* X, int n, int in, const float* W, int out, const float* bias, float* Y);
+// One product of a fused call: Y[n x W.rows] = X[n x W.cols] * W^T (+ bias).
+struct GemmJob {
+  WeightMatrix W;
+  const float* bias = nullptr;
+  float* Y = nullptr;
+};
+
+// Runs every job on the same X ([n x cols], row-major) in one parallel region, so Q/K/V (or
+// gate/up) cost one wake-up of the worker threads, not three.
+void gemm(const float* X, int n, const GemmJob* jobs, int count);
+inline void gemm(const float* X, int n, const GemmJob& job) { gemm(X, n, &job, 1); }
+
+float dot(const float* a, const float* b, int n);
+// y += a * x
+void axpy(float a, const float* x, float* y, int n);
 
 // Y = X / rms(X) * weight, row by row (rows of `dim`), as transformers' RMSNorm in float32.
 void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, float* Y);
 
 // gate <- silu(gate) * up, elementwise.
 void swiglu(float* gate, const float* up, size_t n);
+
+// The instruction set the kernels run with: "avx2" or "portable". RABBIT_BENCH_CPU_KERNELS
+// (auto|avx2|portable) overrides the choice, for A/B measurements and tests; asking for an
+// instruction set the CPU lacks throws.
+const char* kernelIsa();
 
 }  // namespace rb::cpu

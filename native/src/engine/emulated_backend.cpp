@@ -25,7 +25,7 @@ class MallocAllocator : public HostAllocator {
 class EmulatedDeviceBackend : public Backend {
  public:
   EmulatedDeviceBackend(const ModelSpec& spec, Fault fault)
-      : inner_(makeCpuBackend(spec, fault)), hidden_(spec.hidden), vocab_(spec.vocab), units_(static_cast<size_t>(spec.numLayers) + 1, 0) {}
+      : inner_(makeCpuBackend(spec, fault, true)), hidden_(spec.hidden), vocab_(spec.vocab), units_(static_cast<size_t>(spec.numLayers) + 1, 0) {}
 
   std::string name() const override { return "cpu (emulated device)"; }
   BackendCaps caps() const override { return BackendCaps{true, true, true}; }

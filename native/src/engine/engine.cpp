@@ -43,7 +43,7 @@ std::unique_ptr<Backend> makeBackend(const ModelSpec& spec, const EngineOptions&
     return makeCudaBackend(spec, cuda);
   }
   if (o.emulateDevice) return makeEmulatedDeviceBackend(spec, o.fault);
-  return makeCpuBackend(spec, o.fault);
+  return makeCpuBackend(spec, o.fault, o.resident);
 }
 
 }  // namespace
@@ -130,9 +130,10 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     UnitRecord rec;
     rec.name = u == head ? "lm_head" : "layers." + std::to_string(u);
     std::unique_ptr<UnitWeights> owned;
+    HostUnit host;
     const UnitWeights* weights = resident_[u].get();
     if (!weights) {
-      HostUnit host = source_.take(u, rec.cpuWaitNs);
+      host = source_.take(u, rec.cpuWaitNs);
       rec.loadNs = host.loadNs;
       rec.bytesRead = host.bytesRead;
       rec.loadInBackground = options_.prefetch;
@@ -140,7 +141,6 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       const int64_t c0 = nowNs();
       owned = backend_->createUnit(host);
       rec.createNs = nowNs() - c0;
-      source_.giveBack(std::move(host));
       weights = owned.get();
     }
     const int64_t f0 = nowNs();
@@ -157,6 +157,9 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       } else {
         backend_->releaseUnit(std::move(owned));
       }
+      // Only now: a streamed unit's weights may have been read in place from its host buffer.
+      // The prefetcher already holds the next unit's buffer, so this costs no overlap.
+      source_.giveBack(std::move(host));
     }
     step.units.push_back(std::move(rec));
   }

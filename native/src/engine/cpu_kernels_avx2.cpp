@@ -1,0 +1,213 @@
+// AVX2 + FMA + F16C kernels. Only this file is compiled with those instruction sets, and it is
+// only called after the CPU was checked for them. It uses no standard-library templates or
+// inline functions: a copy of one compiled here with AVX2 could be the one the linker keeps for
+// the whole library, and would then crash a CPU without it.
+#include <immintrin.h>
+
+#include "engine/cpu_kernels_isa.h"
+
+namespace rb::cpu::isa {
+namespace {
+
+template <DType T>
+struct Weights;
+
+// Eight weights widened to f32.
+template <>
+struct Weights<DType::F32> {
+  static constexpr size_t kBytes = 4;
+  static __m256 load8(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+};
+
+template <>
+struct Weights<DType::BF16> {
+  static constexpr size_t kBytes = 2;
+  // bf16 is the high half of an f32: widening is a shift, exact.
+  static __m256 load8(const uint8_t* p) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+};
+
+template <>
+struct Weights<DType::F16> {
+  static constexpr size_t kBytes = 2;
+  static __m256 load8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+};
+
+// MR token rows x one f32 panel (two 8-wide registers per row). With few rows, the k loop is
+// split into KU interleaved partial sums so enough independent FMA chains are in flight; MR * KU
+// * 2 accumulators stay within the 16 registers.
+template <int MR>
+void tile(const float* X, size_t ldx, const float* P, int kc, const float* bias, bool accumulate, float* Y,
+          size_t ldy, int cols) {
+  constexpr int KU = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+  __m256 acc[KU][MR][2];
+#pragma GCC unroll 16
+  for (int u = 0; u < KU; ++u) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_ps();
+  }
+  int k = 0;
+  for (; k + KU <= kc; k += KU) {
+#pragma GCC unroll 16
+    for (int u = 0; u < KU; ++u) {
+      const float* w = P + (k + u) * kPanel;
+      const __m256 w0 = _mm256_load_ps(w);
+      const __m256 w1 = _mm256_load_ps(w + 8);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        const __m256 x = _mm256_broadcast_ss(X + r * ldx + k + u);
+        acc[u][r][0] = _mm256_fmadd_ps(x, w0, acc[u][r][0]);
+        acc[u][r][1] = _mm256_fmadd_ps(x, w1, acc[u][r][1]);
+      }
+    }
+  }
+  for (; k < kc; ++k) {
+    const __m256 w0 = _mm256_load_ps(P + k * kPanel);
+    const __m256 w1 = _mm256_load_ps(P + k * kPanel + 8);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m256 x = _mm256_broadcast_ss(X + r * ldx + k);
+      acc[0][r][0] = _mm256_fmadd_ps(x, w0, acc[0][r][0]);
+      acc[0][r][1] = _mm256_fmadd_ps(x, w1, acc[0][r][1]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    __m256 s0 = acc[0][r][0], s1 = acc[0][r][1];
+#pragma GCC unroll 16
+    for (int u = 1; u < KU; ++u) {
+      s0 = _mm256_add_ps(s0, acc[u][r][0]);
+      s1 = _mm256_add_ps(s1, acc[u][r][1]);
+    }
+    float* y = Y + r * ldy;
+    if (cols == kPanel) {
+      const __m256 b0 = accumulate ? _mm256_loadu_ps(y) : bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+      const __m256 b1 = accumulate ? _mm256_loadu_ps(y + 8) : bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+      _mm256_storeu_ps(y, _mm256_add_ps(b0, s0));
+      _mm256_storeu_ps(y + 8, _mm256_add_ps(b1, s1));
+    } else {
+      alignas(32) float sums[kPanel];
+      _mm256_store_ps(sums, s0);
+      _mm256_store_ps(sums + 8, s1);
+      for (int j = 0; j < cols; ++j) y[j] = (accumulate ? y[j] : bias ? bias[j] : 0.0f) + sums[j];
+    }
+  }
+}
+
+float hsum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 h = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+template <DType T>
+float scalarWeight(const uint8_t* p) {
+  if constexpr (T == DType::F32) {
+    return _mm_cvtss_f32(_mm_load_ss(reinterpret_cast<const float*>(p)));
+  } else if constexpr (T == DType::BF16) {
+    const unsigned bits = static_cast<unsigned>(p[0] | (p[1] << 8)) << 16;
+    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits))));
+  } else {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(p[0] | (p[1] << 8))));
+  }
+}
+
+// RR rows of W against one row of X, as dot products: RR * 2 independent chains.
+template <DType T, int RR>
+void dotRows(const float* x, const uint8_t* W, size_t rowBytes, int cols, const float* bias, float* y) {
+  constexpr size_t kB = Weights<T>::kBytes;
+  __m256 acc[RR][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < RR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  int k = 0;
+  for (; k + 16 <= cols; k += 16) {
+    const __m256 x0 = _mm256_loadu_ps(x + k);
+    const __m256 x1 = _mm256_loadu_ps(x + k + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < RR; ++r) {
+      const uint8_t* w = W + r * rowBytes + k * kB;
+      acc[r][0] = _mm256_fmadd_ps(x0, Weights<T>::load8(w), acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x1, Weights<T>::load8(w + 8 * kB), acc[r][1]);
+    }
+  }
+  for (; k + 8 <= cols; k += 8) {
+    const __m256 x0 = _mm256_loadu_ps(x + k);
+#pragma GCC unroll 8
+    for (int r = 0; r < RR; ++r) acc[r][0] = _mm256_fmadd_ps(x0, Weights<T>::load8(W + r * rowBytes + k * kB), acc[r][0]);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RR; ++r) {
+    float s = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
+    for (int kk = k; kk < cols; ++kk) s += x[kk] * scalarWeight<T>(W + r * rowBytes + kk * kB);
+    y[r] = (bias ? bias[r] : 0.0f) + s;
+  }
+}
+
+template <DType T>
+void rowMajor(const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols, const float* bias,
+              float* Y, size_t ldy) {
+  const size_t rowBytes = ldw * Weights<T>::kBytes;
+  for (int t = 0; t < n; ++t) {
+    const float* x = X + t * ldx;
+    float* y = Y + t * ldy;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) dotRows<T, 4>(x, W + r * rowBytes, rowBytes, cols, bias ? bias + r : nullptr, y + r);
+    for (; r < rows; ++r) dotRows<T, 1>(x, W + r * rowBytes, rowBytes, cols, bias ? bias + r : nullptr, y + r);
+  }
+}
+
+void rowsKernel(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
+                const float* bias, float* Y, size_t ldy) {
+  switch (dtype) {
+    case DType::F32: rowMajor<DType::F32>(X, ldx, n, W, ldw, rows, cols, bias, Y, ldy); break;
+    case DType::BF16: rowMajor<DType::BF16>(X, ldx, n, W, ldw, rows, cols, bias, Y, ldy); break;
+    case DType::F16: rowMajor<DType::F16>(X, ldx, n, W, ldw, rows, cols, bias, Y, ldy); break;
+  }
+}
+
+void panel(const float* X, size_t ldx, int n, const float* P, int kc, const float* bias, bool accumulate, float* Y,
+           size_t ldy, int cols) {
+  constexpr int MR = 6;
+  int t = 0;
+  for (; t + MR <= n; t += MR) tile<MR>(X + t * ldx, ldx, P, kc, bias, accumulate, Y + t * ldy, ldy, cols);
+  const float* x = X + t * ldx;
+  float* y = Y + t * ldy;
+  switch (n - t) {
+    case 1: tile<1>(x, ldx, P, kc, bias, accumulate, y, ldy, cols); break;
+    case 2: tile<2>(x, ldx, P, kc, bias, accumulate, y, ldy, cols); break;
+    case 3: tile<3>(x, ldx, P, kc, bias, accumulate, y, ldy, cols); break;
+    case 4: tile<4>(x, ldx, P, kc, bias, accumulate, y, ldy, cols); break;
+    case 5: tile<5>(x, ldx, P, kc, bias, accumulate, y, ldy, cols); break;
+    default: break;
+  }
+}
+
+float dot(const float* a, const float* b, int n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float r = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+void axpy(float a, const float* x, float* y, int n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+const Kernels kAvx2{"avx2", &panel, &rowsKernel, &dot, &axpy};
+
+}  // namespace
+
+const Kernels* avx2() { return &kAvx2; }
+
+}  // namespace rb::cpu::isa
