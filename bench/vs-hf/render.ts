@@ -1,0 +1,101 @@
+// The result as a terminal table, a Markdown document and a CSV; the target checklist as lines.
+import { stringify } from 'csv-stringify/sync';
+import { renderMarkdown, renderTerminal, type TableData } from '../profile/render.js';
+import type { Row, TargetCheck, VsHfFile } from './schema.js';
+
+const HEAD = ['model', 'dtype', 'runner', 'prefill tok/s', 'decode tok/s', 'peak RSS MiB', 'prefill ÷ HF sdpa', 'decode ÷ HF sdpa', 'roofline tok/s', '% of roofline'];
+
+/** One decimal from 10 up, two below: 1234.5, 12.3, 1.23. */
+export function fmtRate(v: number | null): string {
+  if (v === null) return '-';
+  return v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export const fmtRatio = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
+const fmtMib = (bytes: number | null) => (bytes === null ? '-' : (bytes / 2 ** 20).toFixed(0));
+
+function tableRow(r: Row, totalRounds: number): string[] {
+  const runner = r.failed > 0 ? `${r.runner} (${r.rounds}/${totalRounds} ok)` : r.runner;
+  if (r.rounds === 0) return [r.model, r.dtype, runner, 'failed', '-', '-', '-', '-', '-', '-'];
+  const source = r.roofline.bandwidth_source === 'memory' ? 'mem' : 'cache';
+  return [
+    r.model,
+    r.dtype,
+    runner,
+    fmtRate(r.prefill_tok_s),
+    fmtRate(r.decode_tok_s),
+    fmtMib(r.peak_rss_bytes),
+    fmtRatio(r.prefill_vs_hf_sdpa),
+    fmtRatio(r.decode_vs_hf_sdpa),
+    `${fmtRate(r.roofline.limit_tok_s)} (${source})`,
+    r.roofline.percent === null ? '-' : `${r.roofline.percent.toFixed(1)}%`,
+  ];
+}
+
+export function resultTable(file: Pick<VsHfFile, 'rows' | 'settings'>): TableData {
+  const s = file.settings;
+  return {
+    title: `Engine vs transformers: median of ${s.rounds} round${s.rounds === 1 ? '' : 's'} · prompt ${s.prompt_tokens} tok · ${s.decode_tokens} decode tokens · ${s.threads} threads`,
+    head: HEAD,
+    rows: file.rows.map((r) => tableRow(r, s.rounds)),
+  };
+}
+
+export function checklistLines(targets: readonly TargetCheck[]): string[] {
+  const width = Math.max(...targets.map((t) => t.status.length), 4);
+  return targets.map((t) => `${t.status.padEnd(width)}  ${t.target} — ${t.scope}: ${t.detail}`);
+}
+
+const BUILD_FIELDS = ['compiler', 'flags', 'buildType', 'backends', 'timers', 'openmp'];
+
+/** What the numbers rest on: machine, bandwidths, versions, thread counts. */
+export function headerLines(file: VsHfFile): string[] {
+  const e = file.environment;
+  const b = file.bandwidth;
+  const hf = file.hf.available
+    ? `transformers ${file.hf.transformers_version} · torch ${file.hf.torch_version} (CPU, float32, ${file.hf.threads ?? file.settings.threads} threads)`
+    : `transformers not measured: ${file.hf.reason}`;
+  const end = b.memory_end ? `, end ${b.memory_end.triad.best_gbps.toFixed(1)}` : '';
+  const b0 = file.engine.build;
+  // Fields newer builds add (e.g. which CPU kernels they chose at run time).
+  const extra = Object.entries(b0).filter(([k]) => !BUILD_FIELDS.includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('');
+  return [
+    `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (OpenMP ${b0.openmp ? 'on' : 'off'}, ${file.engine.threads} threads${extra})`,
+    `${hf} · OMP_WAIT_POLICY ${file.settings.omp_wait_policy ?? 'unset'} for both`,
+    `memory bandwidth (STREAM triad best, GB/s): start ${b.memory_start.triad.best_gbps.toFixed(1)}${end} → roofline uses ${(b.memory_used / 1e9).toFixed(1)} (${b.memory_used_from})`,
+    `page-cache read bandwidth (warm): ${(b.page_cache_used / 1e6).toFixed(0)} MB/s (cold disk ${b.disk.cold_mbps.toFixed(0)} MB/s) · measured in ${b.disk.dir}`,
+    'roofline = bandwidth ÷ (decoder-layer + lm_head bytes per token): stored dtype for the engine, float32 for transformers; mem = memory, cache = page cache',
+  ];
+}
+
+export function terminalReport(file: VsHfFile): string {
+  const lines = [...headerLines(file), '', renderTerminal([resultTable(file)]), '', 'Targets', ...checklistLines(file.targets)];
+  if (file.notes.length > 0) lines.push('', ...file.notes.map((n) => `note: ${n}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export function markdownReport(file: VsHfFile): string {
+  return [
+    '## rabbit-bench vs Hugging Face transformers',
+    '',
+    headerLines(file).join('  \n'),
+    '',
+    renderMarkdown([resultTable(file)]),
+    '',
+    '### Targets',
+    '',
+    ...file.targets.map((t) => `- **${t.status}** ${t.target} — ${t.scope}: ${t.detail}`),
+    ...(file.notes.length > 0 ? ['', '### Notes', '', ...file.notes.map((n) => `- ${n}`)] : []),
+    '',
+  ].join('\n');
+}
+
+const CSV_COLUMNS = ['model', 'dtype', 'runner', 'rounds', 'failed', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_bytes', 'prefill_vs_hf_sdpa', 'decode_vs_hf_sdpa',
+  'prefill_vs_hf_eager', 'decode_vs_hf_eager', 'roofline_bytes_per_token', 'roofline_bandwidth_source', 'roofline_bandwidth', 'roofline_limit_tok_s', 'roofline_percent', 'streaming_wall_over_bound'];
+
+export function rowsCsv(rows: readonly Row[]): string {
+  const v = (x: number | null) => (x === null ? '' : x);
+  return stringify(rows.map((r) => [r.model, r.dtype, r.runner, r.rounds, r.failed, v(r.prefill_tok_s), v(r.decode_tok_s), v(r.peak_rss_bytes),
+    v(r.prefill_vs_hf_sdpa), v(r.decode_vs_hf_sdpa), v(r.prefill_vs_hf_eager), v(r.decode_vs_hf_eager), r.roofline.bytes_per_token,
+    r.roofline.bandwidth_source, r.roofline.bandwidth, r.roofline.limit_tok_s, v(r.roofline.percent), v(r.streaming_wall_over_bound)]), { header: true, columns: CSV_COLUMNS });
+}
