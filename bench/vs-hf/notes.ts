@@ -29,6 +29,8 @@ export interface NoteInputs {
 
 /** Other work averaging more than this share of the machine's threads makes a measurement contended. */
 export const CONTENDED_SHARE = 0.25;
+/** Contended measurements named in the note; the rest are counted. */
+const MAX_NAMED = 4;
 
 export function plausibilityNotes(i: NoteInputs): string[] {
   const notes: string[] = [];
@@ -68,8 +70,10 @@ export function plausibilityNotes(i: NoteInputs): string[] {
   const contended = i.measurements.filter((m) => m.other_cores !== null && m.other_cores > CONTENDED_SHARE * i.threads);
   if (contended.length > 0) {
     const worst = Math.max(...contended.map((m) => m.other_cores!));
+    const named = contended.slice(0, MAX_NAMED).map((m) => `round ${m.round + 1} ${m.model} ${m.dtype} ${m.runner}`);
+    if (contended.length > MAX_NAMED) named.push(`${contended.length - MAX_NAMED} more (see other_cores in the JSON)`);
     notes.push(`${contended.length} of ${i.measurements.length} measurements ran while other work (or the hypervisor) kept more than ${(CONTENDED_SHARE * i.threads).toFixed(2)} ` +
-      `of the ${i.threads} cores busy (up to ${worst.toFixed(2)}): ${contended.map((m) => `round ${m.round + 1} ${m.model} ${m.dtype} ${m.runner}`).join(', ')}`);
+      `of the ${i.threads} cores busy (up to ${worst.toFixed(2)}): ${named.join(', ')}`);
   }
   const noKeep = i.measurements.some((m) => m.raw && 'logits_to_keep' in m.raw && !m.raw.logits_to_keep);
   if (noKeep) notes.push('this transformers has no logits_to_keep: its prefill computed the lm_head for every prompt position, which the engine does not');

@@ -244,6 +244,9 @@ describe('notes on implausible figures', () => {
       expect.stringMatching(/^1 of 3 measurements ran while other work .* round 1 tiny bf16 engine-streaming$/),
     ]);
     expect(agreeingPrefix([1, 2], [1, 2, 3])).toBe(2);
+    const busy = Array.from({ length: 6 }, (_, r) => measured(r, 'tiny', 'bf16', 'hf-eager', { prefill: 1, decode: 1, otherCores: 0.5 + r / 10 }));
+    expect(plausibilityNotes({ rows: [], measurements: [...busy, measured(6, 'tiny', 'bf16', 'hf-eager', { prefill: 1, decode: 1, otherCores: 0.5 })], models: [], build: BUILD, l3Bytes: null, threads }))
+      .toEqual([expect.stringMatching(/^5 of 7 measurements .* \(up to 1\.00\): round 2 .*, round 5 tiny bf16 hf-eager, 1 more \(see other_cores in the JSON\)$/)]);
   });
 
   it('an engine rebuilt during the run', () => {
