@@ -8,7 +8,7 @@ import { diffProfiles, type DiffResult } from '../compare/diff.js';
 import { renderDiffMarkdown, renderDiffTerminal } from '../compare/render.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { InferenceEngine } from '../engine/engine.js';
-import { loadAddon } from '../engine/native.js';
+import { loadAddon, type NativeBuildInfo } from '../engine/native.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { DEFAULT_SHAPE, ensureDefaultModel } from '../profile/default-model.js';
@@ -27,6 +27,10 @@ function builder(y: Argv) {
   return y
     .option('baseline', { type: 'string', demandOption: true, describe: 'baseline profile JSON, or a folder (newest matching file is used)' })
     .option('current', { type: 'string', describe: 'compare this result instead of measuring now' })
+    .option('baseline-engine', {
+      type: 'string',
+      describe: "the base commit's engine build (its build/Release/rabbit_native.node): measure it and this build alternately, run for run, and compare those instead of the baseline file's samples; the file still gives the workload, prompt and machine. Immune to the machine drifting between baseline and gate",
+    })
     .option('threshold', { type: 'string', default: '5%', describe: 'smallest slowdown that must fail the gate' })
     .option('metric', { type: 'array', string: true, default: ['cpu_ms'], describe: 'metrics that decide (others are shown); cpu_ms resists other processes taking the cores, add wall_ms to gate on wall time too' })
     .option('model', { type: 'string', describe: "model to measure (default: the baseline's)" })
@@ -49,6 +53,7 @@ function checkCounts(a: Args): void {
     if (!Number.isFinite(v) || v < min) throw new UserError(`${name} must be >= ${min}`, 2);
   }
   if (a.maxRuns < a.minRuns) throw new UserError('--max-runs must be >= --min-runs', 2);
+  if (a.current && a.baselineEngine) throw new UserError('--current and --baseline-engine exclude each other: --baseline-engine measures both builds now', 2);
 }
 
 function modelDirFor(baseline: ProfileFile, override: string | undefined, log: (l: string) => void): string {
@@ -60,39 +65,68 @@ function modelDirFor(baseline: ProfileFile, override: string | undefined, log: (
 
 const decides = (d: DiffResult, metrics: string[]) => d.headline.filter((m) => metrics.includes(m.id));
 
-/** Measures in batches until every deciding metric has a verdict, or the budget is spent. */
-async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<ProfileFile> {
+interface Measured {
+  current: ProfileFile;
+  /** The baseline file, or with --baseline-engine the base build measured beside the current one. */
+  base: ProfileFile;
+  paired: boolean;
+}
+
+/**
+ * Measures in batches until every deciding metric has a verdict, or the budget is spent. With
+ * --baseline-engine, every batch also runs the base build, alternating which goes first, so a
+ * change in machine load during the gate hits both sides alike.
+ */
+async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<Measured> {
   const plan = buildLoadPlan(modelDirFor(baseline, a.model, log));
   const s = baseline.settings;
   const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.modelDir, plan.spec.vocabSize, s.prompt_tokens));
   const metadata = runMetadata(process.argv);
-  const addon = loadAddon();
-  const engine = InferenceEngine.open(plan, { prefetch: s.prefetch, resident: s.resident, threads: s.threads });
-  const backend = engine.backend;
-  const runs: RunSample[] = [];
-  let unitNames: string[] = [];
+  const environment = await collectEnvironment({ measure: false });
+  const workload = { prefetch: s.prefetch, resident: s.resident, threads: s.threads };
+  const open = (engine: InferenceEngine, build: NativeBuildInfo): Side => ({ engine, backend: engine.backend, build, runs: [], unitNames: [] });
+  const sides = [open(InferenceEngine.open(plan, workload), loadAddon().buildInfo())];
+  if (a.baselineEngine) {
+    // The calibration slowdown (RABBIT_BENCH_SLOWDOWN_PERCENT) slows the build under test only.
+    sides.push(open(InferenceEngine.open(plan, { ...workload, addon: a.baselineEngine, slowdownPercent: 0 }), loadAddon(a.baselineEngine).buildInfo()));
+  }
+  const [current, base] = sides;
+  const fileOf = (side: Side) => {
+    const settings = { ...s, runs: side.runs.filter((r) => !r.warmup).length, warmup: 1, prompt_tokens: promptIds.length };
+    return buildProfileFile({ plan, settings, promptIds, runs: side.runs, unitNames: side.unitNames, metadata, environment, backend: side.backend, build: side.build });
+  };
+  const measure = async (side: Side, runs: number, warmup: number) => {
+    const m = await measureRuns(side.engine, { promptIds, maxNewTokens: s.max_new_tokens, runs, warmup });
+    m.runs.forEach((r) => side.runs.push({ ...r, index: side.runs.length }));
+    side.unitNames = m.unitNames;
+  };
   const started = performance.now();
   try {
-    const warm = await measureRuns(engine, { promptIds, maxNewTokens: s.max_new_tokens, runs: 0, warmup: 1 });
-    runs.push(...warm.runs);
-    for (;;) {
-      const batch = await measureRuns(engine, { promptIds, maxNewTokens: s.max_new_tokens, runs: a.batch, warmup: 0 });
-      batch.runs.forEach((r) => runs.push({ ...r, index: runs.length }));
-      unitNames = batch.unitNames;
-      const measured = runs.filter((r) => !r.warmup).length;
+    for (const side of sides) await measure(side, 0, 1);
+    for (let pair = 0; ; ) {
+      for (let i = 0; i < a.batch; i++, pair++) {
+        for (const side of pair % 2 === 0 ? sides : [...sides].reverse()) await measure(side, 1, 0);
+      }
+      const measured = current.runs.filter((r) => !r.warmup).length;
       if (measured < a.minRuns) continue;
-      const partial = { ...baseline, runs, unit_names: unitNames, prompt_ids: promptIds };
-      const verdicts = decides(diffProfiles(baseline, partial, { threshold, metrics: a.metric }), a.metric);
+      const partial = { ...baseline, runs: current.runs, unit_names: current.unitNames, prompt_ids: promptIds };
+      const verdicts = decides(diffProfiles(base ? fileOf(base) : baseline, partial, { threshold, metrics: a.metric, paired: base !== undefined }), a.metric);
       const elapsed = (performance.now() - started) / 1000;
-      log(`gate: ${measured} runs, ${elapsed.toFixed(0)} s: ${verdicts.map((v) => `${v.id} ${v.verdict} (${(100 * v.change).toFixed(1)}%)`).join(', ')}`);
+      log(`gate: ${measured} runs${base ? ' of each build' : ''}, ${elapsed.toFixed(0)} s: ${verdicts.map((v) => `${v.id} ${v.verdict} (${(100 * v.change).toFixed(1)}%)`).join(', ')}`);
       if (verdicts.every((v) => v.verdict !== 'inconclusive') || elapsed > a.budget || measured >= a.maxRuns) break;
     }
   } finally {
-    engine.close();
+    sides.forEach((side) => side.engine.close());
   }
-  const environment = await collectEnvironment({ measure: false });
-  const settings = { ...s, runs: runs.filter((r) => !r.warmup).length, warmup: 1, prompt_tokens: promptIds.length };
-  return buildProfileFile({ plan, settings, promptIds, runs, unitNames, metadata, environment, backend, build: addon.buildInfo() });
+  return { current: fileOf(current), base: base ? fileOf(base) : baseline, paired: base !== undefined };
+}
+
+interface Side {
+  engine: InferenceEngine;
+  backend: string;
+  build: NativeBuildInfo;
+  runs: RunSample[];
+  unitNames: string[];
 }
 
 async function parityFailures(a: Args, current: ProfileFile): Promise<string[]> {
@@ -120,10 +154,10 @@ async function handler(a: Args): Promise<number> {
     if (!a.force) throw new UserError(`${msg}: timings are not comparable; re-baseline here, or pass --force`, 2);
     log(`rabbit-bench: WARNING: ${msg}; comparing anyway because of --force`);
   }
-  const current = a.current ? readProfileFile(a.current) : await measureAdaptively(a, baseline, threshold, log);
+  const { current, base, paired } = a.current ? { current: readProfileFile(a.current), base: baseline, paired: false } : await measureAdaptively(a, baseline, threshold, log);
   if (!a.current && a.save) log(`wrote ${saveProfile(current, a.out, 8).json}`);
 
-  const diff = diffProfiles(baseline, current, { threshold });
+  const diff = diffProfiles(base, current, { threshold, paired });
   const deciding = decides(diff, a.metric);
   const failures = [
     ...deciding.filter((m) => m.verdict === 'slower').map((m) => `${m.label} ${(100 * m.change).toFixed(1)}% slower (99% CI ${(100 * (m.ci.lo - 1)).toFixed(1)}% .. ${(100 * (m.ci.hi - 1)).toFixed(1)}%)`),

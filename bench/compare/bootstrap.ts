@@ -1,4 +1,5 @@
-// Confidence interval for the ratio of medians (current / base) by bootstrap over runs.
+// Confidence interval for the ratio of medians (current / base) by bootstrap over runs, or, for
+// runs measured in interleaved pairs, for the median ratio within pairs.
 //
 // Why this and not Mann-Whitney U: the gate's threshold is an effect size ("5 % slower"), and
 // the bootstrap gives an interval for exactly that ratio, in the metric's own terms, without
@@ -37,4 +38,18 @@ export function ratioOfMediansCI(base: readonly number[], current: readonly numb
   const mc = median(current);
   const alpha = (1 - confidence) / 2;
   return { ratio: mb === 0 ? (mc === 0 ? 1 : Infinity) : mc / mb, lo: quantile(ratios, alpha), hi: quantile(ratios, 1 - alpha), confidence };
+}
+
+/**
+ * For runs measured in interleaved pairs (base i, current i, adjacent in time): the median of the
+ * per-pair ratios, with a bootstrap over pairs. A slow drift in machine load moves both runs of a
+ * pair alike and cancels in their ratio, so it neither biases nor widens the interval.
+ */
+export function pairedRatioCI(base: readonly number[], current: readonly number[], confidence = 0.99, resamples = 4000, seed = 1): RatioInterval {
+  if (base.length === 0 || base.length !== current.length) throw new Error('paired ratios need the same number of runs on both sides');
+  const ratios = base.map((b, i) => (b === 0 ? (current[i] === 0 ? 1 : Infinity) : current[i] / b));
+  const rand = rng(seed);
+  const medians = Array.from({ length: resamples }, () => median(Array.from(ratios, () => ratios[Math.floor(rand() * ratios.length)])));
+  const alpha = (1 - confidence) / 2;
+  return { ratio: median(ratios), lo: quantile(medians, alpha), hi: quantile(medians, 1 - alpha), confidence };
 }

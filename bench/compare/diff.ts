@@ -1,7 +1,7 @@
 // Two result files, metric by metric: medians, change, interval, verdict.
 import { median } from '../stats.js';
 import type { ProfileFile } from '../results/profile-schema.js';
-import { ratioOfMediansCI, type RatioInterval } from './bootstrap.js';
+import { pairedRatioCI, ratioOfMediansCI, type RatioInterval } from './bootstrap.js';
 import { decide, type Verdict } from './decide.js';
 import { HEADLINE_METRICS, layerMetrics, measuredRuns, type MeasuredRun, type MetricDef } from './metrics.js';
 
@@ -12,7 +12,7 @@ export interface MetricComparison {
   better: MetricDef['better'];
   base: number;
   current: number;
-  /** (current - base) / base; NaN when base is 0. */
+  /** (current - base) / base, or for paired runs the median ratio within pairs - 1; NaN when base is 0. */
   change: number;
   ci: RatioInterval;
   verdict: Verdict;
@@ -22,6 +22,8 @@ export interface MetricComparison {
 export interface DiffResult {
   threshold: number;
   confidence: number;
+  /** Runs were measured in interleaved pairs and compared pair by pair (gate --baseline-engine). */
+  paired: boolean;
   sameMachine: boolean;
   baseFingerprint: string | null;
   currentFingerprint: string | null;
@@ -30,16 +32,16 @@ export interface DiffResult {
   outputs: { comparable: boolean; identical: boolean; note: string };
 }
 
-function compareMetric(def: MetricDef, base: MeasuredRun[], current: MeasuredRun[], threshold: number): MetricComparison | undefined {
+function compareMetric(def: MetricDef, base: MeasuredRun[], current: MeasuredRun[], threshold: number, paired: boolean): MetricComparison | undefined {
   const b = def.samples(base.map((r) => r.steps), base);
   const c = def.samples(current.map((r) => r.steps), current);
   if (b.length === 0 || c.length === 0) return undefined;
-  const ci = ratioOfMediansCI(b, c);
+  const ci = paired && b.length === c.length ? pairedRatioCI(b, c) : ratioOfMediansCI(b, c);
   const mb = median(b);
   const mc = median(c);
+  const change = mb === 0 ? NaN : paired ? ci.ratio - 1 : (mc - mb) / mb;
   return {
-    id: def.id, label: def.label, unit: def.unit, better: def.better, base: mb, current: mc,
-    change: mb === 0 ? NaN : (mc - mb) / mb, ci,
+    id: def.id, label: def.label, unit: def.unit, better: def.better, base: mb, current: mc, change, ci,
     // A metric that is zero on both sides (e.g. no cpu_wait when resident) has not changed.
     verdict: mb === 0 && mc === 0 ? 'no change' : decide(ci, def.better, threshold),
     samples: { base: b.length, current: c.length },
@@ -63,16 +65,18 @@ function compareOutputs(base: ProfileFile, current: ProfileFile): DiffResult['ou
   return { comparable: true, identical, note: identical ? 'generated tokens identical' : 'generated tokens CHANGED' };
 }
 
-export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { threshold: number; metrics?: string[] }): DiffResult {
+export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { threshold: number; metrics?: string[]; paired?: boolean }): DiffResult {
   const b = measuredRuns(base);
   const c = measuredRuns(current);
+  const paired = (opts.paired ?? false) && b.length === c.length;
   const wanted = (id: string) => !opts.metrics || opts.metrics.some((m) => id === m || id.startsWith(`${m}.`));
   const compareAll = (defs: MetricDef[]) =>
-    defs.filter((d) => wanted(d.id)).map((d) => compareMetric(d, b, c, opts.threshold)).filter((x): x is MetricComparison => x !== undefined);
+    defs.filter((d) => wanted(d.id)).map((d) => compareMetric(d, b, c, opts.threshold, paired)).filter((x): x is MetricComparison => x !== undefined);
   const sharedUnits = base.unit_names.join() === current.unit_names.join() ? base.unit_names : [];
   return {
     threshold: opts.threshold,
     confidence: 0.99,
+    paired,
     sameMachine: fingerprint(base) !== null && fingerprint(base) === fingerprint(current),
     baseFingerprint: fingerprint(base),
     currentFingerprint: fingerprint(current),

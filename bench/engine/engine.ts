@@ -6,6 +6,8 @@ import { requireCuda } from '../cuda/status.js';
 import { loadAddon, type DeviceName, type FaultName, type NativeDeviceResult, type NativeDeviceStats, type NativeEngine, type NativeSampling } from './native.js';
 
 export interface EngineOptions {
+  /** Path of another build of the engine (a rabbit_native.node) to run instead of this checkout's. */
+  addon?: string;
   /** 'cpu' (default) or 'cuda'; 'cuda' fails with exit code 2 and the exact reason where it cannot run. */
   device?: DeviceName;
   /** CUDA only (ignored on CPU): read units into pinned host memory (default true). */
@@ -54,6 +56,8 @@ function faultFromEnv(): FaultName {
   return v as FaultName;
 }
 
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'addon'>> & Pick<EngineOptions, 'addon'>;
+
 export interface SamplingOptions {
   greedy?: boolean;
   temperature?: number;
@@ -96,14 +100,15 @@ export function resolveSampling(s: SamplingOptions = {}): NativeSampling {
 export class InferenceEngine {
   private constructor(
     readonly plan: LoadPlan,
-    readonly options: Required<EngineOptions>,
+    readonly options: ResolvedEngineOptions,
     private native: NativeEngine | undefined,
   ) {}
 
   private lastDevice: NativeDeviceStats | undefined;
 
   static open(plan: LoadPlan, options: EngineOptions = {}): InferenceEngine {
-    const resolved: Required<EngineOptions> = {
+    const resolved: ResolvedEngineOptions = {
+      addon: options.addon,
       device: options.device ?? 'cpu',
       pinMemory: options.pinMemory ?? true,
       asyncTransfer: options.asyncTransfer ?? true,
@@ -122,7 +127,7 @@ export class InferenceEngine {
     }
     if (!Number.isInteger(resolved.threads) || resolved.threads < 0) throw new UserError('--threads must be a whole number >= 0');
     if (resolved.device !== 'cpu' && resolved.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, not ${String(resolved.device)}`, 2);
-    const addon = loadAddon();
+    const addon = loadAddon(resolved.addon);
     // Checked here so a missing library, driver or device is one clear sentence (exit 2).
     if (resolved.device === 'cuda') requireCuda('--device cuda');
     return new InferenceEngine(plan, resolved, new addon.Engine(plan, resolved));

@@ -1,7 +1,7 @@
 // Loads the compiled addon. Only this file knows where cmake-js puts it.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import type { LoadPlan } from '../model/types.js';
@@ -191,19 +191,25 @@ export interface NativeAddon {
   diskReadBandwidth(options: NativeDiskReadOptions): Promise<NativeDiskReadResult>;
 }
 
-let cached: NativeAddon | undefined;
+const loaded = new Map<string, NativeAddon>();
 
-export function loadAddon(): NativeAddon {
-  if (cached) return cached;
-  // RABBIT_BENCH_ADDON swaps in another build of the engine (e.g. timers compiled out, to
-  // measure what profiling costs).
-  const path = process.env.RABBIT_BENCH_ADDON ?? join(repoRoot(), 'build', 'Release', 'rabbit_native.node');
-  if (!existsSync(path)) {
-    throw new UserError(`the native engine is not built (${path} is missing): run \`npm install\` or \`npm run build\``, 2);
+/**
+ * The engine build at `path`; by default this checkout's, or RABBIT_BENCH_ADDON (e.g. a build
+ * with the timers compiled out, to measure what profiling costs). Several builds can live in one
+ * process: `gate --baseline-engine` runs the base commit's build beside the current one.
+ */
+export function loadAddon(path?: string): NativeAddon {
+  const file = resolve(path ?? process.env.RABBIT_BENCH_ADDON ?? join(repoRoot(), 'build', 'Release', 'rabbit_native.node'));
+  const known = loaded.get(file);
+  if (known) return known;
+  if (!existsSync(file)) {
+    const hint = path ? 'build that commit with `npm ci` in a checkout of it' : 'run `npm install` or `npm run build`';
+    throw new UserError(`the native engine is not built (${file} is missing): ${hint}`, 2);
   }
   // libgomp reads this once when it loads. Spinning workers would steal the cores the prefetch
   // thread and Node need (measured: 10x slower decode on 2 cores); users can still override it.
   process.env.OMP_WAIT_POLICY ??= 'passive';
-  cached = createRequire(import.meta.url)(path) as NativeAddon;
-  return cached;
+  const addon = createRequire(import.meta.url)(file) as NativeAddon;
+  loaded.set(file, addon);
+  return addon;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+import { HAS_STORIES, REPO_ROOT, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rb-gate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,5 +117,24 @@ describe.skipIf(!HAS_STORIES)(`diff and gate (${STORIES_SUITE})`, () => {
     counts.forEach((c, i) => expect(c).toBe(4 + 2 * i));
     expect(counts[counts.length - 1]).toBeLessThanOrEqual(12);
     expect(r.stdout).toMatch(/^gate: (PASS|FAIL)/m);
+  });
+
+  it('--baseline-engine measures the base build and this one alternately and compares pair by pair', () => {
+    const addon = join(REPO_ROOT, 'build', 'Release', 'rabbit_native.node');
+    const args = ['gate', '--baseline', base, '--baseline-engine', addon, '--no-save', '--budget', '20', '--min-runs', '4', '--batch', '2'];
+    const same = runCli([...args, '--max-runs', '8']);
+    expect([0, 1]).toContain(same.status);
+    expect(same.stderr).toMatch(/^gate: 4 runs of each build, \d+ s: cpu_ms /m);
+    expect(same.stdout).toContain('measured alternately, run for run');
+    expect(same.stdout).toContain('outputs: generated tokens identical');
+    // The calibration knob slows only the build under test, never the base build beside it.
+    // This model's runs take ~2 ms, so allow enough of them to decide through the jitter.
+    const slowed = runCli([...args, '--max-runs', '60'], { RABBIT_BENCH_SLOWDOWN_PERCENT: '40' });
+    expect(slowed.status, slowed.stdout).toBe(1);
+    expect(slowed.stdout).toMatch(/CPU time per run \d+\.\d% slower/);
+    expect(runCli(['gate', '--baseline', base, '--current', base, '--baseline-engine', addon]).status).toBe(2);
+    const missing = runCli(['gate', '--baseline', base, '--baseline-engine', join(dir, 'none.node'), '--no-save']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('the native engine is not built');
   });
 });

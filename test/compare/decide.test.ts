@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ratioOfMediansCI } from '../../bench/compare/bootstrap.js';
+import { pairedRatioCI, ratioOfMediansCI } from '../../bench/compare/bootstrap.js';
 import { decide } from '../../bench/compare/decide.js';
 import { parseThreshold } from '../../bench/commands/diff.js';
 
@@ -53,6 +53,32 @@ describe('bootstrap interval of the ratio of medians', () => {
 
   it('rejects empty samples', () => {
     expect(() => ratioOfMediansCI([], [1])).toThrow(/samples on both sides/);
+  });
+});
+
+describe('paired interval (runs measured alternately)', () => {
+  // Machine load drifting during the measurement: every run of both sides slows along the same
+  // ramp, and each pair sees the same point of it.
+  const drift = (i: number) => 1 + i / 10;
+  const jitter = (i: number) => 1 + 0.004 * Math.sin(7 * i);
+  const base = Array.from({ length: 12 }, (_, i) => 100 * drift(i) * jitter(i));
+  const slower = base.map((b, i) => 1.1 * 100 * drift(i) * jitter(i + 3));
+
+  it('sees a 10% change through a drift that swamps the unpaired interval', () => {
+    const paired = pairedRatioCI(base, slower);
+    expect(paired.ratio).toBeCloseTo(1.1, 2);
+    expect(paired.lo).toBeGreaterThan(1.08);
+    expect(paired.hi).toBeLessThan(1.12);
+    const unpaired = ratioOfMediansCI(base, slower);
+    expect(unpaired.lo).toBeLessThan(1);
+    expect(decide(paired, 'lower', 0.05)).toBe('slower');
+    expect(decide(unpaired, 'lower', 0.05)).toBe('inconclusive');
+  });
+
+  it('reads no change for the same engine through the drift, and needs equal run counts', () => {
+    const same = base.map((_, i) => 100 * drift(i) * jitter(i + 5));
+    expect(decide(pairedRatioCI(base, same), 'lower', 0.05)).toBe('no change');
+    expect(() => pairedRatioCI(base, same.slice(1))).toThrow(/same number of runs/);
   });
 });
 
