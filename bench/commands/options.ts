@@ -7,7 +7,7 @@ export function withEngineOptions<T>(y: Argv<T>) {
     .option('model', { type: 'string', demandOption: true, describe: 'local HF model folder or Hub repo id (resolved in the local HF cache, never downloaded)' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer in memory after its first load (in-memory baseline)' })
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
-    .option('threads', { type: 'number', default: 0, describe: 'compute threads (0 = one per hardware thread)' });
+    .option('threads', { type: 'number', default: 0, describe: 'compute threads (0 = one per hardware thread; streamed decode steps leave one to the prefetch thread)' });
 }
 
 export function engineOptions(a: { resident: boolean; prefetch: boolean; threads: number }): EngineOptions {

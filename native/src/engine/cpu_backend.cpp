@@ -13,10 +13,6 @@
 #include "engine/dtype.h"
 #include "engine/timer.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace rb {
 namespace {
 
@@ -49,22 +45,6 @@ class CpuUnitWeights : public UnitWeights {
   static size_t roundUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 };
 
-int maxThreads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-int threadIndex() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 class CpuBackend : public Backend {
  public:
   CpuBackend(const ModelSpec& spec, Fault fault, bool unitsOutliveHost)
@@ -83,7 +63,6 @@ class CpuBackend : public Backend {
       ropePositions_ = maxTokens;
     }
     maxTokens_ = maxTokens;
-    scores_.assign(static_cast<size_t>(maxThreads()) * maxTokens, 0.0f);
   }
 
   void setFinalNorm(const std::vector<float>& weight) override { finalNorm_ = weight; }
@@ -234,7 +213,8 @@ class CpuBackend : public Backend {
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
     const int window = spec_.slidingWindow;
     const long work = static_cast<long>(n) * heads * (pos0_ + n) * D;
-#pragma omp parallel for collapse(2) schedule(static) if (work >= (1L << 15))
+    // Dynamic: causal rows grow with t, so equal static chunks would leave one thread the tail.
+#pragma omp parallel for collapse(2) schedule(dynamic, 4) if (work >= (1L << 15))
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < heads; ++h) {
         const int pos = pos0_ + t;
@@ -245,25 +225,18 @@ class CpuBackend : public Backend {
           last = pos0_ + n - 1;
         }
         const int g = h / group;
-        const float* q = q_.data() + static_cast<size_t>(t) * Q + h * D;
-        float* scores = scores_.data() + static_cast<size_t>(threadIndex()) * maxTokens_;
-        float maxScore = -INFINITY;
-        for (int j = first; j <= last; ++j) {
-          float s = cpu::dot(q, cache.k.data() + static_cast<size_t>(j) * KV + g * D, D) * scale;
-          if (fault_ == Fault::BooleanMask) s += j <= pos ? 1.0f : 0.0f;
-          scores[j] = s;
-          maxScore = std::max(maxScore, s);
+        const int count = last - first + 1;
+        const float* keys = cache.k.data() + static_cast<size_t>(first) * KV + g * D;
+        const float* values = cache.v.data() + static_cast<size_t>(first) * KV + g * D;
+        // Per worker thread: the thread count may change from step to step.
+        static thread_local std::vector<float> scratch;
+        if (scratch.size() < static_cast<size_t>(count)) scratch.resize(static_cast<size_t>(maxTokens_));
+        float* scores = scratch.data();
+        cpu::attentionScores(q_.data() + static_cast<size_t>(t) * Q + h * D, keys, KV, count, D, scale, scores);
+        if (fault_ == Fault::BooleanMask) {
+          for (int j = first; j <= last; ++j) scores[j - first] += j <= pos ? 1.0f : 0.0f;
         }
-        float sum = 0;
-        for (int j = first; j <= last; ++j) {
-          scores[j] = std::exp(scores[j] - maxScore);
-          sum += scores[j];
-        }
-        float* out = attn_.data() + static_cast<size_t>(t) * Q + h * D;
-        std::fill(out, out + D, 0.0f);
-        for (int j = first; j <= last; ++j) {
-          cpu::axpy(scores[j] / sum, cache.v.data() + static_cast<size_t>(j) * KV + g * D, out, D);
-        }
+        cpu::softmaxMix(scores, count, values, KV, D, attn_.data() + static_cast<size_t>(t) * Q + h * D);
       }
     }
   }
@@ -280,7 +253,7 @@ class CpuBackend : public Backend {
   FittingPool<std::unique_ptr<CpuUnitWeights>, size_t (*)(const std::unique_ptr<CpuUnitWeights>&)> spare_{
       3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scores_;
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
 };
 
 }  // namespace

@@ -74,24 +74,38 @@ void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t*
   }
 }
 
-float portableDot(const float* a, const float* b, int n) {
-  // Eight independent partial sums let the compiler use vector registers without reassociating
-  // (no -ffast-math).
-  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int k = 0; k < 8; ++k) s[k] += a[i + k] * b[i + k];
+void portableScores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out) {
+  for (int i = 0; i < count; ++i) {
+    const float* k = K + i * stride;
+    // Eight partial sums let the compiler use vector registers without reassociating.
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int d = 0;
+    for (; d + 8 <= D; d += 8) {
+      for (int u = 0; u < 8; ++u) s[u] += q[d + u] * k[d + u];
+    }
+    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; d < D; ++d) r += q[d] * k[d];
+    out[i] = r * scale;
   }
-  float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; i < n; ++i) r += a[i] * b[i];
-  return r;
 }
 
-void portableAxpy(float a, const float* x, float* y, int n) {
-  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+  float maxScore = -INFINITY;
+  for (int i = 0; i < count; ++i) maxScore = std::max(maxScore, s[i]);
+  float sum = 0;
+  for (int i = 0; i < count; ++i) {
+    s[i] = std::exp(s[i] - maxScore);
+    sum += s[i];
+  }
+  std::fill(out, out + D, 0.0f);
+  for (int i = 0; i < count; ++i) {
+    const float p = s[i] / sum;
+    const float* v = V + i * stride;
+    for (int d = 0; d < D; ++d) out[d] += p * v[d];
+  }
 }
 
-const isa::Kernels kPortable{"portable", &portablePanel, &portableRows, &portableDot, &portableAxpy};
+const isa::Kernels kPortable{"portable", &portablePanel, &portableRows, &portableScores, &portableSoftmaxMix};
 
 // ---- choice of instruction set ----------------------------------------------------------------
 
@@ -207,9 +221,13 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   }
 }
 
-float dot(const float* a, const float* b, int n) { return kernels().dot(a, b, n); }
+void attentionScores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out) {
+  kernels().scores(q, K, stride, count, D, scale, out);
+}
 
-void axpy(float a, const float* x, float* y, int n) { kernels().axpy(a, x, y, n); }
+void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+  kernels().softmaxMix(s, count, V, stride, D, out);
+}
 
 void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, float* Y) {
   for (int r = 0; r < rows; ++r) {

@@ -35,9 +35,10 @@ struct GemmJob {
 void gemm(const float* X, int n, const GemmJob* jobs, int count);
 inline void gemm(const float* X, int n, const GemmJob& job) { gemm(X, n, &job, 1); }
 
-float dot(const float* a, const float* b, int n);
-// y += a * x
-void axpy(float a, const float* x, float* y, int n);
+// Attention of one query head over `count` cached positions (rows `stride` floats apart):
+// out[i] = scale * <q, K_i>, then out = sum_i softmax(s)_i * V_i with s overwritten.
+void attentionScores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out);
+void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out);
 
 // Y = X / rms(X) * weight, row by row (rows of `dim`), as transformers' RMSNorm in float32.
 void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, float* Y);

@@ -184,27 +184,101 @@ void panel(const float* X, size_t ldx, int n, const float* P, int kc, const floa
   }
 }
 
-float dot(const float* a, const float* b, int n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+void scores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out) {
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  // Four positions at a time: four independent chains, q loaded once for all.
+  for (; i + 4 <= count; i += 4) {
+    const float* k = K + i * stride;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int d = 0;
+    for (; d + 8 <= D; d += 8) {
+      const __m256 qv = _mm256_loadu_ps(q + d);
+      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + d), a0);
+      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + stride + d), a1);
+      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 2 * stride + d), a2);
+      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 3 * stride + d), a3);
+    }
+    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+    for (; d < D; ++d) {
+      s0 += q[d] * k[d];
+      s1 += q[d] * k[stride + d];
+      s2 += q[d] * k[2 * stride + d];
+      s3 += q[d] * k[3 * stride + d];
+    }
+    out[i] = s0 * scale;
+    out[i + 1] = s1 * scale;
+    out[i + 2] = s2 * scale;
+    out[i + 3] = s3 * scale;
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-  float r = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) r += a[i] * b[i];
-  return r;
+  for (; i < count; ++i) {
+    const float* k = K + i * stride;
+    __m256 a = _mm256_setzero_ps();
+    int d = 0;
+    for (; d + 8 <= D; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
+    float r = hsum(a);
+    for (; d < D; ++d) r += q[d] * k[d];
+    out[i] = r * scale;
+  }
 }
 
-void axpy(float a, const float* x, float* y, int n) {
-  const __m256 va = _mm256_set1_ps(a);
+// e^x to about 1 ulp (Cephes' expf: x = n ln2 + r, a degree-7 polynomial for e^r, 2^n from the
+// exponent bits). Softmax arguments are <= 0; below -87.3 the result is the smallest normal
+// float instead of 0, which no sum of at least 1 can tell apart.
+__m256 exp8(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447504f));
+  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+}
+
+void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+  __m256 vmax = _mm256_set1_ps(-3.0e38f);
   int i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] += a * x[i];
+  for (; i + 8 <= count; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + i));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmax);
+  float maxScore = lanes[0];
+  for (int l = 1; l < 8; ++l) maxScore = lanes[l] > maxScore ? lanes[l] : maxScore;
+  for (; i < count; ++i) maxScore = s[i] > maxScore ? s[i] : maxScore;
+  const __m256 m = _mm256_set1_ps(maxScore);
+  __m256 vsum = _mm256_setzero_ps();
+  for (i = 0; i + 8 <= count; i += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + i), m));
+    _mm256_storeu_ps(s + i, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = hsum(vsum);
+  if (i < count) {
+    // The tail goes through the same vector exp, padded with values whose e^x adds nothing.
+    for (int l = 0; l < 8; ++l) lanes[l] = i + l < count ? s[i + l] - maxScore : -100.0f;
+    _mm256_store_ps(lanes, exp8(_mm256_load_ps(lanes)));
+    for (int l = 0; i + l < count; ++l) {
+      s[i + l] = lanes[l];
+      sum += lanes[l];
+    }
+  }
+  int d = 0;
+  for (; d + 8 <= D; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
+  for (; d < D; ++d) out[d] = 0.0f;
+  for (i = 0; i < count; ++i) {
+    const float p = s[i] / sum;
+    const __m256 vp = _mm256_set1_ps(p);
+    const float* v = V + i * stride;
+    for (d = 0; d + 8 <= D; d += 8) _mm256_storeu_ps(out + d, _mm256_fmadd_ps(vp, _mm256_loadu_ps(v + d), _mm256_loadu_ps(out + d)));
+    for (; d < D; ++d) out[d] += p * v[d];
+  }
 }
 
-const Kernels kAvx2{"avx2", &panel, &rowsKernel, &dot, &axpy};
+const Kernels kAvx2{"avx2", &panel, &rowsKernel, &scores, &softmaxMix};
 
 }  // namespace
 

@@ -21,8 +21,10 @@ struct Kernels {
   // Y[t][r] = (bias ? bias[r] : 0) + sum_k X[t][k] * W[r][k], k < cols.
   void (*rows)(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
                const float* bias, float* Y, size_t ldy);
-  float (*dot)(const float* a, const float* b, int n);
-  void (*axpy)(float a, const float* x, float* y, int n);
+  // out[i] = scale * <q, K_i> for i < count; K_i = K + i * stride, vectors of D floats.
+  void (*scores)(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out);
+  // out = sum_i softmax(s)_i * V_i (V_i = V + i * stride, D floats); s is overwritten.
+  void (*softmaxMix)(float* s, int count, const float* V, size_t stride, int D, float* out);
 };
 
 // Null when this build has no AVX2 kernels (not x86-64). Call only on a CPU with AVX2+FMA+F16C.

@@ -117,7 +117,20 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
   return rec;
 }
 
+int Engine::computeThreads(size_t stepTokens) const {
+  if (options_.threads > 0) return options_.threads;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // A streamed decode step reads as many bytes as it computes on, so the prefetch thread is busy
+  // the whole step: give it a core of its own rather than preempting a compute thread, which
+  // stalls every parallel loop. Prefill is compute-bound and the prefetcher mostly waits.
+  const bool loaderBusy = options_.prefetch && !options_.resident && stepTokens <= kDecodeTokens;
+  return loaderBusy && cores > 1 ? cores - 1 : cores;
+}
+
 StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* logits) {
+#ifdef _OPENMP
+  omp_set_num_threads(computeThreads(tokens.size()));
+#endif
   if (caps_.pipelined) return runStepPipelined(tokens, pos0, logits);
   if (options_.fault == Fault::Abort) std::abort();
   StepRecord step;
@@ -270,13 +283,6 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
     }
   }
   Sampler sampler(request.sampling);
-  const int threads = options_.threads > 0 ? options_.threads
-                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-#ifdef _OPENMP
-  omp_set_num_threads(threads);
-#else
-  (void)threads;
-#endif
   // Like transformers, decoding may run past max_position_embeddings (RoPE has no hard limit);
   // only a prompt that does not fit is refused.
   const int maxTokens = promptLen + std::max(request.maxNewTokens, 1);

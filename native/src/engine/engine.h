@@ -28,7 +28,9 @@ struct EngineOptions {
   bool emulateDevice = false;
   bool prefetch = true;
   bool resident = false;
-  int threads = 0;  // 0: one per hardware thread
+  // Compute threads. 0: one per hardware thread, except in streamed decode steps with prefetch,
+  // which leave one core to the prefetch thread.
+  int threads = 0;
   Fault fault = Fault::None;
   // Calibration only: each step spins for this percentage of its own time, so the gate's
   // detection rate can be measured against a known slowdown.
@@ -93,6 +95,9 @@ class Engine {
   UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
   // Calibration knob: spins for slowdownPercent of the time since `stepStart`.
   void spinForCalibration(int64_t stepStart) const;
+  // OpenMP threads for a step of `stepTokens` tokens (see EngineOptions::threads).
+  int computeThreads(size_t stepTokens) const;
+  static constexpr size_t kDecodeTokens = 8;
   std::vector<int> unitOrder() const;
 
   LoadPlan plan_;
