@@ -14,7 +14,7 @@ export interface NativeBuildInfo {
   backends: string[];
   timers: boolean;
   openmp: boolean;
-  /** CPU kernel instruction set chosen at run time: 'avx2' or 'portable' (RABBIT_BENCH_CPU_KERNELS overrides). */
+  /** CPU kernel instruction set chosen at run time: 'avx512', 'avx2' or 'portable' (RABBIT_BENCH_CPU_KERNELS overrides). */
   cpuKernels: string;
 }
 

@@ -12,7 +12,7 @@ struct BuildInfo {
   std::vector<std::string> backends;
   bool timers;
   bool openmp;
-  // Chosen at run time for this CPU (see cpu_kernels.h): "avx2" or "portable".
+  // Chosen at run time for this CPU (see cpu_kernels.h): "avx512", "avx2" or "portable".
   std::string cpuKernels;
 };
 

@@ -105,15 +105,20 @@ void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int 
   }
 }
 
-const isa::Kernels kPortable{"portable", &portablePanel, &portableRows, &portableScores, &portableSoftmaxMix};
+const isa::Kernels kPortable{"portable", kPanel, &portablePanel, &portableRows, &portableScores, &portableSoftmaxMix};
 
 // ---- choice of instruction set ----------------------------------------------------------------
 
-bool cpuHasAvx2() {
+bool cpuHas(const char* feature) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  // The checks also ask the OS (XGETBV) whether it saves the wider registers.
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (std::string(feature) == "avx2") {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  }
+  return __builtin_cpu_supports("avx512f") && cpuHas("avx2");
 #else
+  (void)feature;
   return false;
 #endif
 }
@@ -121,20 +126,18 @@ bool cpuHasAvx2() {
 const isa::Kernels& chooseKernels() {
   const char* env = std::getenv("RABBIT_BENCH_CPU_KERNELS");
   const std::string wanted = env && *env ? env : "auto";
-  const isa::Kernels* avx2 = isa::avx2();
-  const bool avx2Usable = avx2 && cpuHasAvx2();
+  const isa::Kernels* avx2 = cpuHas("avx2") ? isa::avx2() : nullptr;
+  const isa::Kernels* avx512 = avx2 && cpuHas("avx512") ? isa::avx512(*avx2) : nullptr;
   if (wanted == "portable") return kPortable;
-  if (wanted == "avx2") {
-    if (!avx2Usable) {
-      throw std::runtime_error(avx2 ? "RABBIT_BENCH_CPU_KERNELS=avx2, but this CPU lacks AVX2, FMA or F16C"
-                                    : "RABBIT_BENCH_CPU_KERNELS=avx2, but this build has no AVX2 kernels (not x86-64)");
-    }
-    return *avx2;
+  if (wanted == "avx2" || wanted == "avx512") {
+    const isa::Kernels* k = wanted == "avx2" ? avx2 : avx512;
+    if (!k) throw std::runtime_error("RABBIT_BENCH_CPU_KERNELS=" + wanted + ", but this CPU or build does not have it");
+    return *k;
   }
   if (wanted != "auto") {
-    throw std::runtime_error("RABBIT_BENCH_CPU_KERNELS must be auto, avx2 or portable, not '" + wanted + "'");
+    throw std::runtime_error("RABBIT_BENCH_CPU_KERNELS must be auto, avx512, avx2 or portable, not '" + wanted + "'");
   }
-  return avx2Usable ? *avx2 : kPortable;
+  return avx512 ? *avx512 : avx2 ? *avx2 : kPortable;
 }
 
 const isa::Kernels& kernels() {
@@ -148,10 +151,9 @@ const isa::Kernels& kernels() {
 // Below this many multiply-adds, waking worker threads costs more than it saves.
 constexpr long kParallelMinWork = 1L << 15;
 constexpr int kKBlock = 256;
+constexpr int kMaxPanelWidth = 32;
 // Up to this many token rows (decode; short prompts), weights are read in place.
 constexpr int kDirectMaxRows = 8;
-
-int blocksOf(const WeightMatrix& W) { return (W.rows + kPanel - 1) / kPanel; }
 
 int threadCount() {
 #ifdef _OPENMP
@@ -161,17 +163,17 @@ int threadCount() {
 #endif
 }
 
-// Copies rows [first, first + kPanel) x [k0, k0 + kc) of W into P as f32, k-major; rows past
+// Copies rows [first, first + width) x [k0, k0 + kc) of W into P as f32, k-major; rows past
 // the matrix are zero.
-void packPanel(const WeightMatrix& W, int first, int k0, int kc, float* P) {
+void packPanel(const WeightMatrix& W, int first, int width, int k0, int kc, float* P) {
   float row[kKBlock];
   const size_t offset = static_cast<size_t>(k0) * dtypeSize(W.dtype);
-  for (int j = 0; j < kPanel; ++j) {
+  for (int j = 0; j < width; ++j) {
     if (first + j < W.rows) {
       convertToF32(W.dtype, W.row(first + j) + offset, row, static_cast<size_t>(kc));
-      for (int k = 0; k < kc; ++k) P[k * kPanel + j] = row[k];
+      for (int k = 0; k < kc; ++k) P[k * width + j] = row[k];
     } else {
-      for (int k = 0; k < kc; ++k) P[k * kPanel + j] = 0.0f;
+      for (int k = 0; k < kc; ++k) P[k * width + j] = 0.0f;
     }
   }
 }
@@ -180,6 +182,12 @@ void packPanel(const WeightMatrix& W, int first, int k0, int kc, float* P) {
 
 void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   const isa::Kernels& k = kernels();
+  // A few rows read every weight once or twice: dot products straight from the stored bytes.
+  // Many rows: k is split into blocks so an f32 panel (width x kKBlock) stays in L1 and a block
+  // of X (n x kKBlock) in L2 while the panels pass over it.
+  const bool direct = n <= kDirectMaxRows;
+  const int width = direct ? kPanel : k.panelWidth;
+  const auto blocksOf = [width](const WeightMatrix& W) { return (W.rows + width - 1) / width; };
   const int cols = jobs[0].W.cols;
   int totalBlocks = 0;
   long work = 0;
@@ -191,29 +199,25 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   // Dynamic chunks: a thread the OS preempts (the prefetch thread shares the cores) delays only
   // its own chunk, not a fixed half of the blocks.
   const int chunk = std::max(1, totalBlocks / (threadCount() * 8));
-  // A few rows read every weight once or twice: dot products straight from the stored bytes.
-  // Many rows: k is split into blocks so an f32 panel (kPanel x kKBlock) stays in L1 and a block
-  // of X (n x kKBlock) in L2 while the panels pass over it.
-  const bool direct = n <= kDirectMaxRows;
   const int kBlock = direct ? cols : kKBlock;
   for (int k0 = 0; k0 < cols; k0 += kBlock) {
     const int kc = std::min(kBlock, cols - k0);
-    // Work item i: kPanel output rows of one job.
+    // Work item i: `width` output rows of one job.
 #pragma omp parallel for schedule(dynamic, chunk) if (work >= kParallelMinWork)
     for (int i = 0; i < totalBlocks; ++i) {
       int j = 0, b = i;
       while (b >= blocksOf(jobs[j].W)) b -= blocksOf(jobs[j++].W);
       const GemmJob& job = jobs[j];
       const WeightMatrix& W = job.W;
-      const int first = b * kPanel;
-      const int rows = std::min(kPanel, W.rows - first);
+      const int first = b * width;
+      const int rows = std::min(width, W.rows - first);
       const float* bias = job.bias ? job.bias + first : nullptr;
       if (direct) {
         k.rows(W.dtype, X, static_cast<size_t>(cols), n, W.row(first), static_cast<size_t>(cols), rows, cols, bias,
                job.Y + first, static_cast<size_t>(W.rows));
       } else {
-        alignas(64) float P[kPanel * kKBlock];
-        packPanel(W, first, k0, kc, P);
+        alignas(64) float P[kMaxPanelWidth * kKBlock];
+        packPanel(W, first, width, k0, kc, P);
         k.panel(X + k0, static_cast<size_t>(cols), n, P, kc, bias, k0 > 0, job.Y + first, static_cast<size_t>(W.rows),
                 rows);
       }
@@ -255,5 +259,6 @@ const char* kernelIsa() { return kernels().name; }
 #ifndef RB_AVX2_KERNELS
 namespace rb::cpu::isa {
 const Kernels* avx2() { return nullptr; }
+const Kernels* avx512(const Kernels&) { return nullptr; }
 }  // namespace rb::cpu::isa
 #endif

@@ -1,10 +1,11 @@
 // Kernels of the CPU backend. Weight matrices stay row-major in their checkpoint dtype: decode
 // (a few token rows) reads each weight once, as dot products straight from those bytes, widening
 // bf16/f16 in registers, so no f32 copy of them ever exists; prefill (many rows) copies blocks of
-// kPanel rows into an f32 panel that stays in cache while every token row passes over it
-// (blocked matrix-matrix). Both paths are the same whether a unit is streamed or resident, so the
-// two modes give bit-identical logits. The instruction set is chosen at run time (AVX2+FMA+F16C
-// when the CPU has them, else portable C++); builds never use -march=native.
+// rows into an f32 panel that stays in cache while every token row passes over it (blocked
+// matrix-matrix). Both paths are the same whether a unit is streamed or resident, so the two
+// modes give bit-identical logits. The instruction set is chosen at run time (AVX-512F for the
+// prefill kernel, AVX2+FMA+F16C for the rest, when the CPU has them; else portable C++); builds
+// never use -march=native.
 #pragma once
 
 #include <cstddef>
@@ -46,9 +47,9 @@ void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, 
 // gate <- silu(gate) * up, elementwise.
 void swiglu(float* gate, const float* up, size_t n);
 
-// The instruction set the kernels run with: "avx2" or "portable". RABBIT_BENCH_CPU_KERNELS
-// (auto|avx2|portable) overrides the choice, for A/B measurements and tests; asking for an
-// instruction set the CPU lacks throws.
+// The instruction set the kernels run with: "avx512", "avx2" or "portable".
+// RABBIT_BENCH_CPU_KERNELS (auto|avx512|avx2|portable) overrides the choice, for A/B
+// measurements and tests; asking for an instruction set the CPU lacks throws.
 const char* kernelIsa();
 
 }  // namespace rb::cpu

@@ -278,7 +278,7 @@ void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float
   }
 }
 
-const Kernels kAvx2{"avx2", &panel, &rowsKernel, &scores, &softmaxMix};
+const Kernels kAvx2{"avx2", kPanel, &panel, &rowsKernel, &scores, &softmaxMix};
 
 }  // namespace
 

@@ -13,7 +13,9 @@ constexpr int kPanel = 16;
 
 struct Kernels {
   const char* name;
-  // For the n rows of X (stride ldx) and an f32 panel P of kc x kPanel (k-major):
+  // Outputs per panel: a multiple of kPanel.
+  int panelWidth;
+  // For the n rows of X (stride ldx) and an f32 panel P of kc x panelWidth (k-major):
   // Y[t][j] = (accumulate ? Y[t][j] : bias ? bias[j] : 0) + sum_k X[t][k] * P[k][j], for j < cols.
   void (*panel)(const float* X, size_t ldx, int n, const float* P, int kc, const float* bias, bool accumulate,
                 float* Y, size_t ldy, int cols);
@@ -29,5 +31,8 @@ struct Kernels {
 
 // Null when this build has no AVX2 kernels (not x86-64). Call only on a CPU with AVX2+FMA+F16C.
 const Kernels* avx2();
+// The AVX-512F prefill kernel with `avx2`'s others. Null when not built. Call only on a CPU with
+// AVX-512F besides AVX2+FMA+F16C.
+const Kernels* avx512(const Kernels& avx2);
 
 }  // namespace rb::cpu::isa
