@@ -75,7 +75,10 @@ interface Measured {
 /**
  * Measures in batches until every deciding metric has a verdict, or the budget is spent. With
  * --baseline-engine, every batch also runs the base build, alternating which goes first, so a
- * change in machine load during the gate hits both sides alike.
+ * change in machine load during the gate hits both sides alike; and both engines are reopened
+ * before every batch. An engine instance has a speed of its own: where its resident weights
+ * and buffers land in physical memory moved CPU time by up to ±5% between two instances of the
+ * same build. Fresh instances per batch turn that into noise the interval sees, not a bias.
  */
 async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<Measured> {
   const plan = buildLoadPlan(modelDirFor(baseline, a.model, log));
@@ -84,15 +87,20 @@ async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: numb
   const metadata = runMetadata(process.argv);
   const environment = await collectEnvironment({ measure: false });
   const workload = { prefetch: s.prefetch, resident: s.resident, threads: s.threads };
-  const open = (engine: InferenceEngine, build: NativeBuildInfo): Side => ({ engine, backend: engine.backend, build, runs: [], unitNames: [] });
-  const sides = [open(InferenceEngine.open(plan, workload), loadAddon().buildInfo())];
-  if (a.baselineEngine) {
+  const open = (make: () => InferenceEngine, build: NativeBuildInfo): Side => {
+    const engine = make();
+    return { make, engine, backend: engine.backend, build, runs: [], unitNames: [] };
+  };
+  const sides = [open(() => InferenceEngine.open(plan, workload), loadAddon().buildInfo())];
+  const baseAddon = a.baselineEngine;
+  if (baseAddon) {
     // The calibration slowdown (RABBIT_BENCH_SLOWDOWN_PERCENT) slows the build under test only.
-    sides.push(open(InferenceEngine.open(plan, { ...workload, addon: a.baselineEngine, slowdownPercent: 0 }), loadAddon(a.baselineEngine).buildInfo()));
+    sides.push(open(() => InferenceEngine.open(plan, { ...workload, addon: baseAddon, slowdownPercent: 0 }), loadAddon(baseAddon).buildInfo()));
   }
   const [current, base] = sides;
   const fileOf = (side: Side) => {
-    const settings = { ...s, runs: side.runs.filter((r) => !r.warmup).length, warmup: 1, prompt_tokens: promptIds.length };
+    const count = (warmup: boolean) => side.runs.filter((r) => r.warmup === warmup).length;
+    const settings = { ...s, runs: count(false), warmup: count(true), prompt_tokens: promptIds.length };
     return buildProfileFile({ plan, settings, promptIds, runs: side.runs, unitNames: side.unitNames, metadata, environment, backend: side.backend, build: side.build });
   };
   const measure = async (side: Side, runs: number, warmup: number) => {
@@ -102,8 +110,14 @@ async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: numb
   };
   const started = performance.now();
   try {
-    for (const side of sides) await measure(side, 0, 1);
     for (let pair = 0; ; ) {
+      for (const side of sides) {
+        if (base && pair > 0) {
+          side.engine.close();
+          side.engine = side.make();
+        }
+        if (pair === 0 || base) await measure(side, 0, 1);
+      }
       for (let i = 0; i < a.batch; i++, pair++) {
         for (const side of pair % 2 === 0 ? sides : [...sides].reverse()) await measure(side, 1, 0);
       }
@@ -122,6 +136,7 @@ async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: numb
 }
 
 interface Side {
+  make: () => InferenceEngine;
   engine: InferenceEngine;
   backend: string;
   build: NativeBuildInfo;
