@@ -32,7 +32,7 @@ export interface EngineOptions {
    */
   fault?: FaultName;
   /**
-   * Calibration only: every step spins for this percentage of its own time. Defaults to
+   * Calibration only: every step spins until it has used this percentage more CPU time. Defaults to
    * RABBIT_BENCH_SLOWDOWN_PERCENT so `npm run bench:gate` can slow a gate's child runs.
    */
   slowdownPercent?: number;

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -73,10 +74,28 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
 
 Engine::~Engine() { source_.stop(); }
 
-void Engine::spinForCalibration(int64_t stepStart) const {
+int64_t Engine::processCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void Engine::spinForCalibration(int64_t stepCpuStart) const {
   if (options_.slowdownPercent <= 0) return;
-  const int64_t until = nowNs() + static_cast<int64_t>((nowNs() - stepStart) * options_.slowdownPercent / 100.0);
-  while (nowNs() < until) {
+  // X% more CPU time, which is what the gate decides on: every compute thread spins for its
+  // share of X% of the CPU time the step used so far. (Spinning on one thread while the step
+  // computed on several added only X%/threads.) Wall time grows by at most X%.
+#ifdef _OPENMP
+  const int threads = omp_get_max_threads();
+#else
+  const int threads = 1;
+#endif
+  const double extra = static_cast<double>(processCpuNs() - stepCpuStart) * options_.slowdownPercent / 100.0;
+  const int64_t until = nowNs() + static_cast<int64_t>(extra / threads);
+#pragma omp parallel num_threads(threads)
+  {
+    while (nowNs() < until) {
+    }
   }
 }
 
@@ -137,6 +156,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
   step.tokens = static_cast<int>(tokens.size());
   step.position = pos0;
   const int64_t start = nowNs();
+  const int64_t cpuStart = options_.slowdownPercent > 0 ? processCpuNs() : 0;
   step.units.push_back(embedTokens(tokens, pos0));
   const int head = loader_.headUnit();
   for (int u = 0; u < loader_.numUnits(); ++u) {
@@ -159,7 +179,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     const int64_t f0 = nowNs();
     if (u == head) {
       backend_->computeLogits(*weights, logits);
-      spinForCalibration(start);
+      spinForCalibration(cpuStart);
     } else {
       rec.kvFillNs = backend_->forwardLayer(u, *weights);
     }
@@ -194,6 +214,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
   step.tokens = static_cast<int>(tokens.size());
   step.position = pos0;
   const int64_t start = nowNs();
+  const int64_t cpuStart = options_.slowdownPercent > 0 ? processCpuNs() : 0;
   step.units.push_back(embedTokens(tokens, pos0));
   const int head = loader_.headUnit();
   const int count = loader_.numUnits();
@@ -232,7 +253,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
       int64_t staging = 0;
       if (u == head) {
         backend_->computeLogits(*weights, logits);
-        spinForCalibration(start);
+        spinForCalibration(cpuStart);
       } else {
         backend_->forwardLayer(u, *weights);
         if (u + 1 < count && !resident_[u + 1]) {

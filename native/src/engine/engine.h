@@ -32,8 +32,8 @@ struct EngineOptions {
   // which leave one core to the prefetch thread.
   int threads = 0;
   Fault fault = Fault::None;
-  // Calibration only: each step spins for this percentage of its own time, so the gate's
-  // detection rate can be measured against a known slowdown.
+  // Calibration only: each step spins until it has used this percentage more CPU time, so the
+  // gate's detection rate can be measured against a known slowdown.
   double slowdownPercent = 0;
 };
 
@@ -94,7 +94,8 @@ class Engine {
   StepRecord runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits);
   UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
   // Calibration knob: spins for slowdownPercent of the time since `stepStart`.
-  void spinForCalibration(int64_t stepStart) const;
+  void spinForCalibration(int64_t stepCpuStart) const;
+  static int64_t processCpuNs();
   // OpenMP threads for a step of `stepTokens` tokens (see EngineOptions::threads).
   int computeThreads(size_t stepTokens) const;
   static constexpr size_t kDecodeTokens = 8;
