@@ -75,10 +75,8 @@ interface Measured {
 /**
  * Measures in batches until every deciding metric has a verdict, or the budget is spent. With
  * --baseline-engine, every batch also runs the base build, alternating which goes first, so a
- * change in machine load during the gate hits both sides alike; and both engines are reopened
- * before every batch. An engine instance has a speed of its own: where its resident weights
- * and buffers land in physical memory moved CPU time by up to ±5% between two instances of the
- * same build. Fresh instances per batch turn that into noise the interval sees, not a bias.
+ * change in machine load during the gate hits both sides alike, with fresh engine instances
+ * for every pair (see below).
  */
 async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<Measured> {
   const plan = buildLoadPlan(modelDirFor(baseline, a.model, log));
@@ -111,15 +109,20 @@ async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: numb
   const started = performance.now();
   try {
     for (let pair = 0; ; ) {
-      for (const side of sides) {
-        if (base && pair > 0) {
-          side.engine.close();
-          side.engine = side.make();
-        }
-        if (pair === 0 || base) await measure(side, 0, 1);
-      }
       for (let i = 0; i < a.batch; i++, pair++) {
-        for (const side of pair % 2 === 0 ? sides : [...sides].reverse()) await measure(side, 1, 0);
+        // Each pair gets fresh instances, opened and warmed up (which allocates the resident
+        // weights) in alternating order: of two instances of one build, the one that allocated
+        // first ran 3-5% slower, every time. Pairs then differ by independent instance effects,
+        // which the interval over pairs sees, instead of sharing one bias.
+        const order = pair % 2 === 0 ? sides : [...sides].reverse();
+        if (base && pair > 0) {
+          sides.forEach((side) => side.engine.close());
+          for (const side of order) side.engine = side.make();
+        }
+        if (base || pair === 0) {
+          for (const side of order) await measure(side, 0, 1);
+        }
+        for (const side of order) await measure(side, 1, 0);
       }
       const measured = current.runs.filter((r) => !r.warmup).length;
       if (measured < a.minRuns) continue;
