@@ -1,5 +1,6 @@
 #include "engine/layer_source.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "engine/timer.h"
@@ -47,7 +48,24 @@ void UnitLoader::load(int unit, HostUnit& out) {
   out.loadNs = nowNs() - start;
 }
 
-LayerSource::LayerSource(UnitLoader& loader, bool prefetch) : loader_(loader), prefetch_(prefetch) {}
+namespace {
+size_t largestUnit(const UnitLoader& loader) {
+  size_t most = 0;
+  for (int u = 0; u < loader.numUnits(); ++u) most = std::max(most, loader.bytesFor(u));
+  return most;
+}
+
+// Spares enough for every buffer the look-ahead can have in flight, so none is freed and
+// reallocated (zero-filled again) every step.
+size_t sparesFor(const UnitLoader& loader) {
+  size_t least = largestUnit(loader);
+  for (int u = 0; u < loader.numUnits(); ++u) least = std::min(least, std::max<size_t>(loader.bytesFor(u), 1));
+  return std::min<size_t>(3 + largestUnit(loader) / std::max<size_t>(least, 1), 64);
+}
+}  // namespace
+
+LayerSource::LayerSource(UnitLoader& loader, bool prefetch)
+    : loader_(loader), prefetch_(prefetch), lookaheadBytes_(largestUnit(loader)), pool_(sparesFor(loader), &LayerSource::capacityOf) {}
 
 LayerSource::~LayerSource() { stop(); }
 
@@ -59,10 +77,9 @@ void LayerSource::start(std::vector<int> order, bool cyclic) {
     stopping_ = false;
     exhausted_ = false;
     error_ = nullptr;
-    if (ready_) {
-      pool_.give(std::move(*ready_));
-      ready_.reset();
-    }
+    for (HostUnit& unit : ready_) pool_.give(std::move(unit));
+    ready_.clear();
+    readyBytes_ = 0;
   }
   thread_ = std::thread(&LayerSource::prefetchLoop, this, std::move(order), cyclic);
 }
@@ -86,12 +103,6 @@ HostUnit LayerSource::freshBuffer(int unit) {
 void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
   size_t i = 0;
   while (true) {
-    {
-      // Start reading the next unit only once the previous one was taken: two units in memory.
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !ready_; });
-      if (stopping_) return;
-    }
     if (i == order.size()) {
       if (!cyclic) {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -101,9 +112,17 @@ void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
       }
       i = 0;
     }
-    HostUnit buffer = freshBuffer(order[i]);
+    const int unit = order[i++];
+    const size_t bytes = loader_.bytesFor(unit);
+    {
+      // Read ahead while what waits ready, this unit included, fits the look-ahead.
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || ready_.empty() || readyBytes_ + bytes <= lookaheadBytes_; });
+      if (stopping_) return;
+    }
+    HostUnit buffer = freshBuffer(unit);
     try {
-      loader_.load(order[i++], buffer);
+      loader_.load(unit, buffer);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = std::current_exception();
@@ -112,7 +131,8 @@ void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ready_ = std::move(buffer);
+      readyBytes_ += bytes;
+      ready_.push_back(std::move(buffer));
     }
     cv_.notify_all();
   }
@@ -127,18 +147,19 @@ HostUnit LayerSource::take(int unit, int64_t& waitNs) {
   }
   const int64_t start = nowNs();
   std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [&] { return ready_.has_value() || error_ != nullptr || exhausted_; });
+  cv_.wait(lock, [&] { return !ready_.empty() || error_ != nullptr || exhausted_; });
   waitNs = nowNs() - start;
-  if (!ready_ && error_) std::rethrow_exception(error_);
-  if (!ready_) {
+  if (ready_.empty() && error_) std::rethrow_exception(error_);
+  if (ready_.empty()) {
     lock.unlock();
     waitNs = 0;
     HostUnit buffer = freshBuffer(unit);
     loader_.load(unit, buffer);
     return buffer;
   }
-  HostUnit out = std::move(*ready_);
-  ready_.reset();
+  HostUnit out = std::move(ready_.front());
+  ready_.pop_front();
+  readyBytes_ -= loader_.bytesFor(out.unit);
   lock.unlock();
   cv_.notify_all();
   if (out.unit != unit) {

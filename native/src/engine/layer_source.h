@@ -1,13 +1,16 @@
 // Streams units (decoder layers, then the lm_head) from disk into host buffers: synchronously,
 // or from a prefetch thread that reads unit u+1 while the compute thread works on unit u.
-// At most one unit waits ready while another is computed, so host memory stays at about two
-// units whatever the model size.
+// The prefetcher reads ahead while the units waiting ready stay within the size of the largest
+// unit (always at least one), so host memory stays at about two of the largest unit whatever
+// the model size; yet a large unit (the lm_head is often several layers' worth of bytes) loads
+// while several small ones compute, instead of stalling the unit before it, and the small ones
+// load while it computes.
 #pragma once
 
 #include <condition_variable>
 #include <exception>
 #include <mutex>
-#include <optional>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,12 +63,14 @@ class LayerSource {
   const bool prefetch_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::optional<HostUnit> ready_;
+  std::deque<HostUnit> ready_;
+  size_t readyBytes_ = 0;
+  size_t lookaheadBytes_ = 0;
   std::exception_ptr error_;
   bool stopping_ = false;
   bool exhausted_ = false;  // a one-pass order has been fully read
   static size_t capacityOf(const HostUnit& u) { return u.bytes.capacity(); }
-  FittingPool<HostUnit, size_t (*)(const HostUnit&)> pool_{3, &LayerSource::capacityOf};
+  FittingPool<HostUnit, size_t (*)(const HostUnit&)> pool_;
   std::shared_ptr<HostAllocator> allocator_;
   std::thread thread_;
 };
