@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "engine/cpu_kernels_isa.h"
 #include "engine/dtype.h"
@@ -21,54 +22,24 @@ using isa::kPanel;
 
 // ---- portable kernels: plain loops the compiler vectorises for the baseline ISA -----------------
 
-float loadWeight(DType dtype, const uint8_t* p, size_t i) {
-  switch (dtype) {
-    case DType::F32: {
-      float v;
-      std::memcpy(&v, p + i * 4, 4);
-      return v;
-    }
-    case DType::BF16: {
-      uint16_t v;
-      std::memcpy(&v, p + i * 2, 2);
-      return bf16ToF32(v);
-    }
-    case DType::F16: {
-      uint16_t v;
-      std::memcpy(&v, p + i * 2, 2);
-      return f16ToF32(v);
-    }
-  }
-  return 0.0f;
-}
-
-void portablePanel(const float* X, size_t ldx, int n, const float* P, int kc, const float* bias, bool accumulate,
-                   float* Y, size_t ldy, int cols) {
-  for (int t = 0; t < n; ++t) {
-    const float* x = X + t * ldx;
-    float acc[kPanel] = {};
-    for (int k = 0; k < kc; ++k) {
-      for (int j = 0; j < kPanel; ++j) acc[j] += x[k] * P[k * kPanel + j];
-    }
-    float* y = Y + t * ldy;
-    for (int j = 0; j < cols; ++j) y[j] = (accumulate ? y[j] : bias ? bias[j] : 0.0f) + acc[j];
-  }
-}
-
+// Every row is widened once into f32 and then dotted with every token row: the vectoriser
+// handles both loops, and for many token rows the widening is paid once per weight.
 void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
                   const float* bias, float* Y, size_t ldy) {
-  const size_t es = dtypeSize(dtype);
-  for (int t = 0; t < n; ++t) {
-    const float* x = X + t * ldx;
-    for (int r = 0; r < rows; ++r) {
-      const uint8_t* w = W + r * ldw * es;
+  static thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(cols));
+  for (int r = 0; r < rows; ++r) {
+    convertToF32(dtype, W + r * ldw * dtypeSize(dtype), row.data(), row.size());
+    for (int t = 0; t < n; ++t) {
+      const float* x = X + t * ldx;
+      // Eight partial sums let the compiler use vector registers without reassociating.
       float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       int k = 0;
       for (; k + 8 <= cols; k += 8) {
-        for (int u = 0; u < 8; ++u) s[u] += x[k + u] * loadWeight(dtype, w, k + u);
+        for (int u = 0; u < 8; ++u) s[u] += x[k + u] * row[k + u];
       }
       float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-      for (; k < cols; ++k) sum += x[k] * loadWeight(dtype, w, k);
+      for (; k < cols; ++k) sum += x[k] * row[k];
       Y[t * ldy + r] = (bias ? bias[r] : 0.0f) + sum;
     }
   }
@@ -105,7 +76,8 @@ void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int 
   }
 }
 
-const isa::Kernels kPortable{"portable", kPanel, &portablePanel, &portableRows, &portableScores, &portableSoftmaxMix};
+// No panel kernel: without SIMD, packing panels did not pay (measured 3x slower prefill).
+const isa::Kernels kPortable{"portable", kPanel, nullptr, &portableRows, &portableScores, &portableSoftmaxMix};
 
 // ---- choice of instruction set ----------------------------------------------------------------
 
@@ -185,7 +157,7 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   // A few rows read every weight once or twice: dot products straight from the stored bytes.
   // Many rows: k is split into blocks so an f32 panel (width x kKBlock) stays in L1 and a block
   // of X (n x kKBlock) in L2 while the panels pass over it.
-  const bool direct = n <= kDirectMaxRows;
+  const bool direct = n <= kDirectMaxRows || k.panel == nullptr;
   const int width = direct ? kPanel : k.panelWidth;
   const auto blocksOf = [width](const WeightMatrix& W) { return (W.rows + width - 1) / width; };
   const int cols = jobs[0].W.cols;

@@ -15,7 +15,8 @@ struct Kernels {
   const char* name;
   // Outputs per panel: a multiple of kPanel.
   int panelWidth;
-  // For the n rows of X (stride ldx) and an f32 panel P of kc x panelWidth (k-major):
+  // For the n rows of X (stride ldx) and an f32 panel P of kc x panelWidth (k-major); null when
+  // the set reads weights in place for any number of rows:
   // Y[t][j] = (accumulate ? Y[t][j] : bias ? bias[j] : 0) + sum_k X[t][k] * P[k][j], for j < cols.
   void (*panel)(const float* X, size_t ldx, int n, const float* P, int kc, const float* bias, bool accumulate,
                 float* Y, size_t ldy, int cols);
