@@ -22,6 +22,18 @@ using isa::kPanel;
 
 // ---- portable kernels: plain loops the compiler vectorises for the baseline ISA -----------------
 
+float portableDot(const float* a, const float* b, int n) {
+  // Eight partial sums let the compiler use vector registers without reassociating.
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int k = 0;
+  for (; k + 8 <= n; k += 8) {
+    for (int u = 0; u < 8; ++u) s[u] += a[k + u] * b[k + u];
+  }
+  float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; k < n; ++k) sum += a[k] * b[k];
+  return sum;
+}
+
 // Every row is widened once into f32 and then dotted with every token row: the vectoriser
 // handles both loops, and for many token rows the widening is paid once per weight.
 void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
@@ -30,34 +42,12 @@ void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t*
   row.resize(static_cast<size_t>(cols));
   for (int r = 0; r < rows; ++r) {
     convertToF32(dtype, W + r * ldw * dtypeSize(dtype), row.data(), row.size());
-    for (int t = 0; t < n; ++t) {
-      const float* x = X + t * ldx;
-      // Eight partial sums let the compiler use vector registers without reassociating.
-      float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int k = 0;
-      for (; k + 8 <= cols; k += 8) {
-        for (int u = 0; u < 8; ++u) s[u] += x[k + u] * row[k + u];
-      }
-      float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-      for (; k < cols; ++k) sum += x[k] * row[k];
-      Y[t * ldy + r] = (bias ? bias[r] : 0.0f) + sum;
-    }
+    for (int t = 0; t < n; ++t) Y[t * ldy + r] = (bias ? bias[r] : 0.0f) + portableDot(X + t * ldx, row.data(), cols);
   }
 }
 
 void portableScores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out) {
-  for (int i = 0; i < count; ++i) {
-    const float* k = K + i * stride;
-    // Eight partial sums let the compiler use vector registers without reassociating.
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int d = 0;
-    for (; d + 8 <= D; d += 8) {
-      for (int u = 0; u < 8; ++u) s[u] += q[d + u] * k[d + u];
-    }
-    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; d < D; ++d) r += q[d] * k[d];
-    out[i] = r * scale;
-  }
+  for (int i = 0; i < count; ++i) out[i] = portableDot(q, K + i * stride, D) * scale;
 }
 
 void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
