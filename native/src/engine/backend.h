@@ -126,6 +126,9 @@ struct BackendCaps {
   bool rawEmbedding = false;
   // argmaxLogits returns the greedy token of the last computeLogits, computed on the device.
   bool deviceArgmax = false;
+  // Weights made by createUnit point into the host buffer: the engine keeps the buffer as long
+  // as the weights (until releaseUnit, or for good with resident units).
+  bool borrowsHostBytes = false;
 };
 
 // Device memory of a backend with its own memory (CUDA). Bytes are the backend's allocations.

@@ -51,6 +51,11 @@ class CpuBackend : public Backend {
       : spec_(spec), fault_(fault), unitsOutliveHost_(unitsOutliveHost), kv_(spec.numLayers) {}
 
   std::string name() const override { return "cpu"; }
+  BackendCaps caps() const override {
+    BackendCaps c;
+    c.borrowsHostBytes = !unitsOutliveHost_;
+    return c;
+  }
 
   void resetCache(int maxTokens) override {
     const size_t kvDim = static_cast<size_t>(spec_.numKvHeads) * spec_.headDim;

@@ -44,7 +44,7 @@ std::unique_ptr<Backend> makeBackend(const ModelSpec& spec, const EngineOptions&
     return makeCudaBackend(spec, cuda);
   }
   if (o.emulateDevice) return makeEmulatedDeviceBackend(spec, o.fault);
-  return makeCpuBackend(spec, o.fault, o.resident);
+  return makeCpuBackend(spec, o.fault, false);
 }
 
 }  // namespace
@@ -70,6 +70,7 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
   // The final norm is a single vector: it stays resident and is read once, here.
   backend_->setFinalNorm(readTensorF32(reader_, plan_.finalNorm));
   resident_.resize(loader_.numUnits());
+  residentHosts_.resize(loader_.numUnits());
 }
 
 Engine::~Engine() { source_.stop(); }
@@ -190,9 +191,14 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       } else {
         backend_->releaseUnit(std::move(owned));
       }
-      // Only now: a streamed unit's weights may have been read in place from its host buffer.
-      // The prefetcher already holds the next unit's buffer, so this costs no overlap.
-      source_.giveBack(std::move(host));
+      // Only now: the weights may read the host buffer in place. A resident unit keeps it (no
+      // copy of the weights exists); a streamed one returns it, which costs no overlap: the
+      // prefetcher already holds the next units' buffers.
+      if (options_.resident && caps_.borrowsHostBytes) {
+        residentHosts_[u] = std::move(host);
+      } else {
+        source_.giveBack(std::move(host));
+      }
     }
     step.units.push_back(std::move(rec));
   }

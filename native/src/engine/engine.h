@@ -109,6 +109,8 @@ class Engine {
   std::unique_ptr<Backend> backend_;
   BackendCaps caps_;
   std::vector<std::unique_ptr<UnitWeights>> resident_;
+  // Host buffers that resident units' weights read in place (backends that borrow host bytes).
+  std::vector<HostUnit> residentHosts_;
   std::vector<uint8_t> embedBytes_;
   std::vector<float> embedRows_;
 };
