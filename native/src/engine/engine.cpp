@@ -147,40 +147,60 @@ int Engine::computeThreads(size_t stepTokens) const {
   return loaderBusy && cores > 1 ? cores - 1 : cores;
 }
 
+std::string Engine::unitName(int unit) const {
+  return unit == loader_.headUnit() ? "lm_head" : "layers." + std::to_string(unit);
+}
+
+StepRecord Engine::beginStep(const std::vector<int32_t>& tokens, int pos0, StepClocks& clocks) {
+  if (options_.fault == Fault::Abort) std::abort();
+  StepRecord step;
+  step.tokens = static_cast<int>(tokens.size());
+  step.position = pos0;
+  clocks.wallNs = nowNs();
+  clocks.cpuNs = options_.slowdownPercent > 0 ? processCpuNs() : 0;
+  step.units.push_back(embedTokens(tokens, pos0));
+  return step;
+}
+
+void Engine::finishStep(StepRecord& step, const StepClocks& clocks) const {
+  step.wallNs = nowNs() - clocks.wallNs;
+  step.peakRssBytes = peakRssBytes();
+}
+
+std::unique_ptr<UnitWeights> Engine::takeUnit(int unit, UnitRecord& rec, HostUnit& host) {
+  host = source_.take(unit, rec.cpuWaitNs);
+  rec.loadNs = host.loadNs;
+  rec.bytesRead = host.bytesRead;
+  rec.loadInBackground = options_.prefetch;
+  if (unit == loader_.headUnit() && options_.fault == Fault::UntiedLmHead) std::fill(host.bytes.begin(), host.bytes.end(), 0);
+  const int64_t c0 = nowNs();
+  std::unique_ptr<UnitWeights> weights = backend_->createUnit(host);
+  rec.createNs = nowNs() - c0;
+  return weights;
+}
+
 StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* logits) {
 #ifdef _OPENMP
   omp_set_num_threads(computeThreads(tokens.size()));
 #endif
   if (caps_.pipelined) return runStepPipelined(tokens, pos0, logits);
-  if (options_.fault == Fault::Abort) std::abort();
-  StepRecord step;
-  step.tokens = static_cast<int>(tokens.size());
-  step.position = pos0;
-  const int64_t start = nowNs();
-  const int64_t cpuStart = options_.slowdownPercent > 0 ? processCpuNs() : 0;
-  step.units.push_back(embedTokens(tokens, pos0));
+  StepClocks clocks;
+  StepRecord step = beginStep(tokens, pos0, clocks);
   const int head = loader_.headUnit();
   for (int u = 0; u < loader_.numUnits(); ++u) {
     UnitRecord rec;
-    rec.name = u == head ? "lm_head" : "layers." + std::to_string(u);
+    rec.name = unitName(u);
     std::unique_ptr<UnitWeights> owned;
     HostUnit host;
     const UnitWeights* weights = resident_[u].get();
     if (!weights) {
-      host = source_.take(u, rec.cpuWaitNs);
-      rec.loadNs = host.loadNs;
-      rec.bytesRead = host.bytesRead;
-      rec.loadInBackground = options_.prefetch;
-      if (u == head && options_.fault == Fault::UntiedLmHead) std::fill(host.bytes.begin(), host.bytes.end(), 0);
-      const int64_t c0 = nowNs();
-      owned = backend_->createUnit(host);
-      rec.createNs = nowNs() - c0;
+      owned = takeUnit(u, rec, host);
       weights = owned.get();
     }
     const int64_t f0 = nowNs();
     if (u == head) {
       backend_->computeLogits(*weights, logits);
-      spinForCalibration(cpuStart);
+      spinForCalibration(clocks.cpuNs);
     } else {
       rec.kvFillNs = backend_->forwardLayer(u, *weights);
     }
@@ -202,8 +222,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     }
     step.units.push_back(std::move(rec));
   }
-  step.wallNs = nowNs() - start;
-  step.peakRssBytes = peakRssBytes();
+  finishStep(step, clocks);
   return step;
 }
 
@@ -215,34 +234,19 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
 // rest of the unit's window (staging the next unit is not counted in it), kv_fill the device
 // time of the K/V write. So the foreground phases still add up to at most the step's wall time.
 StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits) {
-  if (options_.fault == Fault::Abort) std::abort();
-  StepRecord step;
-  step.tokens = static_cast<int>(tokens.size());
-  step.position = pos0;
-  const int64_t start = nowNs();
-  const int64_t cpuStart = options_.slowdownPercent > 0 ? processCpuNs() : 0;
-  step.units.push_back(embedTokens(tokens, pos0));
+  StepClocks clocks;
+  StepRecord step = beginStep(tokens, pos0, clocks);
   const int head = loader_.headUnit();
   const int count = loader_.numUnits();
   std::vector<UnitRecord> recs(count);
-  for (int u = 0; u < count; ++u) recs[u].name = u == head ? "lm_head" : "layers." + std::to_string(u);
+  for (int u = 0; u < count; ++u) recs[u].name = unitName(u);
 
   struct Staged {
     HostUnit host;
     std::unique_ptr<UnitWeights> owned;
   };
   Staged current, next;
-  auto stage = [&](int u, Staged& s) {
-    UnitRecord& rec = recs[u];
-    s.host = source_.take(u, rec.cpuWaitNs);
-    rec.loadNs = s.host.loadNs;
-    rec.bytesRead = s.host.bytesRead;
-    rec.loadInBackground = options_.prefetch;
-    if (u == head && options_.fault == Fault::UntiedLmHead) std::fill(s.host.bytes.begin(), s.host.bytes.end(), 0);
-    const int64_t c0 = nowNs();
-    s.owned = backend_->createUnit(s.host);
-    rec.createNs = nowNs() - c0;
-  };
+  auto stage = [&](int u, Staged& s) { s.owned = takeUnit(u, recs[u], s.host); };
   try {
     if (!resident_[0]) stage(0, current);
     for (int u = 0; u < count; ++u) {
@@ -259,7 +263,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
       int64_t staging = 0;
       if (u == head) {
         backend_->computeLogits(*weights, logits);
-        spinForCalibration(cpuStart);
+        spinForCalibration(clocks.cpuNs);
       } else {
         backend_->forwardLayer(u, *weights);
         if (u + 1 < count && !resident_[u + 1]) {
@@ -288,8 +292,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
     throw;
   }
   for (UnitRecord& rec : recs) step.units.push_back(std::move(rec));
-  step.wallNs = nowNs() - start;
-  step.peakRssBytes = peakRssBytes();
+  finishStep(step, clocks);
   return step;
 }
 

@@ -93,6 +93,19 @@ class Engine {
   StepRecord runStep(const std::vector<int32_t>& tokens, int pos0, float* logits);
   StepRecord runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits);
   UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
+  // Start times of a step: wall, and process CPU (only when the calibration knob needs it).
+  struct StepClocks {
+    int64_t wallNs = 0;
+    int64_t cpuNs = 0;
+  };
+  // What every step starts and ends with: the abort fault, the record, the embedding; the wall
+  // time and peak RSS.
+  StepRecord beginStep(const std::vector<int32_t>& tokens, int pos0, StepClocks& clocks);
+  void finishStep(StepRecord& step, const StepClocks& clocks) const;
+  std::string unitName(int unit) const;
+  // load_safe_tensor (taken from the prefetcher) and create_layer of a streamed unit, recorded
+  // in `rec`; `host` receives the buffer, which borrowing weights read in place.
+  std::unique_ptr<UnitWeights> takeUnit(int unit, UnitRecord& rec, HostUnit& host);
   // Calibration knob: spins for slowdownPercent of the time since `stepStart`.
   void spinForCalibration(int64_t stepCpuStart) const;
   static int64_t processCpuNs();
