@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/cpu_kernels_isa.h"
@@ -71,25 +72,24 @@ const isa::Kernels kPortable{"portable", kPanel, nullptr, &portableRows, &portab
 
 // ---- choice of instruction set ----------------------------------------------------------------
 
-bool cpuHas(const char* feature) {
+// What the CPU supports, as {AVX2+FMA+F16C, AVX-512F}. The checks also ask the OS (XGETBV)
+// whether it saves the wider registers.
+std::pair<bool, bool> cpuSimd() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  // The checks also ask the OS (XGETBV) whether it saves the wider registers.
   __builtin_cpu_init();
-  if (std::string(feature) == "avx2") {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  }
-  return __builtin_cpu_supports("avx512f") && cpuHas("avx2");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return {avx2, avx2 && __builtin_cpu_supports("avx512f")};
 #else
-  (void)feature;
-  return false;
+  return {false, false};
 #endif
 }
 
 const isa::Kernels& chooseKernels() {
   const char* env = std::getenv("RABBIT_BENCH_CPU_KERNELS");
   const std::string wanted = env && *env ? env : "auto";
-  const isa::Kernels* avx2 = cpuHas("avx2") ? isa::avx2() : nullptr;
-  const isa::Kernels* avx512 = avx2 && cpuHas("avx512") ? isa::avx512(*avx2) : nullptr;
+  const auto [hasAvx2, hasAvx512] = cpuSimd();
+  const isa::Kernels* avx2 = hasAvx2 ? isa::avx2() : nullptr;
+  const isa::Kernels* avx512 = avx2 && hasAvx512 ? isa::avx512(*avx2) : nullptr;
   if (wanted == "portable") return kPortable;
   if (wanted == "avx2" || wanted == "avx512") {
     const isa::Kernels* k = wanted == "avx2" ? avx2 : avx512;
