@@ -1,19 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseProfileFile, readProfileFile } from '../../bench/results/read.js';
 import type { ProfileFile } from '../../bench/results/profile-schema.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+import { tempDirs } from '../helpers/temp.js';
 
-const dirs: string[] = [];
-const tempDir = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs();
 
 const QUICK = ['--runs', '2', '--warmup', '1', '--max-new-tokens', '4', '--prompt-tokens', '20', '--no-measure-env'];
 

@@ -1,22 +1,16 @@
 // `profile --device cuda` and `cpu-vs-cuda` as a user runs them: without a usable CUDA device they
 // say exactly why (profile exits 2; cpu-vs-cuda measures the CPU side and exits 0, or 2 with
 // --require-cuda); with one, both sides are measured.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCpuVsCudaFile, type CpuVsCudaFile } from '../../bench/cuda/compare.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+import { tempDirs } from '../helpers/temp.js';
 import { STATUS, runCpuVsCuda } from './helpers.js';
 
-const dirs: string[] = [];
-const tempDir = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs();
 
 const QUICK = ['--runs', '2', '--warmup', '1', '--max-new-tokens', '4', '--prompt-tokens', '20', '--no-measure-env'];
 

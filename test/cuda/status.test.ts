@@ -1,23 +1,17 @@
 // The CUDA backend as a run-time option: built when nvcc is there, loaded only when asked for,
 // and when it cannot run, the addon says exactly which piece is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../bench/engine/engine.js';
 import { loadAddon } from '../../bench/engine/native.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
 import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { tempDirs } from '../helpers/temp.js';
 import { ADDON, CUDA_LIBRARY, STATUS, findCompiler, findNvcc, statusInChild } from './helpers.js';
 
-const dirs: string[] = [];
-const tempDir = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs();
 
 const NVCC = findNvcc();
 const CC = findCompiler('cc');
