@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,4 +10,17 @@ export function repoRoot(): string {
     dir = resolve(dir, '..');
   }
   throw new Error('cannot find the rabbit-bench package root');
+}
+
+/**
+ * `dir` when this process may write there, else undefined. The disk-read measurement writes a
+ * scratch file beside the model, which a read-only model folder (a shared HF cache) refuses.
+ */
+export function writableDir(dir: string): string | undefined {
+  try {
+    accessSync(dir, constants.W_OK);
+    return dir;
+  } catch {
+    return undefined;
+  }
 }

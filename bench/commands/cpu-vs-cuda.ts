@@ -2,7 +2,6 @@
 // decode speed, every phase, the speedup, and the model size from which CUDA wins. Without a
 // usable CUDA device it measures the CPU side and says exactly what is missing (exit 0, or 2
 // with --require-cuda).
-import { accessSync, constants } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { comparisonCsv, comparisonFooter, comparisonTables, crossovers, cudaNote, parseCpuVsCudaFile, settingsLine, speedups,
   CPU_VS_CUDA_SCHEMA, type CpuVsCudaFile, type DeviceSide, type ModelComparison } from '../cuda/compare.js';
@@ -26,6 +25,7 @@ import type { ProfileSettings } from '../results/profile-schema.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
+import { writableDir } from '../paths.js';
 
 const DTYPES: Readonly<Record<string, ModelDtype>> = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' };
 
@@ -86,15 +86,6 @@ async function measureSide(plan: LoadPlan, device: DeviceName, a: Args, promptId
     return { loadMs, measured, backend: engine.backend, vram: engine.deviceStats ? vramSummary(engine.deviceStats) : null };
   } finally {
     engine.close();
-  }
-}
-
-function writableDir(dir: string): string | undefined {
-  try {
-    accessSync(dir, constants.W_OK);
-    return dir;
-  } catch {
-    return undefined;
   }
 }
 

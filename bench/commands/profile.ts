@@ -1,5 +1,4 @@
 // `rabbit-bench profile`: where the time goes, per token and per layer — disk, copy or compute.
-import { accessSync, constants } from 'node:fs';
 import { basename } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
@@ -20,6 +19,7 @@ import { vramLine, vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
+import { writableDir } from '../paths.js';
 
 function builder(y: Argv) {
   return withMeasureOptions(y)
@@ -91,15 +91,6 @@ async function handler(a: Args): Promise<number> {
   if (vram && (format === 'table' || format === 'md')) process.stdout.write(`${vramLine(vram)}\n`);
   if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   return 0;
-}
-
-function writableDir(dir: string): string | undefined {
-  try {
-    accessSync(dir, constants.W_OK);
-    return dir;
-  } catch {
-    return undefined;
-  }
 }
 
 let warnedNotCold = false;
