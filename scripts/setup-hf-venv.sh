@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${HF_VENV:-.venv-hf}
 PYTHON=${PYTHON:-python3}
-PACKAGES=(torch==2.13.0 transformers safetensors tokenizers)
+PACKAGES=(torch==2.13.0 transformers safetensors tokenizers gguf accelerate)
 
 fail() {
   echo "setup-hf-venv: $*" >&2

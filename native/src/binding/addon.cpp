@@ -53,11 +53,7 @@ rb::TensorRef toTensor(const Napi::Object& o) {
   t.file = getString(o, "file");
   t.offset = static_cast<uint64_t>(getNumber(o, "offset"));
   t.bytes = static_cast<uint64_t>(getNumber(o, "bytes"));
-  const std::string dtype = getString(o, "dtype");
-  if (dtype == "F32") t.dtype = DType::F32;
-  else if (dtype == "F16") t.dtype = DType::F16;
-  else if (dtype == "BF16") t.dtype = DType::BF16;
-  else throw std::invalid_argument("unsupported tensor dtype " + dtype);
+  t.dtype = rb::dtypeFromName(getString(o, "dtype"));
   Napi::Value shape = o.Get("shape");
   if (!shape.IsArray()) throw std::invalid_argument("tensor shape must be an array");
   auto arr = shape.As<Napi::Array>();
@@ -80,6 +76,7 @@ rb::ModelSpec toSpec(const Napi::Object& s) {
   spec.rmsEps = getNumber(s, "rmsEps");
   spec.ropeTheta = getNumber(s, "ropeTheta");
   spec.qkNorm = getBoolOr(s, "qkNorm", false);
+  spec.qkRowsInterleaved = getBoolOr(s, "qkRowsInterleaved", false);
   Napi::Value window = s.Get("slidingWindow");
   spec.slidingWindow = window.IsNumber() ? window.As<Napi::Number>().Int32Value() : 0;
   Napi::Object rope = getObject(s, "rope");

@@ -368,7 +368,9 @@ class CudaBackend : public Backend {
       cuda::rmsnorm(q, w.at(kQNorm), n * heads, D, eps, q, s);
       cuda::rmsnorm(k, w.at(kKNorm), n * kvHeads, D, eps, k, s);
     }
-    const bool adjacent = options_.fault == Fault::WrongRope;
+    // Interleaved Q/K rows (GGUF llama) rotate adjacent pairs, which is the same rotation in that
+    // order: q and k carry the same permutation, which no q.k score can see.
+    const bool adjacent = (options_.fault == Fault::WrongRope) != spec_.qkRowsInterleaved;
     cuda::rope(q, n, heads, D, Q, pos0_, ropeCos_.as<float>(), ropeSin_.as<float>(), adjacent, s);
     cuda::rope(k, n, kvHeads, D, KV, pos0_, ropeCos_.as<float>(), ropeSin_.as<float>(), adjacent, s);
 

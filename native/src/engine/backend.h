@@ -129,6 +129,9 @@ struct BackendCaps {
   // Weights made by createUnit point into the host buffer: the engine keeps the buffer as long
   // as the weights (until releaseUnit, or for good with resident units).
   bool borrowsHostBytes = false;
+  // Runs block-quantized (GGUF) weights; a backend without it refuses such plans when the engine
+  // is made.
+  bool quantizedWeights = false;
 };
 
 // Device memory of a backend with its own memory (CUDA). Bytes are the backend's allocations.

@@ -54,6 +54,7 @@ class CpuBackend : public Backend {
   BackendCaps caps() const override {
     BackendCaps c;
     c.borrowsHostBytes = !unitsOutliveHost_;
+    c.quantizedWeights = true;
     return c;
   }
 
@@ -88,7 +89,7 @@ class CpuBackend : public Backend {
       }
       const bool matrix = shapes[i].first > 0;
       if (matrix && !unitsOutliveHost_) continue;
-      total += CpuUnitWeights::roundUp(static_cast<size_t>(s.numel) * (matrix ? dtypeSize(s.dtype) : sizeof(float)));
+      total += CpuUnitWeights::roundUp(matrix ? storageBytes(s.dtype, s.numel) : static_cast<size_t>(s.numel) * sizeof(float));
     }
     std::unique_ptr<CpuUnitWeights> w = spare_.take(total);
     if (!w) w = std::make_unique<CpuUnitWeights>();
@@ -103,7 +104,7 @@ class CpuBackend : public Backend {
       if (rows > 0 && !unitsOutliveHost_) {
         w->matrices[i] = cpu::WeightMatrix{s.dtype, rows, cols, bytes};
       } else if (rows > 0) {
-        const size_t n = static_cast<size_t>(s.numel) * dtypeSize(s.dtype);
+        const size_t n = storageBytes(s.dtype, s.numel);
         std::memcpy(at, bytes, n);
         w->matrices[i] = cpu::WeightMatrix{s.dtype, rows, cols, at};
         at += CpuUnitWeights::roundUp(n);
@@ -147,6 +148,10 @@ class CpuBackend : public Backend {
                                 {w.matrix(kK), w.vector(kKBias), k_.data()},
                                 {w.matrix(kV), w.vector(kVBias), v_.data()}};
     cpu::gemm(xn_.data(), n, qkv, 3);
+    if (spec_.qkRowsInterleaved) {
+      deinterleaveHeads(q_.data(), n * spec_.numHeads, D);
+      deinterleaveHeads(k_.data(), n * spec_.numKvHeads, D);
+    }
     if (spec_.qkNorm) {
       cpu::rmsnorm(q_.data(), w.vector(kQNorm), n * spec_.numHeads, D, eps, q_.data());
       cpu::rmsnorm(k_.data(), w.vector(kKNorm), n * spec_.numKvHeads, D, eps, k_.data());
@@ -210,6 +215,20 @@ class CpuBackend : public Backend {
     }
   }
 
+  // Each head's values from llama.cpp's interleaved row order (v'[2i + s] = v[s * D/2 + i]) back
+  // to transformers' order, exactly as undoing the permutation on the weight rows would give.
+  void deinterleaveHeads(float* v, int heads, int D) {
+    scratch_.resize(static_cast<size_t>(D));
+    for (int h = 0; h < heads; ++h) {
+      float* head = v + static_cast<size_t>(h) * D;
+      for (int i = 0; i < D / 2; ++i) {
+        scratch_[i] = head[2 * i];
+        scratch_[D / 2 + i] = head[2 * i + 1];
+      }
+      std::copy(scratch_.begin(), scratch_.end(), head);
+    }
+  }
+
   // Causal (optionally sliding-window) softmax attention of the n new queries over the cache.
   void attention(const KvLayer& cache) {
     const int n = n_, D = spec_.headDim, heads = spec_.numHeads;
@@ -258,7 +277,7 @@ class CpuBackend : public Backend {
   FittingPool<std::unique_ptr<CpuUnitWeights>, size_t (*)(const std::unique_ptr<CpuUnitWeights>&)> spare_{
       3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scratch_;
 };
 
 }  // namespace

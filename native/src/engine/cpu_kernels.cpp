@@ -37,12 +37,12 @@ float portableDot(const float* a, const float* b, int n) {
 
 // Every row is widened once into f32 and then dotted with every token row: the vectoriser
 // handles both loops, and for many token rows the widening is paid once per weight.
-void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
-                  const float* bias, float* Y, size_t ldy) {
+void portableRows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols,
+                  const float* bias, const float*, float* Y, size_t ldy) {
   static thread_local std::vector<float> row;
   row.resize(static_cast<size_t>(cols));
   for (int r = 0; r < rows; ++r) {
-    convertToF32(dtype, W + r * ldw * dtypeSize(dtype), row.data(), row.size());
+    convertToF32(dtype, W + r * rowBytes, row.data(), row.size());
     for (int t = 0; t < n; ++t) Y[t * ldy + r] = (bias ? bias[r] : 0.0f) + portableDot(X + t * ldx, row.data(), cols);
   }
 }
@@ -129,7 +129,8 @@ int threadCount() {
 // the matrix are zero.
 void packPanel(const WeightMatrix& W, int first, int width, int k0, int kc, float* P) {
   float row[kKBlock];
-  const size_t offset = static_cast<size_t>(k0) * dtypeSize(W.dtype);
+  // k0 is a multiple of kKBlock, so of every block size.
+  const size_t offset = storageBytes(W.dtype, k0);
   for (int j = 0; j < width; ++j) {
     if (first + j < W.rows) {
       convertToF32(W.dtype, W.row(first + j) + offset, row, static_cast<size_t>(kc));
@@ -158,6 +159,24 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
     totalBlocks += blocksOf(jobs[j].W);
     work += static_cast<long>(n) * cols * jobs[j].W.rows;
   }
+  // Quantized types with per-block minimums need each token row's block sums (see XSums).
+  static thread_local std::vector<float> xsum;
+  const float* sums = nullptr;
+  if (direct && cols % 32 == 0 && std::any_of(jobs, jobs + count, [](const GemmJob& j) { return isQuantized(j.W.dtype); })) {
+    const int stride = isa::XSums::stride(cols);
+    xsum.resize(static_cast<size_t>(n) * stride);
+    for (int t = 0; t < n; ++t) {
+      const float* x = X + static_cast<size_t>(t) * cols;
+      float* out = xsum.data() + static_cast<size_t>(t) * stride;
+      for (int b = 0; b < cols / 16; ++b) {
+        float s16 = 0;
+        for (int k = 0; k < 16; ++k) s16 += x[16 * b + k];
+        out[b] = s16;
+      }
+      for (int b = 0; b < cols / 32; ++b) out[cols / 16 + b] = out[2 * b] + out[2 * b + 1];
+    }
+    sums = xsum.data();
+  }
   // Dynamic chunks: a thread the OS preempts (the prefetch thread shares the cores) delays only
   // its own chunk, not a fixed half of the blocks.
   const int chunk = std::max(1, totalBlocks / (threadCount() * 8));
@@ -175,7 +194,7 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
       const int rows = std::min(width, W.rows - first);
       const float* bias = job.bias ? job.bias + first : nullptr;
       if (direct) {
-        k.rows(W.dtype, X, static_cast<size_t>(cols), n, W.row(first), static_cast<size_t>(cols), rows, cols, bias,
+        k.rows(W.dtype, X, static_cast<size_t>(cols), n, W.row(first), W.rowBytes, rows, cols, bias, sums,
                job.Y + first, static_cast<size_t>(W.rows));
       } else {
         alignas(64) float P[kMaxPanelWidth * kKBlock];

@@ -1,6 +1,6 @@
 // Kernels of the CPU backend. Weight matrices stay row-major in their checkpoint dtype: decode
 // (a few token rows) reads each weight once, as dot products straight from those bytes, widening
-// bf16/f16 in registers, so no f32 copy of them ever exists; prefill (many rows) copies blocks of
+// bf16/f16 or unpacking quantized blocks in registers, so no f32 copy of them ever exists; prefill (many rows) copies blocks of
 // rows into an f32 panel that stays in cache while every token row passes over it (blocked
 // matrix-matrix). Both paths are the same whether a unit is streamed or resident, so the two
 // modes give bit-identical logits. The instruction set is chosen at run time (AVX-512F for the
@@ -15,13 +15,17 @@
 
 namespace rb::cpu {
 
-// A [rows x cols] weight matrix (y = W x), row-major, in `dtype`.
+// A [rows x cols] weight matrix (y = W x), row-major, in `dtype` (a quantized row is whole blocks).
 struct WeightMatrix {
+  WeightMatrix() = default;
+  WeightMatrix(DType t, int r, int c, const uint8_t* d)
+      : dtype(t), rows(r), cols(c), data(d), rowBytes(static_cast<size_t>(storageBytes(t, c))) {}
   DType dtype = DType::F32;
   int rows = 0;
   int cols = 0;
   const uint8_t* data = nullptr;
-  const uint8_t* row(int r) const { return data + static_cast<size_t>(r) * cols * dtypeSize(dtype); }
+  size_t rowBytes = 0;
+  const uint8_t* row(int r) const { return data + static_cast<size_t>(r) * rowBytes; }
 };
 
 // One product of a fused call: Y[n x W.rows] = X[n x W.cols] * W^T (+ bias).

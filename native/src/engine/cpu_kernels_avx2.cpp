@@ -146,9 +146,8 @@ void dotRows(const float* x, const uint8_t* W, size_t rowBytes, int cols, const 
 }
 
 template <DType T>
-void rowMajor(const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols, const float* bias,
+void rowMajor(const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols, const float* bias,
               float* Y, size_t ldy) {
-  const size_t rowBytes = ldw * Weights<T>::kBytes;
   for (int t = 0; t < n; ++t) {
     const float* x = X + t * ldx;
     float* y = Y + t * ldy;
@@ -158,12 +157,13 @@ void rowMajor(const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, i
   }
 }
 
-void rowsKernel(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
-                const float* bias, float* Y, size_t ldy) {
+void rowsKernel(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols,
+                const float* bias, const float* xsum, float* Y, size_t ldy) {
   switch (dtype) {
-    case DType::F32: rowMajor<DType::F32>(X, ldx, n, W, ldw, rows, cols, bias, Y, ldy); break;
-    case DType::BF16: rowMajor<DType::BF16>(X, ldx, n, W, ldw, rows, cols, bias, Y, ldy); break;
-    case DType::F16: rowMajor<DType::F16>(X, ldx, n, W, ldw, rows, cols, bias, Y, ldy); break;
+    case DType::F32: rowMajor<DType::F32>(X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy); break;
+    case DType::BF16: rowMajor<DType::BF16>(X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy); break;
+    case DType::F16: rowMajor<DType::F16>(X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy); break;
+    default: quantRowsAvx2(dtype, X, ldx, n, W, rowBytes, rows, cols, bias, xsum, Y, ldy); break;
   }
 }
 

@@ -11,6 +11,15 @@ namespace rb::cpu::isa {
 
 constexpr int kPanel = 16;
 
+// Per row of X: cols/16 sums of 16 values, then cols/32 sums of 32 values.
+struct XSums {
+  static int stride(int cols) { return cols / 16 + cols / 32; }
+};
+
+// The AVX2 dot products of quantized rows (cpu_kernels_avx2_quant.cpp), behind Kernels::rows.
+void quantRowsAvx2(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows,
+                   int cols, const float* bias, const float* xsum, float* Y, size_t ldy);
+
 struct Kernels {
   const char* name;
   // Outputs per panel: a multiple of kPanel.
@@ -20,10 +29,12 @@ struct Kernels {
   // Y[t][j] = (accumulate ? Y[t][j] : bias ? bias[j] : 0) + sum_k X[t][k] * P[k][j], for j < cols.
   void (*panel)(const float* X, size_t ldx, int n, const float* P, int kc, const float* bias, bool accumulate,
                 float* Y, size_t ldy, int cols);
-  // Rows [0, rows) of a row-major matrix W (stride ldw elements, `dtype`) against the n rows of X:
-  // Y[t][r] = (bias ? bias[r] : 0) + sum_k X[t][k] * W[r][k], k < cols.
-  void (*rows)(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t ldw, int rows, int cols,
-               const float* bias, float* Y, size_t ldy);
+  // Rows [0, rows) of a row-major matrix W (rows `rowBytes` apart, `dtype`) against the n rows of X:
+  // Y[t][r] = (bias ? bias[r] : 0) + sum_k X[t][k] * W[r][k], k < cols. `xsum` holds, for each
+  // row of X, its sums over every 16 and then every 32 values (XSums), which quantized types with
+  // a per-block minimum use; null for the float types.
+  void (*rows)(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols,
+               const float* bias, const float* xsum, float* Y, size_t ldy);
   // out[i] = scale * <q, K_i> for i < count; K_i = K + i * stride, vectors of D floats.
   void (*scores)(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out);
   // out = sum_i softmax(s)_i * V_i (V_i = V + i * stride, D floats); s is overwritten.

@@ -65,6 +65,7 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
       source_(loader_, options.prefetch),
       backend_(makeBackend(plan_.spec, options)),
       caps_(backend_->caps()) {
+  if (!caps_.quantizedWeights) refuseQuantized();
   // A CUDA backend reads units into its pinned host memory; the CPU backend has no allocator.
   if (std::shared_ptr<HostAllocator> allocator = backend_->hostAllocator()) source_.setHostAllocator(std::move(allocator));
   // The final norm is a single vector: it stays resident and is read once, here.
@@ -74,6 +75,22 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
 }
 
 Engine::~Engine() { source_.stop(); }
+
+void Engine::refuseQuantized() const {
+  auto refuse = [this](const TensorRef& t, const std::string& name) {
+    if (!isQuantized(t.dtype)) return;
+    throw std::invalid_argument("the " + backend_->name() + " backend does not run " + dtypeName(t.dtype) +
+                                " (block-quantized) weights, which " + name +
+                                " has; quantized GGUF files run on the CPU backend (--device cpu)");
+  };
+  refuse(plan_.embed, "embed_tokens");
+  refuse(plan_.lmHead, "lm_head");
+  for (size_t l = 0; l < plan_.layers.size(); ++l) {
+    for (int r = 0; r < kNumRoles; ++r) {
+      if (plan_.layers[l].tensors[r]) refuse(*plan_.layers[l].tensors[r], "layers." + std::to_string(l) + "." + roleName(static_cast<Role>(r)));
+    }
+  }
+}
 
 int64_t Engine::processCpuNs() {
   timespec ts{};
@@ -114,7 +131,7 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
   rec.name = "embed";
   const TensorRef& e = plan_.embed;
   const int H = plan_.spec.hidden;
-  const size_t rowBytes = static_cast<size_t>(H) * dtypeSize(e.dtype);
+  const size_t rowBytes = storageBytes(e.dtype, H);
   embedBytes_.resize(rowBytes * tokens.size());
   int64_t t0 = nowNs();
   for (size_t i = 0; i < tokens.size(); ++i) {

@@ -113,6 +113,8 @@ class Engine {
   int computeThreads(size_t stepTokens) const;
   static constexpr size_t kDecodeTokens = 8;
   std::vector<int> unitOrder() const;
+  // Throws naming the first block-quantized tensor, for a backend that cannot run them.
+  void refuseQuantized() const;
 
   LoadPlan plan_;
   EngineOptions options_;

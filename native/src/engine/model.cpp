@@ -34,7 +34,13 @@ void expectShape(const TensorRef& t, std::vector<int64_t> want, const std::strin
     throw std::invalid_argument(what + " has shape " + shapeString(t.shape) + ", the model spec implies " +
                                 shapeString(want));
   }
-  if (t.bytes != static_cast<uint64_t>(t.numel()) * dtypeSize(t.dtype)) {
+  // A quantized matrix's rows are whole blocks (storageBytes throws otherwise).
+  const int64_t cols = t.shape.empty() ? 1 : t.shape.back();
+  if (isQuantized(t.dtype) && t.numel() % cols == 0 && cols % blockElems(t.dtype) != 0) {
+    throw std::invalid_argument(what + ": rows of " + std::to_string(cols) + " values are not whole " +
+                                dtypeName(t.dtype) + " blocks");
+  }
+  if (t.bytes != storageBytes(t.dtype, t.numel())) {
     throw std::invalid_argument(what + ": byte count does not match its shape and dtype");
   }
 }

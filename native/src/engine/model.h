@@ -10,10 +10,21 @@
 
 namespace rb {
 
-enum class DType { F32, F16, BF16 };
+// Tensor storage types: the three safetensors float types and the GGUF (ggml) block-quantized
+// types. Quantized types store blocks of `blockElems` values in `blockBytes` bytes; a row of a
+// matrix is always a whole number of blocks. Compute is f32 for every type.
+enum class DType { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K };
 
-size_t dtypeSize(DType t);
 const char* dtypeName(DType t);
+// The dtype named `name` (as dtypeName spells it); throws std::invalid_argument for others.
+DType dtypeFromName(const std::string& name);
+// Values per block (1 for the float types) and bytes per block.
+int blockElems(DType t);
+int blockBytes(DType t);
+bool isQuantized(DType t);
+// Bytes of `count` consecutive values; throws std::invalid_argument when `count` is not a whole
+// number of blocks.
+uint64_t storageBytes(DType t, int64_t count);
 
 struct TensorRef {
   std::string file;
@@ -47,6 +58,9 @@ struct ModelSpec {
   RopeSpec rope;
   bool qkNorm = false;
   int slidingWindow = 0;  // 0: full causal attention
+  // GGUF llama files store each head's Q and K rows interleaved (llama.cpp's converter permutes
+  // them for its RoPE); the backend puts q and k back in transformers' order after projecting.
+  bool qkRowsInterleaved = false;
 };
 
 // Roles of the tensors of one decoder layer. Optional roles may be absent.
