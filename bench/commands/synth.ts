@@ -7,7 +7,8 @@ import { UserError } from '../errors.js';
 import { parseModelConfig } from '../model/config.js';
 import { isJsonObject, readJsonObject } from '../model/json.js';
 import { buildLoadPlan } from '../model/plan.js';
-import { TENSOR_DTYPE_BYTES, type LoadPlan, type ModelDtype, type TensorDtype, type TensorRef } from '../model/types.js';
+import { FLOAT_DTYPE_BYTES, FLOAT_DTYPE_OF } from '../model/dtype.js';
+import type { LoadPlan, ModelDtype, TensorRef } from '../model/types.js';
 import { writeCheckpoint } from '../synth/checkpoint.js';
 import { checkpointLayout, type CheckpointLayout } from '../synth/layout.js';
 import { safetensorsHeader } from '../synth/safetensors.js';
@@ -59,7 +60,6 @@ const defaultIO = (): SynthIO => ({
 });
 
 const DTYPE_FLAGS: Readonly<Record<string, ModelDtype>> = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' };
-const SAFETENSORS_DTYPE: Readonly<Record<ModelDtype, TensorDtype>> = { float32: 'F32', bfloat16: 'BF16', float16: 'F16' };
 /** Usage errors exit 2, as yargs' own do. */
 const USAGE = 2;
 
@@ -223,9 +223,9 @@ function resolveDtype(flag: string | undefined, config: Readonly<HfConfig>): Mod
  * index grows with the tensor count, the tokenizer is a fixed few KiB) and per-shard headers.
  */
 export function estimateCheckpointBytes(layout: CheckpointLayout, dtype: ModelDtype, shards: number): number {
-  const st = SAFETENSORS_DTYPE[dtype];
+  const st = FLOAT_DTYPE_OF[dtype];
   const tensors = [...layout.head, ...layout.layers.flat(), ...layout.tail].map((t) => ({ name: t.name, dtype: st, shape: t.shape }));
-  const data = tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * TENSOR_DTYPE_BYTES[st], 0);
+  const data = tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * FLOAT_DTYPE_BYTES[st], 0);
   const header = safetensorsHeader(tensors, { format: 'pt' }).length;
   return data + header + shards * 4096 + (1 << 20) + 128 * tensors.length;
 }
@@ -310,7 +310,7 @@ function selfCheck(out: string, job: Job): { plan: LoadPlan; tensors: number } {
   if (plan.layers.length !== job.layers) bug(`${plan.layers.length} layers load, ${job.layers} were written`);
   if (plan.unusedTensors.length > 0) bug(`tensors the engine does not use: ${plan.unusedTensors.join(', ')}`);
   const refs = new Set<TensorRef>([plan.embed, plan.finalNorm, plan.lmHead, ...plan.layers.flatMap((l) => Object.values(l) as TensorRef[])]);
-  const elements = [...refs].reduce((sum, t) => sum + t.bytes / TENSOR_DTYPE_BYTES[t.dtype], 0);
+  const elements = [...refs].reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
   if (elements !== job.params) bug(`the plan holds ${elements} parameters, countParams says ${job.params}`);
   return { plan, tensors: refs.size };
 }

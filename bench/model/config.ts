@@ -122,6 +122,7 @@ export function parseModelConfig(config: unknown, generationConfig: unknown | un
     tieWordEmbeddings: flag('tie_word_embeddings', false),
     qkNorm: architecture === 'Qwen3ForCausalLM',
     slidingWindow: slidingWindowOf(config, architecture, numLayers, fail),
+    qkRowsInterleaved: false,
     dtype: dtypeOf(config, fail),
     bosTokenId: bosTokenIdOf(gen, 'generation_config.json', fail) ?? bosTokenIdOf(config, 'config.json', fail) ?? null,
     eosTokenIds: [...new Set([...eosTokenIdsOf(gen, 'generation_config.json', fail), ...eosTokenIdsOf(config, 'config.json', fail)])],

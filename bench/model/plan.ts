@@ -3,8 +3,10 @@ import path from 'node:path';
 import { ModelError } from '../errors.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { parseModelConfig, type LayerBiases } from './config.js';
-import { readJsonObject, show } from './json.js';
-import { resolveModelDir } from './resolve.js';
+import { openGgufModel } from './gguf/model.js';
+import { isJsonObject, readJsonObject, show } from './json.js';
+import { resolveModelSource, type ModelSource } from './resolve.js';
+import { PROVENANCE_KEY } from '../synth/shapes.js';
 import type { LayerTensors, LoadPlan, ModelSpec, TensorRef } from './types.js';
 
 /** A tensor shape the config implies, and the config fields it follows from. */
@@ -13,16 +15,40 @@ interface Expected {
   because: string;
 }
 
-/** Reads config and safetensors headers of a model and checks them against each other. */
-export function buildLoadPlan(idOrPath: string, env: NodeJS.ProcessEnv = process.env): LoadPlan {
-  const modelDir = resolveModelDir(idOrPath, env);
+/** What the plan builder needs from either format: the spec, the bias layout and the tensors. */
+interface OpenedModel {
+  spec: ModelSpec;
+  biases: LayerBiases;
+  checkpoint: Checkpoint;
+  /** Tensors the forward pass reads that no role names (GGUF rope_freqs). */
+  consumed: string[];
+  provenance: Record<string, unknown> | undefined;
+}
+
+function openSafetensorsModel(modelDir: string): OpenedModel {
   const configFile = path.join(modelDir, 'config.json');
-  if (!fs.existsSync(configFile)) throw new ModelError(`${modelDir}: no config.json`);
+  if (!fs.existsSync(configFile)) throw new ModelError(`${modelDir}: no config.json (and no GGUF file)`);
   const generationFile = path.join(modelDir, 'generation_config.json');
   const generation = fs.existsSync(generationFile) ? readJsonObject(generationFile) : undefined;
-  const { spec, biases } = parseModelConfig(readJsonObject(configFile), generation, configFile);
+  const config = readJsonObject(configFile);
+  const { spec, biases } = parseModelConfig(config, generation, configFile);
+  const provenance = isJsonObject(config[PROVENANCE_KEY]) ? config[PROVENANCE_KEY] : undefined;
+  return { spec, biases, checkpoint: openCheckpoint(modelDir), consumed: [], provenance };
+}
 
-  const picker = new TensorPicker(modelDir, openCheckpoint(modelDir));
+function openModel(source: ModelSource): OpenedModel {
+  return source.format === 'gguf' ? openGgufModel(source) : openSafetensorsModel(source.dir);
+}
+
+/**
+ * Reads a model's headers (config.json and safetensors, or GGUF metadata and tensor infos) and
+ * checks its tensors against the shapes its configuration implies.
+ */
+export function buildLoadPlan(idOrPath: string, env: NodeJS.ProcessEnv = process.env): LoadPlan {
+  const source = resolveModelSource(idOrPath, env);
+  const modelDir = source.dir;
+  const { spec, biases, checkpoint, consumed, provenance } = openModel(source);
+  const picker = new TensorPicker(source.format === 'gguf' ? source.file : modelDir, checkpoint, consumed);
   const shapes = expectedShapes(spec);
   const embed = picker.require('model.embed_tokens.weight', shapes.embed);
   const finalNorm = picker.require('model.norm.weight', shapes.hiddenVec);
@@ -37,6 +63,8 @@ export function buildLoadPlan(idOrPath: string, env: NodeJS.ProcessEnv = process
   const used = [embed, finalNorm, lmHead, ...layers.flatMap((layer) => Object.values(layer) as TensorRef[])];
   return {
     modelDir,
+    source,
+    provenance,
     spec,
     embed,
     finalNorm,
@@ -116,7 +144,9 @@ class TensorPicker {
   constructor(
     private readonly modelDir: string,
     private readonly checkpoint: Checkpoint,
+    consumed: string[],
   ) {
+    for (const name of consumed) this.used.add(name);
     for (const name of checkpoint.tensors.keys()) {
       const match = /^model\.layers\.(\d+)\./.exec(name);
       if (match) this.layerIndices.add(Number(match[1]));

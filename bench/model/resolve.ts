@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelError } from '../errors.js';
+import { ggufInFolder, ggufParts } from './gguf/files.js';
+import { isGgufFile } from './gguf/reader.js';
 
 export interface HubRef {
   repo: string;
@@ -12,17 +14,49 @@ export interface HubRef {
 const REPO_PART = /^\w(?:[\w.-]*\w)?$/;
 const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
+/** Where a model's files are: a Hugging Face folder (config.json + safetensors) or a GGUF model. */
+export type ModelSource =
+  | { format: 'safetensors'; dir: string }
+  | {
+      format: 'gguf';
+      dir: string;
+      /** The first (or only) file. */
+      file: string;
+      /** Every part of a split model, in order; [file] when not split. */
+      parts: string[];
+    };
+
+/** What --model takes to open this model again. */
+export function modelArgument(source: ModelSource): string {
+  return source.format === 'gguf' ? source.file : source.dir;
+}
+
 /**
- * A model folder on disk, or a Hub id `ORG/NAME[@REVISION]` found in the local Hugging Face
- * cache. rabbit-bench never downloads: benchmarks must not depend on the network.
+ * A model folder on disk, a GGUF file (any name: Ollama's blobs have none; the first part of a
+ * split model), or a Hub id `ORG/NAME[@REVISION]` found in the local Hugging Face cache. A folder
+ * with config.json is a Hugging Face checkpoint; one without it may hold one GGUF model.
+ * rabbit-bench never downloads: benchmarks must not depend on the network.
  */
-export function resolveModelDir(idOrPath: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveModelSource(idOrPath: string, env: NodeJS.ProcessEnv = process.env): ModelSource {
   const stat = statOrUndefined(idOrPath);
-  if (stat?.isDirectory()) return path.resolve(idOrPath);
-  if (stat) throw new ModelError(`${path.resolve(idOrPath)} is a file; expected a model folder or a Hub repo id`);
-  const ref = parseHubRef(idOrPath);
-  if (!ref) throw new ModelError(`no such model folder: ${path.resolve(idOrPath)}`);
-  return findCachedSnapshot(ref, hubCacheDir(env));
+  if (stat?.isFile()) {
+    if (!isGgufFile(idOrPath)) {
+      throw new ModelError(`${path.resolve(idOrPath)} is a file but not a GGUF file; expected a model folder, a .gguf file or a Hub repo id`);
+    }
+    const gguf = ggufParts(idOrPath);
+    return { format: 'gguf', dir: path.dirname(gguf.file), ...gguf };
+  }
+  if (stat && !stat.isDirectory()) throw new ModelError(`${path.resolve(idOrPath)} is neither a folder nor a regular file`);
+  let dir: string;
+  if (stat) dir = path.resolve(idOrPath);
+  else {
+    const ref = parseHubRef(idOrPath);
+    if (!ref) throw new ModelError(`no such model folder: ${path.resolve(idOrPath)}`);
+    dir = findCachedSnapshot(ref, hubCacheDir(env));
+  }
+  if (statOrUndefined(path.join(dir, 'config.json'))?.isFile()) return { format: 'safetensors', dir };
+  const gguf = ggufInFolder(dir);
+  return gguf ? { format: 'gguf', dir, ...gguf } : { format: 'safetensors', dir };
 }
 
 export function parseHubRef(id: string): HubRef | undefined {
@@ -68,8 +102,8 @@ function findCachedSnapshot({ repo, revision }: HubRef, hubDir: string): string 
   if (!statOrUndefined(snapshot)?.isDirectory()) {
     throw new ModelError(`${refFile} names commit ${commit}, but ${snapshot} does not exist — incomplete download. ${fetch}`);
   }
-  if (!statOrUndefined(path.join(snapshot, 'config.json'))?.isFile()) {
-    throw new ModelError(`${snapshot} has no config.json — incomplete download. ${fetch}`);
+  if (!statOrUndefined(path.join(snapshot, 'config.json'))?.isFile() && !ggufInFolder(snapshot)) {
+    throw new ModelError(`${snapshot} has no config.json and no GGUF file — incomplete download. ${fetch}`);
   }
   return snapshot;
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ModelError } from '../errors.js';
 import { isJsonObject, show, type JsonObject } from './json.js';
-import { TENSOR_DTYPE_BYTES, type TensorDtype, type TensorRef } from './types.js';
+import { FLOAT_DTYPE_BYTES, type FloatDtype } from './dtype.js';
+import type { TensorRef } from './types.js';
 
 
 /** The reference implementation refuses larger headers; so do we, before allocating anything. */
@@ -102,8 +103,8 @@ function parseEntry(
   const bad = (what: string): never => fail(`tensor '${name}': ${what}`);
   if (!isJsonObject(entry)) return bad(`expected {dtype, shape, data_offsets}, found ${show(entry)}`);
   const { dtype, shape, data_offsets: offsets } = entry;
-  if (typeof dtype !== 'string' || !Object.hasOwn(TENSOR_DTYPE_BYTES, dtype)) {
-    return bad(`dtype ${show(dtype)} is not supported (supported: ${Object.keys(TENSOR_DTYPE_BYTES).join(', ')})`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(FLOAT_DTYPE_BYTES, dtype)) {
+    return bad(`dtype ${show(dtype)} is not supported (supported: ${Object.keys(FLOAT_DTYPE_BYTES).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
     return bad(`shape must be a list of non-negative integers, found ${show(shape)}`);
@@ -118,12 +119,12 @@ function parseEntry(
         `(${dataStart + dataBytes} bytes in all) — the file is truncated`,
     );
   }
-  const elementBytes = TENSOR_DTYPE_BYTES[dtype as TensorDtype];
+  const elementBytes = FLOAT_DTYPE_BYTES[dtype as FloatDtype];
   const want = (shape as number[]).reduce((a, b) => a * b, 1) * elementBytes;
   if (end - begin !== want) {
     return bad(`data_offsets span ${end - begin} bytes, but shape ${show(shape)} of ${dtype} needs ${want}`);
   }
-  return { file, offset: dataStart + begin, bytes: want, dtype: dtype as TensorDtype, shape: [...(shape as number[])] };
+  return { file, offset: dataStart + begin, bytes: want, dtype: dtype as FloatDtype, shape: [...(shape as number[])] };
 }
 
 function isNonNegativeInt(value: unknown): value is number {

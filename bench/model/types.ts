@@ -1,6 +1,11 @@
 // The plain data that flows from TypeScript (which reads JSON) to the native engine
 // (which only reads tensor bytes). Everything the engine needs to know about a model is here.
 
+import type { TensorDtype } from './dtype.js';
+import type { ModelSource } from './resolve.js';
+
+export type { TensorDtype } from './dtype.js';
+
 export type Architecture =
   | 'LlamaForCausalLM'
   | 'MistralForCausalLM'
@@ -14,10 +19,6 @@ export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = [
   'Qwen3ForCausalLM',
 ];
 
-/** Safetensors dtypes the engine can read. Compute is always f32. */
-export type TensorDtype = 'F32' | 'F16' | 'BF16';
-
-export const TENSOR_DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { F32: 4, F16: 2, BF16: 2 };
 
 /** Checkpoint dtype as written in config.json (`torch_dtype` or transformers-5 `dtype`). */
 export type ModelDtype = 'float32' | 'float16' | 'bfloat16';
@@ -31,7 +32,9 @@ export type RopeSpec =
       lowFreqFactor: number;
       highFreqFactor: number;
       originalMaxPositions: number;
-    };
+    }
+  /** GGUF rope_freqs.weight (Llama 3 scaling as llama.cpp stores it): each frequency divided by its factor. */
+  | { type: 'factors'; factors: number[] };
 
 /** config.json normalised to what the forward pass needs. */
 export interface ModelSpec {
@@ -53,7 +56,10 @@ export interface ModelSpec {
   qkNorm: boolean;
   /** Mistral: keys further back than this many positions are masked. null = full causal. */
   slidingWindow: number | null;
-  dtype: ModelDtype;
+  /** GGUF llama files: each head's Q/K weight rows in llama.cpp's interleaved order (the engine restores it). */
+  qkRowsInterleaved: boolean;
+  /** config.json's torch_dtype, or a GGUF file's type (F32, Q4_K_M, ...). */
+  dtype: ModelDtype | string;
   bosTokenId: number | null;
   /** Union of eos ids from generation_config.json and config.json. */
   eosTokenIds: number[];
@@ -97,8 +103,11 @@ export interface LayerTensors {
 }
 
 export interface LoadPlan {
-  /** Resolved model folder (a snapshot folder for Hub ids). */
+  /** Resolved model folder (a snapshot folder for Hub ids; the folder of a GGUF file). */
   modelDir: string;
+  source: ModelSource;
+  /** How rabbit-bench synth made the model (its config.json or GGUF record), if it did. */
+  provenance: Record<string, unknown> | undefined;
   spec: ModelSpec;
   embed: TensorRef;
   finalNorm: TensorRef;
@@ -106,7 +115,7 @@ export interface LoadPlan {
   lmHead: TensorRef;
   lmHeadTied: boolean;
   layers: LayerTensors[];
-  /** Every safetensors file the plan reads from. */
+  /** Every weight file (safetensors or GGUF) the plan reads from. */
   files: string[];
   /** Checkpoint tensors the forward pass does not use (e.g. old rotary inv_freq buffers). */
   unusedTensors: string[];

@@ -1,9 +1,7 @@
 // What a result file says about the model it measured.
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { LoadPlan, TensorRef } from '../model/types.js';
 import type { ModelInfo } from '../results/profile-schema.js';
-import { PROVENANCE_KEY } from '../synth/shapes.js';
 
 function planTensors(plan: LoadPlan): TensorRef[] {
   const all = [plan.embed, plan.finalNorm, plan.lmHead, ...plan.layers.flatMap((l) => Object.values(l) as TensorRef[])];
@@ -12,11 +10,11 @@ function planTensors(plan: LoadPlan): TensorRef[] {
 
 export function modelInfo(plan: LoadPlan): ModelInfo {
   const tensors = planTensors(plan);
-  const config = JSON.parse(readFileSync(join(plan.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const provenance = config[PROVENANCE_KEY] as { shape?: string | null; seed?: number } | undefined;
+  const provenance = plan.provenance as { shape?: string | null; seed?: number } | undefined;
   const shape = provenance?.shape ?? null;
+  const fileName = plan.source.format === 'gguf' ? basename(plan.source.file, '.gguf') : basename(plan.modelDir);
   return {
-    name: shape ?? basename(plan.modelDir),
+    name: shape ?? fileName,
     dir: plan.modelDir,
     architecture: plan.spec.architecture,
     dtype: plan.spec.dtype,

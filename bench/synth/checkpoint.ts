@@ -4,7 +4,8 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import type { ModelDtype, TensorDtype } from '../model/types.js';
+import { FLOAT_DTYPE_OF } from '../model/dtype.js';
+import type { ModelDtype } from '../model/types.js';
 import { f32ArrayToBf16, f32ArrayToF16 } from './half.js';
 import { checkpointLayout, type TensorPlan } from './layout.js';
 import { Rng } from './prng.js';
@@ -42,7 +43,6 @@ export interface WrittenCheckpoint {
   totalSize: number;
 }
 
-const SAFETENSORS_DTYPE: Record<ModelDtype, TensorDtype> = { float32: 'F32', bfloat16: 'BF16', float16: 'F16' };
 /** Elements generated per write: 4 MiB of float32 scratch whatever the tensor size. */
 const CHUNK = 1 << 20;
 
@@ -58,7 +58,7 @@ export function writeCheckpoint(dir: string, opts: CheckpointOptions): WrittenCh
   mkdirSync(dir, { recursive: true });
   if (readdirSync(dir).length > 0) throw new Error(`${dir} is not empty`);
 
-  const dtype = SAFETENSORS_DTYPE[opts.dtype];
+  const dtype = FLOAT_DTYPE_OF[opts.dtype];
   const files: string[] = [];
   const writeJson = (name: string, value: unknown): void => {
     writeFileSync(join(dir, name), JSON.stringify(value, null, 2) + '\n');

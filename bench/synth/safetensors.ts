@@ -1,10 +1,10 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { TENSOR_DTYPE_BYTES, type TensorDtype } from '../model/types.js';
+import { FLOAT_DTYPE_BYTES, type FloatDtype } from '../model/dtype.js';
 
 
 export interface TensorBytes {
   name: string;
-  dtype: TensorDtype;
+  dtype: FloatDtype;
   shape: number[];
   data: Uint8Array;
 }
@@ -16,7 +16,7 @@ export interface TensorSource extends Omit<TensorBytes, 'data'> {
 }
 
 export function tensorByteSize(t: Pick<TensorBytes, 'dtype' | 'shape'>): number {
-  return t.shape.reduce((a, b) => a * b, 1) * TENSOR_DTYPE_BYTES[t.dtype];
+  return t.shape.reduce((a, b) => a * b, 1) * FLOAT_DTYPE_BYTES[t.dtype];
 }
 
 /**

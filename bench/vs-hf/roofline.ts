@@ -1,7 +1,7 @@
 // The decode roofline: a decode token reads every decoder-layer weight and the lm_head once, so
 // it cannot be faster than those bytes divided by the bandwidth they come at (memory when the
 // weights are resident, the page cache when they are re-read every token).
-import { TENSOR_DTYPE_BYTES, type LoadPlan, type TensorRef } from '../model/types.js';
+import type { LoadPlan, TensorRef } from '../model/types.js';
 import type { MemoryBandwidth } from '../env/types.js';
 import type { Roofline } from './schema.js';
 
@@ -19,7 +19,7 @@ export function decodeWeightBytes(plan: Pick<LoadPlan, 'layers' | 'lmHead'>): We
   let f32 = 0;
   for (const t of tensors) {
     stored += t.bytes;
-    f32 += (t.bytes / TENSOR_DTYPE_BYTES[t.dtype]) * 4;
+    f32 += t.shape.reduce((a, b) => a * b, 1) * 4;
   }
   return { stored, f32 };
 }

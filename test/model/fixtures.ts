@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import type { TensorDtype } from '../../bench/model/types.js';
+import type { FloatDtype } from '../../bench/model/dtype.js';
 import { encodeSafetensors, type TensorBytes } from '../../bench/synth/safetensors.js';
-import { TENSOR_DTYPE_BYTES } from '../../bench/model/types.js';
+import { FLOAT_DTYPE_BYTES } from '../../bench/model/dtype.js';
 
 /** Returns a maker of temp folders that are removed after each test of the calling file. */
 export function useTempDirs(): () => string {
@@ -20,8 +20,8 @@ export function useTempDirs(): () => string {
 }
 
 /** A tensor whose bytes count up, so tests can tell tensors apart by content. */
-export function tensor(name: string, shape: number[], dtype: TensorDtype = 'F32'): TensorBytes {
-  const data = new Uint8Array(shape.reduce((a, b) => a * b, 1) * TENSOR_DTYPE_BYTES[dtype]);
+export function tensor(name: string, shape: number[], dtype: FloatDtype = 'F32'): TensorBytes {
+  const data = new Uint8Array(shape.reduce((a, b) => a * b, 1) * FLOAT_DTYPE_BYTES[dtype]);
   data.forEach((_, i) => (data[i] = (i + name.length) % 251));
   return { name, dtype, shape, data };
 }
@@ -55,7 +55,7 @@ export interface TinyTensorOptions {
   mlpBias?: boolean;
   qkNorm?: boolean;
   lmHead?: boolean;
-  dtype?: TensorDtype;
+  dtype?: FloatDtype;
 }
 
 /** The tensors transformers would save for the TINY dimensions, in its naming. */

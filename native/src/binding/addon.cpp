@@ -9,7 +9,9 @@
 #include <stdexcept>
 
 #include "engine/build_info.h"
+#include "engine/cpu_kernels.h"
 #include "engine/cuda_loader.h"
+#include "engine/dtype.h"
 #include "engine/engine.h"
 #include "engine/timer.h"
 #include "sysbench/disk_bandwidth.h"
@@ -92,6 +94,12 @@ rb::ModelSpec toSpec(const Napi::Object& s) {
     spec.rope.lowFreqFactor = getNumber(rope, "lowFreqFactor");
     spec.rope.highFreqFactor = getNumber(rope, "highFreqFactor");
     spec.rope.originalMaxPositions = static_cast<int>(getNumber(rope, "originalMaxPositions"));
+  } else if (type == "factors") {
+    spec.rope.type = rb::RopeSpec::Type::Factors;
+    Napi::Value factors = rope.Get("factors");
+    if (!factors.IsArray()) throw std::invalid_argument("rope.factors must be an array");
+    auto arr = factors.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) spec.rope.factors.push_back(arr.Get(i).As<Napi::Number>().FloatValue());
   } else {
     throw std::invalid_argument("unsupported RoPE type " + type);
   }
@@ -531,7 +539,62 @@ Napi::Value DiskReadBandwidth(const Napi::CallbackInfo& info) {
       info.Env(), [options] { return rb::sysbench::measureDiskRead(options); }, DiskReadToJs);
 }
 
+// The bytes of a Uint8Array argument.
+std::pair<const uint8_t*, size_t> bytesArg(const Napi::Value& v, const char* signature) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(v.Env(), signature);
+  }
+  auto a = v.As<Napi::Uint8Array>();
+  return {a.Data(), a.ByteLength()};
+}
+
+// dequantize(dtype, bytes): the values of whole blocks (or float values) as float32.
+Napi::Value Dequantize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* signature = "dequantize(dtype: string, bytes: Uint8Array)";
+  if (info.Length() < 2 || !info[0].IsString()) throw Napi::TypeError::New(env, signature);
+  try {
+    const rb::DType dtype = rb::dtypeFromName(info[0].As<Napi::String>().Utf8Value());
+    const auto [data, bytes] = bytesArg(info[1], signature);
+    const size_t blockBytes = static_cast<size_t>(rb::blockBytes(dtype));
+    if (bytes % blockBytes != 0) throw std::invalid_argument("not a whole number of blocks");
+    const size_t n = bytes / blockBytes * static_cast<size_t>(rb::blockElems(dtype));
+    Napi::Float32Array out = Napi::Float32Array::New(env, n);
+    rb::convertToF32(dtype, data, out.Data(), n);
+    return out;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
+// gemm(dtype, weights, rows, cols, x, n): Y[n x rows] = X[n x cols] W^T with the engine's kernels.
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* signature = "gemm(dtype: string, weights: Uint8Array, rows: number, cols: number, x: Float32Array, n: number)";
+  if (info.Length() < 6 || !info[0].IsString() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsTypedArray() ||
+      !info[5].IsNumber()) {
+    throw Napi::TypeError::New(env, signature);
+  }
+  try {
+    const rb::DType dtype = rb::dtypeFromName(info[0].As<Napi::String>().Utf8Value());
+    const auto [data, bytes] = bytesArg(info[1], signature);
+    const int rows = info[2].As<Napi::Number>().Int32Value(), cols = info[3].As<Napi::Number>().Int32Value();
+    const int n = info[5].As<Napi::Number>().Int32Value();
+    auto x = info[4].As<Napi::Float32Array>();
+    if (rows <= 0 || cols <= 0 || n <= 0) throw std::invalid_argument("rows, cols and n must be positive");
+    if (bytes != static_cast<size_t>(rows) * rb::storageBytes(dtype, cols)) throw std::invalid_argument("weights do not hold rows x cols values");
+    if (x.ElementLength() != static_cast<size_t>(n) * cols) throw std::invalid_argument("x does not hold n x cols values");
+    Napi::Float32Array y = Napi::Float32Array::New(env, static_cast<size_t>(n) * rows);
+    rb::cpu::gemm(x.Data(), n, rb::cpu::GemmJob{rb::cpu::WeightMatrix(dtype, rows, cols, data), nullptr, y.Data()});
+    return y;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("dequantize", Napi::Function::New(env, Dequantize));
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus));

@@ -57,6 +57,10 @@ void validatePlan(const LoadPlan& plan) {
     throw std::invalid_argument("num_attention_heads must be a multiple of num_key_value_heads");
   }
   if (s.headDim % 2 != 0) throw std::invalid_argument("head_dim must be even for RoPE");
+  if (s.rope.type == RopeSpec::Type::Factors && s.rope.factors.size() != static_cast<size_t>(s.headDim / 2)) {
+    throw std::invalid_argument("rope_freqs must hold head_dim / 2 = " + std::to_string(s.headDim / 2) + " factors, not " +
+                                std::to_string(s.rope.factors.size()));
+  }
   if (static_cast<int>(plan.layers.size()) != s.numLayers) {
     throw std::invalid_argument("plan has " + std::to_string(plan.layers.size()) + " layers, spec says " +
                                 std::to_string(s.numLayers));

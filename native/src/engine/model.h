@@ -36,12 +36,14 @@ struct TensorRef {
 };
 
 struct RopeSpec {
-  enum class Type { Default, Linear, Llama3 };
+  // Factors: GGUF rope_freqs.weight, one divisor per frequency (Llama 3 scaling as llama.cpp stores it).
+  enum class Type { Default, Linear, Llama3, Factors };
   Type type = Type::Default;
   double factor = 1.0;
   double lowFreqFactor = 1.0;
   double highFreqFactor = 4.0;
   int originalMaxPositions = 8192;
+  std::vector<float> factors;
 };
 
 struct ModelSpec {

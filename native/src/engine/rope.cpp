@@ -1,6 +1,7 @@
 #include "engine/rope.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace rb {
 
@@ -15,6 +16,9 @@ std::vector<float> ropeInvFreq(const ModelSpec& spec) {
   const RopeSpec& r = spec.rope;
   if (r.type == RopeSpec::Type::Linear) {
     for (auto& f : inv) f /= static_cast<float>(r.factor);
+  } else if (r.type == RopeSpec::Type::Factors) {
+    if (r.factors.size() != inv.size()) throw std::invalid_argument("rope_freqs must hold one factor per frequency (head_dim / 2)");
+    for (size_t i = 0; i < inv.size(); ++i) inv[i] /= r.factors[i];
   } else if (r.type == RopeSpec::Type::Llama3) {
     const float factor = static_cast<float>(r.factor);
     const float low = static_cast<float>(r.lowFreqFactor);
