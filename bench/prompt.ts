@@ -1,5 +1,6 @@
 // Turns --prompt / --prompt-ids / --chat into token ids.
 import { UserError } from './errors.js';
+import type { ModelSource } from './model/resolve.js';
 import { ModelTokenizer } from './tokenizer.js';
 
 export interface PromptInput {
@@ -18,7 +19,7 @@ export function parseIdList(text: string): number[] {
   return ids;
 }
 
-export async function promptToIds(input: PromptInput, modelDir: string): Promise<number[]> {
+export async function promptToIds(input: PromptInput, source: ModelSource): Promise<number[]> {
   if ((input.prompt === undefined) === (input.promptIds === undefined)) {
     throw new UserError('give exactly one of --prompt or --prompt-ids');
   }
@@ -26,7 +27,7 @@ export async function promptToIds(input: PromptInput, modelDir: string): Promise
     if (input.chat) throw new UserError('--chat needs --prompt text, not --prompt-ids');
     return parseIdList(input.promptIds);
   }
-  const tokenizer = await ModelTokenizer.load(modelDir);
+  const tokenizer = await ModelTokenizer.load(source);
   if (input.chat) {
     const messages = input.system ? [{ role: 'system' as const, content: input.system }] : [];
     return tokenizer.encodeChat([...messages, { role: 'user', content: input.prompt! }]);

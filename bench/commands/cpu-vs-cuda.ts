@@ -109,8 +109,8 @@ async function handler(a: Args): Promise<number> {
     for (const model of models) {
       const plan = buildLoadPlan(model.dir);
       const promptIds = a.prompt !== undefined
-        ? await (await ModelTokenizer.load(plan.modelDir)).encode(a.prompt)
-        : await promptOfLength(plan.modelDir, plan.spec.vocabSize, a.promptTokens);
+        ? await (await ModelTokenizer.load(plan.source)).encode(a.prompt)
+        : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);
       const cpuSide = await measureSide(plan, 'cpu', a, promptIds, progress);
       let cudaSide: MeasuredSide | null = null;
       let cudaError: string | null = null;

@@ -81,7 +81,7 @@ interface Measured {
 async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<Measured> {
   const plan = buildLoadPlan(modelDirFor(baseline, a.model, log));
   const s = baseline.settings;
-  const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.modelDir, plan.spec.vocabSize, s.prompt_tokens));
+  const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.source, plan.spec.vocabSize, s.prompt_tokens));
   const metadata = runMetadata(process.argv);
   const environment = await collectEnvironment({ measure: false });
   const workload = { prefetch: s.prefetch, resident: s.resident, threads: s.threads };

@@ -1,6 +1,4 @@
 // `rabbit-bench generate`: one generation through the engine, text or one JSON document.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
 import { formatTimings, summarizeSteps } from '../engine/summary.js';
@@ -51,8 +49,8 @@ function textStreamer(tokenizer: ModelTokenizer) {
 
 async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
-  const promptIds = await promptToIds({ prompt: a.prompt, promptIds: a.promptIds, chat: a.chat, system: a.system }, plan.modelDir);
-  const tokenizer = existsSync(join(plan.modelDir, 'tokenizer.json')) ? await ModelTokenizer.load(plan.modelDir) : undefined;
+  const promptIds = await promptToIds({ prompt: a.prompt, promptIds: a.promptIds, chat: a.chat, system: a.system }, plan.source);
+  const tokenizer = ModelTokenizer.exists(plan.source) ? await ModelTokenizer.load(plan.source) : undefined;
   if (promptIds.length + a.maxNewTokens > plan.spec.maxPositions) {
     process.stderr.write(`rabbit-bench: warning: ${promptIds.length} prompt + ${a.maxNewTokens} new tokens exceed ` +
       `max_position_embeddings (${plan.spec.maxPositions}); as in transformers, later tokens are past the trained context\n`);

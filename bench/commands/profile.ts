@@ -49,8 +49,8 @@ async function handler(a: Args): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
   const promptIds = a.prompt !== undefined
-    ? await (await ModelTokenizer.load(plan.modelDir)).encode(a.prompt)
-    : await promptOfLength(plan.modelDir, plan.spec.vocabSize, a.promptTokens);
+    ? await (await ModelTokenizer.load(plan.source)).encode(a.prompt)
+    : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);
   const metadata = runMetadata(process.argv);
   const addon = loadAddon();
   const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, threads: a.threads });

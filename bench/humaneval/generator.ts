@@ -46,7 +46,7 @@ export class EngineGenerator {
 
   static async open(options: GeneratorOptions): Promise<EngineGenerator> {
     const plan = buildLoadPlan(options.model);
-    const tokenizer = await ModelTokenizer.load(plan.modelDir);
+    const tokenizer = await ModelTokenizer.load(plan.source);
     // Before any work, not at the first problem.
     if (options.style === 'chat' && !tokenizer.hasChatTemplate) throw new UserError('--chat: this model has no chat_template in tokenizer_config.json');
     const engine = new EngineProcess(plan.modelDir, options.engine);

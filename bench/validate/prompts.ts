@@ -21,7 +21,7 @@ export async function validatePrompt(plan: LoadPlan, kind: PromptKind): Promise<
   // The engine refuses a prompt longer than max_position_embeddings (decoding past it is
   // allowed, as in transformers), so the long prompt is capped there.
   const n = Math.min(wanted, plan.spec.maxPositions);
-  const ids = await promptOfLength(plan.modelDir, plan.spec.vocabSize, n);
+  const ids = await promptOfLength(plan.source, plan.spec.vocabSize, n);
   const note = n < wanted ? `${kind} prompt capped at ${n} tokens by max_position_embeddings` : null;
   return { name: kind, ids, note };
 }

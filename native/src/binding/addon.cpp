@@ -14,6 +14,7 @@
 #include "engine/dtype.h"
 #include "engine/engine.h"
 #include "engine/timer.h"
+#include "quant/quantize.h"
 #include "sysbench/disk_bandwidth.h"
 #include "sysbench/memory_bandwidth.h"
 #include "sysbench/page_cache.h"
@@ -592,8 +593,33 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   }
 }
 
+// quantize(dtype, values, cols): rows of `cols` values encoded as `dtype` (see quant/quantize.h).
+Napi::Value Quantize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* signature = "quantize(dtype: string, values: Float32Array, cols: number)";
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, signature);
+  }
+  try {
+    const rb::DType dtype = rb::dtypeFromName(info[0].As<Napi::String>().Utf8Value());
+    auto values = info[1].As<Napi::TypedArray>();
+    if (values.TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, signature);
+    const int64_t cols = info[2].As<Napi::Number>().Int64Value();
+    const int64_t n = static_cast<int64_t>(values.ElementLength());
+    if (cols <= 0 || n % cols != 0) throw std::invalid_argument("values must hold whole rows of cols values");
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(n / cols * rb::storageBytes(dtype, cols)));
+    rb::quant::quantizeRows(dtype, values.As<Napi::Float32Array>().Data(), n / cols, cols, out.Data());
+    return out;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dequantize", Napi::Function::New(env, Dequantize));
+  exports.Set("quantize", Napi::Function::New(env, Quantize));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
