@@ -9,6 +9,7 @@ import { generateCommand } from './commands/generate.js';
 import { humanevalCommand } from './commands/humaneval.js';
 import { parityCommand } from './commands/parity.js';
 import { profileCommand } from './commands/profile.js';
+import { quantizeCommand } from './commands/quantize.js';
 import { synthCommand } from './commands/synth.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -18,6 +19,7 @@ await yargs(hideBin(process.argv))
   .command(generateCommand)
   .command(parityCommand)
   .command(synthCommand)
+  .command(quantizeCommand)
   .command(envCommand)
   .command(diffCommand)
   .command(gateCommand)

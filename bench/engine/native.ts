@@ -189,6 +189,12 @@ export interface NativeAddon {
   memoryBandwidth(options?: NativeMemoryBandwidthOptions): Promise<NativeMemoryBandwidthResult>;
   /** Writes, syncs, evicts and reads back (cold, then warm) a temporary file in `dir`, then deletes it. */
   diskReadBandwidth(options: NativeDiskReadOptions): Promise<NativeDiskReadResult>;
+  /** The values of whole blocks of `dtype` (float types: their values), exactly as the format defines them. */
+  dequantize(dtype: string, bytes: Uint8Array): Float32Array;
+  /** Rows of `cols` values encoded as `dtype` by rabbit-bench's quantizers (float types: converted). */
+  quantize(dtype: string, values: Float32Array, cols: number): Uint8Array;
+  /** Y[n x rows] = X[n x cols] W^T with the engine's CPU kernels (W: rows x cols of `dtype`). */
+  gemm(dtype: string, weights: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Float32Array;
 }
 
 const loaded = new Map<string, NativeAddon>();
