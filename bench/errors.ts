@@ -12,10 +12,10 @@ export class UserError extends Error {
   }
 }
 
-/** A model folder, config or checkpoint that cannot be used as given. */
+/** A model folder, config or checkpoint that cannot be used as given: bad input, exit 2. */
 export class ModelError extends UserError {
   constructor(message: string) {
-    super(message, 1);
+    super(message, 2);
     this.name = 'ModelError';
   }
 }

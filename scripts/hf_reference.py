@@ -2,7 +2,10 @@
 """Reference outputs of Hugging Face transformers for a checkpoint folder.
 
     python scripts/hf_reference.py --model DIR --prompts PROMPTS.json --max-new-tokens N \
-        --out OUT.json [--threads N]
+        --out OUT.json [--threads N] [--gguf-file NAME]
+
+--gguf-file loads DIR/NAME with transformers' GGUF loader (needs the gguf and accelerate
+packages), which dequantizes every tensor to float32 the way gguf-py defines each type.
 
 PROMPTS.json: [{"name": "short", "text": "Once upon a time"}, {"name": "long", "ids": [1, 2, ...]}]
 Text is tokenized with the model's AutoTokenizer (default add_special_tokens).
@@ -130,6 +133,7 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", required=True, type=int)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--gguf-file", default=None, help="a GGUF file in --model to load instead of safetensors")
     args = ap.parse_args()
     if args.max_new_tokens < 0:
         raise SystemExit("--max-new-tokens must be >= 0")
@@ -137,16 +141,18 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     model_dir = args.model.resolve()
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
+    gguf = {"gguf_file": args.gguf_file} if args.gguf_file else {}
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager", **gguf)
     model.eval()
-    has_tokenizer = (model_dir / "tokenizer.json").exists() or (model_dir / "tokenizer.model").exists()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir) if has_tokenizer else None
+    has_tokenizer = args.gguf_file or (model_dir / "tokenizer.json").exists() or (model_dir / "tokenizer.model").exists()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, **gguf) if has_tokenizer else None
+    weights = [model_dir / args.gguf_file] if args.gguf_file else sorted(model_dir.glob("*.safetensors"))
 
     cases = json.loads(args.prompts.read_text())
     result = {
         "schema": SCHEMA,
         "model": model_dir.name,
-        "model_files_sha256": {p.name: sha256(p) for p in sorted(model_dir.glob("*.safetensors"))},
+        "model_files_sha256": {p.name: sha256(p) for p in weights},
         "transformers_version": transformers.__version__,
         "torch_version": torch.__version__,
         "dtype": "float32",

@@ -1,6 +1,4 @@
 // `rabbit-bench parity`: the engine against a Hugging Face transformers reference.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import Table from 'cli-table3';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
@@ -14,6 +12,7 @@ import { defaultPrompts } from '../reference/default-prompts.js';
 import { defaultPython, runHfReference, type ReferencePrompt } from '../reference/live.js';
 import { readReference, type ReferenceFile } from '../reference/reference-file.js';
 import { checkReferenceWeights } from '../reference/weights-check.js';
+import { ModelTokenizer } from '../tokenizer.js';
 import { engineOptions, withEngineOptions } from './options.js';
 import { runCommand } from './run.js';
 
@@ -31,7 +30,7 @@ function builder(y: Argv) {
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
 
-function obtainReference(a: Args, plan: LoadPlan): ReferenceFile {
+async function obtainReference(a: Args, plan: LoadPlan): Promise<ReferenceFile> {
   if (a.reference) return readReference(a.reference);
   const python = a.python ?? defaultPython();
   if (!python) {
@@ -39,8 +38,20 @@ function obtainReference(a: Args, plan: LoadPlan): ReferenceFile {
   }
   const prompts: ReferencePrompt[] = a.prompts
     ? (readJsonFile(a.prompts, 'prompts file') as ReferencePrompt[])
-    : defaultPrompts(existsSync(join(plan.modelDir, 'tokenizer.json')), plan.spec.vocabSize);
-  return runHfReference({ python, modelDir: plan.modelDir, prompts, maxNewTokens: a.maxNewTokens, threads: a.threads || undefined });
+    : defaultPrompts(ModelTokenizer.exists(plan.source), plan.spec.vocabSize);
+  return runHfReference({ python, source: plan.source, prompts: await ownTokenIds(prompts, plan), maxNewTokens: a.maxNewTokens, threads: a.threads || undefined });
+}
+
+/**
+ * A GGUF model's text prompts as this tool tokenizes them (transformers' GGUF tokenizer leaves out
+ * the BOS that llama.cpp adds), so parity checks the ids `--prompt` really runs.
+ */
+async function ownTokenIds(prompts: ReferencePrompt[], plan: LoadPlan): Promise<ReferencePrompt[]> {
+  if (plan.source.format !== 'gguf' || prompts.every((p) => 'ids' in p)) return prompts;
+  const tokenizer = await ModelTokenizer.load(plan.source);
+  const encoded = await Promise.all(prompts.map(async (p) => ('ids' in p ? p : { name: p.name, ids: await tokenizer.encode(p.text) })));
+  // A placeholder vocabulary (test files) turns text into next to nothing: use id prompts instead.
+  return encoded.some((p) => p.ids.length <= 1) ? defaultPrompts(false, plan.spec.vocabSize) : encoded;
 }
 
 function printTable(results: CaseResult[]): void {
@@ -56,7 +67,7 @@ function printTable(results: CaseResult[]): void {
 
 async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
-  const reference = obtainReference(a, plan);
+  const reference = await obtainReference(a, plan);
   const weights = checkReferenceWeights(reference, plan.files);
   if (weights.status === 'mismatch') {
     throw new UserError(`the reference was made from other weights (${weights.files.join(', ')} differ): regenerate it`, 2);

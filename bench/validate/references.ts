@@ -63,7 +63,7 @@ export function obtainReference(opts: {
     try {
       const reference = runHfReference({
         python: opts.mode.python,
-        modelDir: opts.plan.modelDir,
+        source: opts.plan.source,
         prompts: opts.prompts.map((p) => ({ name: p.name, ids: p.ids })),
         maxNewTokens: opts.maxNewTokens,
         threads: opts.threads || undefined,

@@ -27,7 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('chat template', () => {
   it('renders system and user turns with a generation prompt, without a second BOS', async () => {
-    const tok = await ModelTokenizer.load(dir);
+    const tok = await ModelTokenizer.load({ format: 'safetensors', dir });
     const ids = await tok.encodeChat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi rabbit' }]);
     const expected = await tok.encode('<s>system\nBe brief.</s>\n<s>user\nHi rabbit</s>\n<s>assistant\n', false);
     expect(ids).toEqual(expected);
@@ -56,7 +56,7 @@ describe('chat template', () => {
     ].join('\n');
     const out = spawnSync(python!, ['-c', script, dir], { encoding: 'utf8' });
     expect(out.status, out.stderr).toBe(0);
-    const tok = await ModelTokenizer.load(dir);
+    const tok = await ModelTokenizer.load({ format: 'safetensors', dir });
     const ids = await tok.encodeChat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi rabbit' }]);
     expect(ids).toEqual(JSON.parse(out.stdout));
   });

@@ -38,8 +38,8 @@ describe.skipIf(!HAS_STORIES)(`generate CLI (${STORIES_SUITE})`, () => {
 
   it('--chat on a model without a chat template explains itself', () => {
     const r = runCli(['generate', '--model', STORIES_DIR, '--prompt', 'hi', '--chat']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/no chat_template/);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no chat template/);
   });
 
   it('warns when generation runs past max_position_embeddings', () => {

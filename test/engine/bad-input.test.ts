@@ -28,11 +28,11 @@ function editConfig(dir: string, edit: (c: Record<string, unknown>) => void): vo
   writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
 }
 
-/** The CLI on a broken model: exit 1, one error line, no stack trace, no signal. */
+/** The CLI on a broken model: exit 2 (bad input), one error line, no stack trace, no signal. */
 function expectCleanCliFailure(dir: string, pattern: RegExp): void {
   const r = runCli(['generate', '--model', dir, '--prompt-ids', '1,2,3', '--max-new-tokens', '2']);
   expect(r.signal).toBeNull();
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/^rabbit-bench: error: /m);
   expect(r.stderr).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -124,7 +124,7 @@ describe.skipIf(!HAS_STORIES)(`bad input (${STORIES_SUITE})`, () => {
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/mutually exclusive/);
     const missing = runCli(['generate', '--model', '/nonexistent/model', '--prompt', 'a']);
-    expect(missing.status).toBe(1);
+    expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/no such model folder/);
   });
 });

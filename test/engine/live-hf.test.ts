@@ -74,7 +74,7 @@ describe.skipIf(problem !== undefined)(SUITE, () => {
       writeCheckpoint(dir, { config: model.config, dtype: model.dtype, shards: model.shards, seed: 7000 + i });
       const vocab = model.config.vocab_size as number;
       const ids = (n: number, stride: number) => Array.from({ length: n }, (_, k) => (k * stride + 5) % vocab);
-      const reference = runHfReference({ python: python!, modelDir: dir, maxNewTokens: 16, threads: 2,
+      const reference = runHfReference({ python: python!, source: { format: 'safetensors', dir }, maxNewTokens: 16, threads: 2,
         prompts: [{ name: 'short', ids: ids(7, 11) }, { name: 'long', ids: ids(300, 17) }] });
       const engine = InferenceEngine.open(buildLoadPlan(dir), {});
       try {

@@ -33,6 +33,7 @@ describe('parseModelSpec', () => {
       tieWordEmbeddings: false,
       qkNorm: false,
       slidingWindow: null,
+      qkRowsInterleaved: false,
       dtype: 'float32',
       bosTokenId: null,
       eosTokenIds: [],

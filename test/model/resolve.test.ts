@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hubCacheDir, parseHubRef, resolveModelDir } from '../../bench/model/resolve.js';
+import { hubCacheDir, parseHubRef, resolveModelSource } from '../../bench/model/resolve.js';
+
+/** The folder a Hugging Face model id or path resolves to. */
+const resolveModelDir = (id: string, env: NodeJS.ProcessEnv) => resolveModelSource(id, env).dir;
 import { useTempDirs } from './fixtures.js';
 
 const tempDir = useTempDirs();
@@ -22,7 +25,7 @@ function cacheRepo(hub: string, repo: string, refs: Record<string, string>, snap
   return repoDir;
 }
 
-describe('resolveModelDir', () => {
+describe('resolveModelSource', () => {
   it('returns the absolute path of an existing folder', () => {
     const dir = tempDir();
     expect(resolveModelDir(path.relative(process.cwd(), dir), {})).toBe(dir);
@@ -31,7 +34,7 @@ describe('resolveModelDir', () => {
   it('rejects a file and a path that is neither a folder nor a repo id', () => {
     const file = path.join(tempDir(), 'config.json');
     fs.writeFileSync(file, '{}');
-    expect(() => resolveModelDir(file, {})).toThrow(/config\.json is a file; expected a model folder or a Hub repo id/);
+    expect(() => resolveModelDir(file, {})).toThrow(/config\.json is a file but not a GGUF file; expected a model folder, a \.gguf file or a Hub repo id/);
     expect(() => resolveModelDir('./no/such/folder', {})).toThrow(/no such model folder: .*no\/such\/folder/);
     expect(() => resolveModelDir(path.join(tempDir(), 'missing'), {})).toThrow(/no such model folder/);
   });
@@ -72,7 +75,7 @@ describe('resolveModelDir', () => {
       new RegExp(`names commit ${OTHER_COMMIT}, but ${path.join(repoDir, 'snapshots', OTHER_COMMIT)} does not exist`),
     );
     fs.rmSync(path.join(repoDir, 'snapshots', COMMIT, 'config.json'));
-    expect(() => resolveModelDir('org/m', env)).toThrow(/snapshots\/a{40} has no config\.json — incomplete download/);
+    expect(() => resolveModelDir('org/m', env)).toThrow(/snapshots\/a{40} has no config\.json and no GGUF file — incomplete download/);
   });
 });
 
