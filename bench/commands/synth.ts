@@ -23,6 +23,11 @@ import {
   type HfConfig,
 } from '../synth/shapes.js';
 import { BYTE_LEVEL_VOCAB_SIZE } from '../synth/tokenizer.js';
+import { estimateGgufBytes, writeSyntheticGguf } from '../synth/gguf.js';
+import { GGUF_PROVENANCE_KEY } from '../model/gguf/model.js';
+import { isGgufFile, readGgufHeader } from '../model/gguf/reader.js';
+import { QUANT_MIXES } from '../quantize/mix.js';
+import { parseMix } from '../quantize/quantize.js';
 import { runCommand } from './run.js';
 
 export interface SynthOptions {
@@ -36,6 +41,9 @@ export interface SynthOptions {
   force?: boolean;
   json?: boolean;
   listShapes?: boolean;
+  /** 'gguf' writes one .gguf file (--out FILE.gguf) of the --type mix instead of a folder. */
+  format?: string;
+  type?: string;
 }
 
 export interface FsSpace {
@@ -75,6 +83,8 @@ function builder(y: Argv) {
     .option('force', { type: 'boolean', default: false, describe: 'replace a checkpoint that synth wrote to --out before' })
     .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
     .option('list-shapes', { type: 'boolean', default: false, describe: 'list the known shapes and exit' })
+    .option('format', { choices: ['safetensors', 'gguf'] as const, default: 'safetensors' as const, describe: 'a Hugging Face folder, or one GGUF file (--out FILE.gguf)' })
+    .option('type', { type: 'string', describe: `GGUF type mix (--format gguf): ${QUANT_MIXES.join(', ')} (default: the --dtype)` })
     .conflicts('shape', 'config');
 }
 
@@ -89,6 +99,8 @@ export async function runSynth(opts: SynthOptions, io: SynthIO = defaultIO()): P
   const started = performance.now();
   const job = prepare(opts);
   const out = path.resolve(opts.out!);
+  if (opts.format === 'gguf') return synthGguf(opts, job, out, io, started);
+  if (opts.type !== undefined) throw new UserError('--type is for --format gguf', USAGE);
   const needed = estimateCheckpointBytes(job.layout, job.dtype, job.shards);
   const outDir = inspectOutDir(out, opts.force ?? false);
   checkDiskSpace(out, needed, { reclaimable: outDir.reclaimable, statfs: io.statfs });
@@ -121,6 +133,45 @@ export async function runSynth(opts: SynthOptions, io: SynthIO = defaultIO()): P
     params: { written: job.params, full_model: job.fullParams },
     bytes: { tensors: written.totalSize, on_disk: onDisk },
     files: written.files,
+    time_s: Number(seconds(started)),
+    self_check: { ok: true, layers: check.plan.layers.length, weight_files: check.plan.files.length, tensors: check.tensors },
+  };
+  if (opts.json) io.stdout(`${JSON.stringify(report)}\n`);
+  else io.stdout(summaryText(report));
+  return 0;
+}
+
+/** --format gguf: one file, the job's weights in the --type mix. */
+function synthGguf(opts: SynthOptions, job: Job, out: string, io: SynthIO, started: number): number {
+  if (!out.endsWith('.gguf')) throw new UserError(`--format gguf writes one file: --out must end in .gguf, not ${opts.out}`, USAGE);
+  if (opts.shards !== undefined && opts.shards !== 1) throw new UserError('--shards is for --format safetensors', USAGE);
+  const mix = parseMix(opts.type ?? FLOAT_DTYPE_OF[job.dtype]);
+  const existing = fs.statSync(out, { throwIfNoEntry: false });
+  if (existing) {
+    if (!opts.force) throw new UserError(`--out ${out} exists; pass --force to replace a file that rabbit-bench synth wrote`);
+    if (!existing.isFile() || !isGgufFile(out) || !readGgufHeader(out).metadata.has(GGUF_PROVENANCE_KEY)) {
+      throw new UserError(`--force refuses to replace ${out}: it is not a GGUF file that rabbit-bench synth wrote`);
+    }
+  }
+  const needed = estimateGgufBytes(job.config, mix);
+  checkDiskSpace(path.dirname(out), needed, { reclaimable: existing?.size ?? 0, statfs: io.statfs });
+  if (io.progress) io.stderr(`synth: writing about ${formatBytes(needed)} to ${out}\n`);
+  const written = writeSyntheticGguf(out, { config: job.config, mix, seed: job.seed, name: job.shape ?? path.basename(out, '.gguf') });
+  const check = selfCheck(out, job);
+  const report = {
+    out,
+    shape: job.shape,
+    hf_repo: job.hfRepo,
+    source_config: job.sourceConfig,
+    architecture: check.plan.spec.architecture,
+    dtype: mix,
+    seed: job.seed,
+    shards: 1,
+    layers: { kept: job.layers, original: job.originalLayers },
+    params: { written: job.params, full_model: job.fullParams },
+    bytes: { tensors: written.tensors.reduce((a, t) => a + t.bytes, 0), on_disk: written.bytes },
+    files: [path.basename(out)],
+    tensor_types: Object.fromEntries([...new Set(written.tensors.map((t) => t.dtype))].map((d) => [d, written.tensors.filter((t) => t.dtype === d).length])),
     time_s: Number(seconds(started)),
     self_check: { ok: true, layers: check.plan.layers.length, weight_files: check.plan.files.length, tensors: check.tensors },
   };
@@ -357,7 +408,7 @@ type Report = {
   hf_repo: string | null;
   source_config: string | null;
   architecture: string;
-  dtype: ModelDtype;
+  dtype: string;
   seed: number;
   shards: number;
   layers: { kept: number; original: number };
@@ -369,13 +420,13 @@ type Report = {
 
 function summaryText(r: Report): string {
   const source = r.shape !== null ? `${r.shape} (${r.hf_repo})` : r.source_config;
-  const weightFiles = r.files.filter((f) => f.endsWith('.safetensors')).length;
+  const weightFiles = r.files.filter((f) => f.endsWith('.safetensors') || f.endsWith('.gguf')).length;
   return [
     `synthetic ${source} → ${r.out}`,
     `  architecture  ${r.architecture}, ${r.dtype}, seed ${r.seed}`,
     `  layers        ${r.layers.kept} kept of ${r.layers.original}`,
     `  params        ${formatCount(r.params.written)} written (${r.params.written.toLocaleString('en-US')}; full model ${formatCount(r.params.full_model)})`,
-    `  bytes         ${formatBytes(r.bytes.on_disk)} in ${r.files.length} files (${weightFiles} safetensors)`,
+    `  bytes         ${formatBytes(r.bytes.on_disk)} in ${r.files.length} files (${weightFiles} weight files)`,
     `  self-check    buildLoadPlan loads it`,
     `  time          ${r.time_s} s`,
   ].join('\n') + '\n';
@@ -422,6 +473,8 @@ export const synthCommand: CommandModule<object, Args> = {
         force: a.force,
         json: a.json,
         listShapes: a.listShapes,
+        format: a.format,
+        type: a.type,
       }),
     ),
 };

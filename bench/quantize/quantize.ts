@@ -10,7 +10,7 @@ import type { LoadPlan } from '../model/types.js';
 import { decodeWeightBytes } from '../vs-hf/roofline.js';
 import { QUANT_MIXES, type QuantMix } from './mix.js';
 import { planValueSources } from './sources.js';
-import { tokenizerMetadata } from './tokenizer-metadata.js';
+import { folderTokenizerMetadata } from './tokenizer-metadata.js';
 import { writeGgufModel, type WrittenTensor } from './write-model.js';
 
 export interface QuantizeOptions {
@@ -86,7 +86,7 @@ function countTypes(tensors: WrittenTensor[]): Record<string, number> {
 
 /** The tokenizer as GGUF metadata: converted from tokenizer.json, or copied from a GGUF source. */
 function tokenizerOf(plan: LoadPlan): { entries: MetaEntry[]; warnings: string[] } {
-  if (plan.source.format === 'safetensors') return tokenizerMetadata(plan.modelDir, plan.spec);
+  if (plan.source.format === 'safetensors') return folderTokenizerMetadata(plan.modelDir, plan.spec);
   const entries: MetaEntry[] = [];
   for (const [key, e] of readGgufHeader(plan.source.file).metadata) {
     if (key.startsWith('tokenizer.')) entries.push(copyEntry(key, e));

@@ -16,10 +16,16 @@ export interface TokenizerMetadata {
 
 const BYTE_TOKEN = /^<0x[0-9A-F]{2}>$/;
 
-export function tokenizerMetadata(modelDir: string, spec: ModelSpec): TokenizerMetadata {
+/** A model folder's tokenizer.json (and chat template) as GGUF metadata. */
+export function folderTokenizerMetadata(modelDir: string, spec: ModelSpec): TokenizerMetadata {
   const file = path.join(modelDir, 'tokenizer.json');
   if (!fs.existsSync(file)) return { entries: [], warnings: [`${modelDir} has no tokenizer.json: the GGUF file gets no tokenizer`] };
-  const json = readJsonObject(file);
+  return tokenizerMetadata(readJsonObject(file), spec, chatTemplate(modelDir), file);
+}
+
+/** tokenizer.json contents as GGUF metadata; `where` names it in warnings. */
+export function tokenizerMetadata(json: JsonObject, spec: ModelSpec, template: string | undefined, where = 'tokenizer.json'): TokenizerMetadata {
+  const file = where;
   const model = json.model;
   if (!isJsonObject(model) || model.type !== 'BPE' || !isJsonObject(model.vocab)) {
     return { entries: [], warnings: [`${file}: only BPE tokenizers convert (found ${isJsonObject(model) ? String(model.type) : 'none'}); the GGUF file gets no tokenizer`] };
@@ -89,7 +95,6 @@ export function tokenizerMetadata(modelDir: string, spec: ModelSpec): TokenizerM
   if (unk !== undefined && unk >= 0) entries.push(meta.u32('tokenizer.ggml.unknown_token_id', unk));
   entries.push(meta.bool('tokenizer.ggml.add_bos_token', postProcessorAdds(json.post_processor, 'first')));
   entries.push(meta.bool('tokenizer.ggml.add_eos_token', postProcessorAdds(json.post_processor, 'last')));
-  const template = chatTemplate(modelDir);
   if (template !== undefined) entries.push(meta.str('tokenizer.chat_template', template));
   return { entries, warnings };
 }

@@ -54,7 +54,7 @@ export function writeGgufModel(file: string, model: ModelToWrite): { bytes: numb
   const tensors: GgufTensorWrite[] = model.tensors.map((source) => {
     const name = ggufTensorName(source.hfName);
     const cols = source.shape[source.shape.length - 1];
-    const { dtype, note } = tensorType(model.mix, slotOf(name, source.shape, spec));
+    const { dtype, note } = plannedType(model.mix, name, source.shape, spec);
     const bytes = storageBytes(dtype, source.shape.reduce((a, b) => a * b, 1))!;
     const interleave = arch === 'llama' ? interleavedHeads(name, spec) : undefined;
     const rows = source.shape.length === 1 ? 1 : source.shape[0];
@@ -81,6 +81,11 @@ export function writeGgufModel(file: string, model: ModelToWrite): { bytes: numb
   });
   const bytes = writeGguf(file, [...modelMetadata(model, arch), ...model.tokenizer], [...tensors, ...ropeFreqs(spec)]);
   return { bytes, tensors: written };
+}
+
+/** The type a tensor (by GGUF name) gets in a mix, and why when it is not the mix's choice. */
+export function plannedType(mix: QuantMix, ggufName: string, shape: number[], spec: ModelSpec): { dtype: TensorDtype; note?: string } {
+  return tensorType(mix, slotOf(ggufName, shape, spec));
 }
 
 function slotOf(name: string, shape: number[], spec: ModelSpec) {
