@@ -10,9 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Rng } from '../bench/synth/prng.js';
 import { buildFixtures } from '../test/fixtures/build.js';
-import { GOLDEN_DIR, goldenPath, goldenProblems, minMargin, readGolden } from '../test/fixtures/golden.js';
+import { GOLDEN_DIR, goldenPath, goldenProblems, minMargin, promptIds, readGolden } from '../test/fixtures/golden.js';
 import { FIXTURES } from '../test/fixtures/specs.js';
 
 const FIXTURE_NEW_TOKENS = 24;
@@ -28,12 +27,6 @@ const STORIES_LONG_TEXT =
   'From that day on, Tom and Sue were best friends, and they played together in the park every day.';
 
 type Prompt = { name: string; ids: number[] } | { name: string; text: string };
-
-/** BOS then uniform ids past the specials: the same list for the same (name, length, vocab). */
-function promptIds(name: string, length: number, vocabSize: number): number[] {
-  const rng = new Rng(0, `prompt/${name}`);
-  return [1, ...Array.from({ length: length - 1 }, () => rng.int(3, vocabSize))];
-}
 
 function python(): string {
   if (process.env.HF_PYTHON) return process.env.HF_PYTHON;

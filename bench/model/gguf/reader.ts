@@ -42,6 +42,7 @@ export interface GgufHeader {
 const MAX_ARRAY_DEPTH = 3;
 const MAX_DIMS = 4;
 const WINDOW = 1 << 20;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export function isGgufFile(file: string): boolean {
   let fd: number | undefined;
@@ -246,7 +247,9 @@ class Cursor {
   count(minBytes: number, what: string): number {
     const v = this.bytes(8).readBigUInt64LE(0);
     if (v * BigInt(minBytes) > BigInt(this.remaining)) {
-      this.fail(`${this.where}: ${what} ${v} needs at least ${v * BigInt(minBytes)} bytes, but only ${this.remaining} remain in the file`);
+      this.fail(
+        `${this.where}: ${what} ${v} needs at least ${v * BigInt(minBytes)} bytes, but only ${this.remaining} remain in the file (truncated, or a corrupt count)`,
+      );
     }
     return Number(v);
   }
@@ -255,7 +258,7 @@ class Cursor {
     const n = this.count(1, `${what} length`);
     const raw = this.bytes(n);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      return UTF8.decode(raw);
     } catch {
       return this.fail(`${this.where}: ${what} is not valid UTF-8`);
     }
