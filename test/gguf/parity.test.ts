@@ -94,7 +94,7 @@ describe('backends without quantized kernels', () => {
   it('refuse a quantized file by type and tensor when the engine is made (the CUDA code path, emulated)', () => {
     const files = buildGgufFixtures();
     expect(() => InferenceEngine.open(buildLoadPlan(files['llama-tied-Q4_K_M']), { emulateDevice: true })).toThrow(
-      /backend does not run Q4_K \(block-quantized\) weights, which embed_tokens has; quantized GGUF files run on the CPU backend/,
+      /backend does not run Q6_K \(block-quantized\) weights, which embed_tokens has; quantized GGUF files run on the CPU backend/,
     );
     const engine = InferenceEngine.open(buildLoadPlan(files['llama-tied-F16']), { emulateDevice: true });
     engine.close();
