@@ -72,13 +72,14 @@ const isa::Kernels kPortable{"portable", kPanel, nullptr, &portableRows, &portab
 
 // ---- choice of instruction set ----------------------------------------------------------------
 
-// What the CPU supports, as {AVX2+FMA+F16C, AVX-512F}. The checks also ask the OS (XGETBV)
+// What the CPU supports, as {AVX2+FMA+F16C, AVX-512F+BW+VL}. The checks also ask the OS (XGETBV)
 // whether it saves the wider registers.
 std::pair<bool, bool> cpuSimd() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  return {avx2, avx2 && __builtin_cpu_supports("avx512f")};
+  // The AVX-512 set also unpacks quantized blocks with AVX-512BW/VL byte masks.
+  return {avx2, avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")};
 #else
   return {false, false};
 #endif

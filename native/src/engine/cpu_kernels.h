@@ -1,11 +1,12 @@
 // Kernels of the CPU backend. Weight matrices stay row-major in their checkpoint dtype: decode
 // (a few token rows) reads each weight once, as dot products straight from those bytes, widening
-// bf16/f16 or unpacking quantized blocks in registers, so no f32 copy of them ever exists; prefill (many rows) copies blocks of
-// rows into an f32 panel that stays in cache while every token row passes over it (blocked
-// matrix-matrix). Both paths are the same whether a unit is streamed or resident, so the two
-// modes give bit-identical logits. The instruction set is chosen at run time (AVX-512F for the
-// prefill kernel, AVX2+FMA+F16C for the rest, when the CPU has them; else portable C++); builds
-// never use -march=native.
+// bf16/f16 or unpacking quantized blocks in registers, so no f32 copy of them ever exists;
+// prefill (many rows) copies blocks of rows into an f32 panel (quantized blocks dequantized
+// exactly) that stays in cache while every token row passes over it (blocked matrix-matrix).
+// Both paths are the same whether a unit is streamed or resident, so the two modes give
+// bit-identical logits. The instruction set is chosen at run time (AVX-512F/BW/VL for the prefill
+// kernel and the quantized dot products, AVX2+FMA+F16C for the rest, when the CPU has them; else
+// portable C++); builds never use -march=native.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
 // AVX-512 prefill kernel: the same blocked matrix-matrix product as the AVX2 one, on panels of
 // 32 outputs (two 16-wide registers) and 12 token rows, which the 32 vector registers allow.
-// Decode and attention are bandwidth- or latency-bound and keep the AVX2 kernels. As with the
+// Quantized decode (compute-bound: every value is unpacked and widened) takes the 16-lane
+// products; float decode and attention are bandwidth- or latency-bound and keep the AVX2 kernels. As with the
 // AVX2 file, nothing here may be an inline function or template shared with other files.
 #include <immintrin.h>
 
@@ -59,10 +60,23 @@ void panel(const float* X, size_t ldx, int n, const float* P, int kc, const floa
   tail<MR - 1>(X + t * ldx, ldx, n - t, P, kc, bias, accumulate, Y + t * ldy, ldy, cols);
 }
 
+// The float types' rows are the AVX2 kernel's (bandwidth-bound); set once by avx512().
+decltype(Kernels::rows) floatRows = nullptr;
+
+void rows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int count, int cols,
+          const float* bias, const float* xsum, float* Y, size_t ldy) {
+  if (dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16) {
+    floatRows(dtype, X, ldx, n, W, rowBytes, count, cols, bias, xsum, Y, ldy);
+  } else {
+    quantRowsAvx512(dtype, X, ldx, n, W, rowBytes, count, cols, bias, xsum, Y, ldy);
+  }
+}
+
 }  // namespace
 
 const Kernels* avx512(const Kernels& avx2) {
-  static const Kernels k{"avx512", kWidth, &panel, avx2.rows, avx2.scores, avx2.softmaxMix};
+  floatRows = avx2.rows;
+  static const Kernels k{"avx512", kWidth, &panel, &rows, avx2.scores, avx2.softmaxMix};
   return &k;
 }
 

@@ -16,9 +16,12 @@ struct XSums {
   static int stride(int cols) { return cols / 16 + cols / 32; }
 };
 
-// The AVX2 dot products of quantized rows (cpu_kernels_avx2_quant.cpp), behind Kernels::rows.
+// The dot products of quantized rows (cpu_kernels_quant.inc), behind Kernels::rows: 8-lane
+// (cpu_kernels_avx2_quant.cpp) and 16-lane (cpu_kernels_avx512_quant.cpp).
 void quantRowsAvx2(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows,
                    int cols, const float* bias, const float* xsum, float* Y, size_t ldy);
+void quantRowsAvx512(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows,
+                     int cols, const float* bias, const float* xsum, float* Y, size_t ldy);
 
 struct Kernels {
   const char* name;
@@ -43,8 +46,8 @@ struct Kernels {
 
 // Null when this build has no AVX2 kernels (not x86-64). Call only on a CPU with AVX2+FMA+F16C.
 const Kernels* avx2();
-// The AVX-512F prefill kernel with `avx2`'s others. Null when not built. Call only on a CPU with
-// AVX-512F besides AVX2+FMA+F16C.
+// The AVX-512F prefill kernel and quantized dot products, with `avx2`'s others. Null when not
+// built. Call only on a CPU with AVX-512F, BW and VL besides AVX2+FMA+F16C.
 const Kernels* avx512(const Kernels& avx2);
 
 }  // namespace rb::cpu::isa
