@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
 import { PHASE_ROWS, type ProfileSummary } from './summary.js';
+import { dtypeMix } from './units.js';
 
 export interface TableData {
   title: string;
@@ -51,22 +52,29 @@ export function profileTables(summary: ProfileSummary, maxLayers: number): Table
   const layers = [...summary.layers]
     .sort((a, b) => b.total_ms - a.total_ms)
     .slice(0, maxLayers)
-    .map((l) => [l.name, ...[l.load_ms, l.cpu_wait_ms, l.create_ms, l.forward_ms, l.kv_fill_ms, l.total_ms].map((x) => x.toFixed(3))]);
+    .map((l) => [
+      l.name,
+      ...[l.load_ms, l.cpu_wait_ms, l.create_ms, l.forward_ms, l.kv_fill_ms, l.total_ms].map((x) => x.toFixed(3)),
+      (l.bytes_per_decode_step / 2 ** 20).toFixed(2),
+      dtypeMix(l.dtypes),
+    ]);
   const perStep = summary.decode.steps > 0 ? 'decode step' : 'prefill';
   return [
     { title: `Phases per run (ms, ${summary.cache} cache)`, head: ['phase', 'median', 'min', 'max', 'stdev', 'share of wall'], rows: phaseRows },
     { title: `Prefill (${summary.prefill.tokens} tokens) and decode (${summary.decode.steps} steps)`, head: ['metric', 'median', 'min', 'max', 'stdev'], rows: speed },
     {
       title: `Slowest units (median ms per ${perStep}; ${Math.min(maxLayers, summary.layers.length)} of ${summary.layers.length})`,
-      head: ['unit', 'load', 'cpu_wait', 'create', 'forward', 'kv_fill', 'total'],
+      head: ['unit', 'load', 'cpu_wait', 'create', 'forward', 'kv_fill', 'total', 'MiB read', 'types'],
       rows: layers,
     },
   ];
 }
 
 export function footer(summary: ProfileSummary): string[] {
+  const perStep = summary.decode.steps > 0 ? 'decode step' : 'prefill';
   return [
-    `read ${mib(summary.bytes_read.median)} per run · peak RSS ${mib(summary.peak_rss_bytes)} · overlap efficiency ${f2(summary.overlap_efficiency.median)} (max(Σload, Σcompute) / wall)`,
+    `read ${mib(summary.bytes_read.median)} per run, ${mib(summary.bytes_per_decode_step)} per ${perStep} (weights ${dtypeMix(summary.dtypes)})`,
+    `peak RSS ${mib(summary.peak_rss_bytes)} · overlap efficiency ${f2(summary.overlap_efficiency.median)} (max(Σload, Σcompute) / wall)`,
     `verdict: ${summary.verdict.line}`,
   ];
 }

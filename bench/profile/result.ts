@@ -10,7 +10,9 @@ import { fromStepSample } from '../results/samples.js';
 import { profileCsv } from './csv.js';
 import { modelInfo } from './model-info.js';
 import { footer, headline, profileTables, renderMarkdown } from './render.js';
+import { mixEstimates } from '../quantize/estimate.js';
 import { summarizeProfile, type ProfileSummary } from './summary.js';
+import { unitFacts } from './units.js';
 
 export interface ProfileInputs {
   plan: LoadPlan;
@@ -26,7 +28,13 @@ export interface ProfileInputs {
 
 export function buildProfileFile(i: ProfileInputs): ProfileFile {
   const measured = i.runs.filter((r) => !r.warmup).map((r) => r.steps.map((s) => fromStepSample(s, i.unitNames)));
-  const summary = summarizeProfile(measured, { prefetch: i.settings.prefetch, resident: i.settings.resident, cold: i.settings.cold });
+  const summary = summarizeProfile(measured, {
+    prefetch: i.settings.prefetch,
+    resident: i.settings.resident,
+    cold: i.settings.cold,
+    units: unitFacts(i.plan),
+    quantized: mixEstimates(i.plan),
+  });
   // Validated like any file read back, so nothing is written that could not be read.
   return parseProfileFile({
     schema: PROFILE_SCHEMA,

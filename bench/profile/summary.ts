@@ -1,7 +1,9 @@
 // Statistics across the measured runs of a profile: the numbers every table prints.
 import type { StepRecord } from '../engine/records.js';
 import { median, summarize, type Summary } from '../stats.js';
+import type { MixEstimate } from '../quantize/estimate.js';
 import { overlapEfficiency, PHASE_FIELD, PHASES, stepTotals, type Phase, type PhaseTotals } from './phases.js';
+import type { UnitFacts } from './units.js';
 import { bottleneckVerdict, type Verdict } from './verdict.js';
 
 export type PhaseRow = Phase | 'sampling' | 'unaccounted';
@@ -21,6 +23,12 @@ export interface LayerStats {
   forward_ms: number;
   kv_fill_ms: number;
   total_ms: number;
+  /** The unit's bytes on disk. */
+  unit_bytes: number;
+  /** Median bytes read for it per decode step (per prefill when there is no decode step). */
+  bytes_per_decode_step: number;
+  /** The unit's bytes per storage type. */
+  dtypes: Record<string, number>;
 }
 
 export interface ProfileSummary {
@@ -33,6 +41,9 @@ export interface ProfileSummary {
   prefill: { tokens: number; ttft_ms: Summary };
   decode: { steps: number; tok_per_s: Summary | null; ms_per_token: Summary | null };
   layers: LayerStats[];
+  /** Median bytes one decode step reads (all units), and the weights a decode step reads by storage type. */
+  bytes_per_decode_step: number;
+  dtypes: Record<string, number>;
   bytes_read: Summary;
   read_mb_per_s: Summary | null;
   overlap_efficiency: Summary;
@@ -48,12 +59,18 @@ function phaseValue(t: PhaseTotals, row: PhaseRow): number {
   return t.phases[row];
 }
 
-function layerStats(runs: readonly StepRecord[][]): LayerStats[] {
+/** The steps the per-unit medians are taken over: every decode step, or the prefills when there are none. */
+function perUnitSteps(runs: readonly StepRecord[][]): StepRecord[] {
   const decode = runs.flatMap((steps) => steps.filter((s) => s.kind === 'decode'));
-  const steps = decode.length > 0 ? decode : runs.flatMap((s) => s);
+  return decode.length > 0 ? decode : runs.flatMap((s) => s);
+}
+
+function layerStats(runs: readonly StepRecord[][], units: readonly UnitFacts[]): LayerStats[] {
+  const steps = perUnitSteps(runs);
   const names = steps[0].units.map((u) => u.name);
   return names.map((name, i) => {
     const m = (field: (typeof PHASE_FIELD)[Phase]) => toMs(median(steps.map((s) => s.units[i][field])));
+    const facts = units.find((u) => u.name === name);
     const row = {
       name,
       load_ms: m('loadNs'),
@@ -62,14 +79,34 @@ function layerStats(runs: readonly StepRecord[][]): LayerStats[] {
       forward_ms: m('forwardNs'),
       kv_fill_ms: m('kvFillNs'),
     };
-    return { ...row, total_ms: row.load_ms + row.cpu_wait_ms + row.create_ms + row.forward_ms + row.kv_fill_ms };
+    return {
+      ...row,
+      total_ms: row.load_ms + row.cpu_wait_ms + row.create_ms + row.forward_ms + row.kv_fill_ms,
+      unit_bytes: facts?.bytes ?? 0,
+      bytes_per_decode_step: median(steps.map((s) => s.units[i].bytesRead)),
+      dtypes: facts?.dtypes ?? {},
+    };
   });
 }
 
-export function summarizeProfile(
-  measured: readonly StepRecord[][],
-  opts: { prefetch: boolean; resident: boolean; cold: boolean },
-): ProfileSummary {
+/** The decoder layers' and lm_head's bytes by type (the embedding is read one row per token). */
+function decodeDtypes(units: readonly UnitFacts[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const u of units.filter((x) => x.name !== 'embed')) for (const [t, b] of Object.entries(u.dtypes)) out[t] = (out[t] ?? 0) + b;
+  return out;
+}
+
+export interface SummaryOptions {
+  prefetch: boolean;
+  resident: boolean;
+  cold: boolean;
+  /** The model's units in the engine's order (from the load plan). */
+  units: readonly UnitFacts[];
+  /** What a decode token would read in smaller GGUF types, for the verdict's advice. */
+  quantized: readonly MixEstimate[];
+}
+
+export function summarizeProfile(measured: readonly StepRecord[][], opts: SummaryOptions): ProfileSummary {
   if (measured.length === 0) throw new Error('no measured runs to summarise');
   const totals = measured.map((steps) => stepTotals(steps));
   const phases = Object.fromEntries(
@@ -101,11 +138,25 @@ export function summarizeProfile(
       tok_per_s: decodeSteps > 0 ? summarize(decodeNs.map((ns) => decodeSteps / (ns / 1e9))) : null,
       ms_per_token: decodeSteps > 0 ? summarize(decodeNs.map((ns) => toMs(ns) / decodeSteps)) : null,
     },
-    layers: layerStats(measured),
+    layers: layerStats(measured, opts.units),
+    bytes_per_decode_step: median(perUnitSteps(measured).map((s) => s.units.reduce((a, u) => a + u.bytesRead, 0))),
+    dtypes: decodeDtypes(opts.units),
     bytes_read: summarize(totals.map((t) => t.bytesRead)),
     read_mb_per_s: readRates.length > 0 ? summarize(readRates) : null,
     overlap_efficiency: summarize(totals.map(overlapEfficiency)),
     peak_rss_bytes: Math.max(...measured.flatMap((steps) => steps.map((s) => s.peakRssBytes))),
-    verdict: bottleneckVerdict({ totals: typical, prefetch: opts.prefetch, resident: opts.resident }),
+    verdict: bottleneckVerdict({
+      totals: typical,
+      prefetch: opts.prefetch,
+      resident: opts.resident,
+      cache: opts.cold ? 'cold' : 'warm',
+      bytesPerToken: decodeWeightBytes(opts.units),
+      quantized: opts.quantized,
+    }),
   };
+}
+
+/** Weight bytes a decode token reads: every unit but the embedding (of which it reads one row). */
+function decodeWeightBytes(units: readonly UnitFacts[]): number {
+  return units.filter((u) => u.name !== 'embed').reduce((a, u) => a + u.bytes, 0);
 }

@@ -1,8 +1,10 @@
 // The one-line bottleneck verdict, with the advice of RabbitLLM's troubleshooting notes
 // (shared/seeds/001): what dominates, and what to do about it.
+import type { MixEstimate } from '../quantize/estimate.js';
 import { computeNs, type PhaseTotals } from './phases.js';
 
-export type Bottleneck = 'disk' | 'copy' | 'compute' | 'prefetch-stall' | 'overhead';
+/** 'page-cache': loads dominate, but the files were in the page cache: a memory copy, not the disk. */
+export type Bottleneck = 'disk' | 'page-cache' | 'copy' | 'compute' | 'prefetch-stall' | 'overhead';
 
 export interface Verdict {
   bottleneck: Bottleneck;
@@ -16,6 +18,11 @@ export interface VerdictInput {
   totals: PhaseTotals;
   prefetch: boolean;
   resident: boolean;
+  /** Whether the model files were evicted from the page cache before each run. */
+  cache: 'warm' | 'cold';
+  /** Weight bytes a decode token reads now, and in the smaller GGUF types rabbit-bench quantize writes. */
+  bytesPerToken?: number;
+  quantized?: readonly MixEstimate[];
 }
 
 /** cpu_wait above this share of wall time means the compute thread is starved. */
@@ -25,6 +32,7 @@ export const OVERHEAD_SHARE = 0.4;
 
 const ADVICE: Record<Bottleneck, string> = {
   disk: 'put the model on a faster local SSD/NVMe, or read fewer bytes (a smaller dtype or compression; compression disables prefetch in RabbitLLM, so measure both)',
+  'page-cache': 'the model files were cached in RAM, so each load is a memory copy, not a disk read: read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold measures the disk a model larger than RAM would read from',
   copy: 'keep prefetch on so copies overlap loading; on CUDA use pinned memory and async transfer; store weights in the compute dtype so create_layer has nothing to convert',
   compute: 'faster attention and kernels (SDPA/Flash on GPU, SIMD kernels on CPU), more threads, or a smaller model; on small models the CPU can beat CUDA',
   'prefetch-stall': 'the compute thread waits for layers that should already be loaded: check that prefetch is on and overlapping (--no-prefetch vs default), and that nothing else competes for the disk',
@@ -33,18 +41,19 @@ const ADVICE: Record<Bottleneck, string> = {
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-export function bottleneckVerdict({ totals: t, prefetch, resident }: VerdictInput): Verdict {
+export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesPerToken, quantized }: VerdictInput): Verdict {
   const wall = t.wall || 1;
   const load = t.phases.load_safe_tensor;
   const wait = t.phases.load_safe_tensor_cpu_wait;
   const create = t.phases.create_layer;
   const compute = t.phases.forward_per_layer + t.phases.kv_fill;
-  const make = (bottleneck: Bottleneck, share: number, what: string): Verdict => ({
-    bottleneck,
-    share,
-    line: `${what} → ${ADVICE[bottleneck]}`,
-    advice: ADVICE[bottleneck],
-  });
+  const make = (bottleneck: Bottleneck, share: number, what: string): Verdict => {
+    const advice = bottleneck === 'disk' || bottleneck === 'page-cache' ? `${ADVICE[bottleneck]}${fewerBytes(bytesPerToken, quantized)}` : ADVICE[bottleneck];
+    return { bottleneck, share, line: `${what} → ${advice}`, advice };
+  };
+  // Loads that dominate a warm run copy from the page cache: the disk was not read.
+  const loadBound: Bottleneck = cache === 'warm' ? 'page-cache' : 'disk';
+  const loadWhat = cache === 'warm' ? 'page-cache copy-bound' : 'disk-bound';
 
   if (t.unaccounted / wall > OVERHEAD_SHARE) {
     return make('overhead', t.unaccounted / wall, `overhead-bound: ${pct(t.unaccounted / wall)} of wall time is outside the measured phases`);
@@ -52,19 +61,32 @@ export function bottleneckVerdict({ totals: t, prefetch, resident }: VerdictInpu
   if (prefetch && !resident && wait / wall > STALL_SHARE) {
     // Waiting is expected when reading takes longer than computing: then the disk is the limit.
     if (load > computeNs(t)) {
-      return make('disk', wait / wall, `disk-bound: prefetch waits ${pct(wait / wall)} of wall time because loading (${ms(load)}) takes longer than compute (${ms(computeNs(t))})`);
+      return make(loadBound, wait / wall, `${loadWhat}: prefetch waits ${pct(wait / wall)} of wall time because loading (${ms(load)}) takes longer than compute (${ms(computeNs(t))})`);
     }
     return make('prefetch-stall', wait / wall, `prefetch is not overlapping: the compute thread waits ${pct(wait / wall)} of wall time although loads (${ms(load)}) are shorter than compute (${ms(computeNs(t))})`);
   }
   const foregroundLoad = load - t.backgroundLoad;
   const candidates: [Bottleneck, number, string][] = [
-    ['disk', (foregroundLoad + wait) / wall, 'disk-bound: load_safe_tensor'],
+    [loadBound, (foregroundLoad + wait) / wall, `${loadWhat}: load_safe_tensor`],
     ['copy', create / wall, 'copy-bound: create_layer'],
     ['compute', compute / wall, 'compute-bound: forward_per_layer'],
   ];
   const [bottleneck, share, what] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));
-  const hint = bottleneck === 'disk' && !prefetch ? ' (prefetch is off: turning it on hides loads behind compute)' : '';
+  const hint = bottleneck === loadBound && !prefetch ? ' (prefetch is off: turning it on hides loads behind compute)' : '';
   return make(bottleneck, share, `${what} takes ${pct(share)} of wall time${hint}`);
+}
+
+/** How many bytes a token would read in each smaller type `rabbit-bench quantize` writes. */
+function fewerBytes(now: number | undefined, quantized: readonly MixEstimate[] | undefined): string {
+  if (!now || !quantized) return '';
+  const smaller = quantized.filter((q) => q.bytes < 0.95 * now);
+  if (smaller.length === 0) return '';
+  const each = smaller.map((q) => `${q.type} ${mib(q.bytes)} (${(q.bytes / now).toFixed(2)}x)`).join(', ');
+  return `; rabbit-bench quantize --type T --out FILE.gguf cuts the ${mib(now)} a token reads to: ${each}`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 function ms(ns: number): string {

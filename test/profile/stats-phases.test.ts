@@ -54,7 +54,8 @@ describe('phase accounting', () => {
       step('decode', 1_000_000 * f, [unit('layers.0', { forwardNs: 800_000 * f, loadNs: 300_000, loadInBackground: true, bytesRead: 3e6 })]),
       step('decode', 1_000_000 * f, [unit('layers.0', { forwardNs: 900_000 * f, loadNs: 300_000, loadInBackground: true, bytesRead: 3e6 })]),
     ];
-    const s = summarizeProfile([run(1), run(2), run(1)], { prefetch: true, resident: false, cold: false });
+    const units = [{ name: 'layers.0', bytes: 3e6, dtypes: { Q4_K: 2.5e6, F32: 0.5e6 } }];
+    const s = summarizeProfile([run(1), run(2), run(1)], { prefetch: true, resident: false, cold: false, units, quantized: [] });
     expect(s.measured_runs).toBe(3);
     expect(s.prefill.ttft_ms.median).toBe(5);
     expect(s.decode.steps).toBe(2);
@@ -65,6 +66,11 @@ describe('phase accounting', () => {
     expect(s.layers).toHaveLength(1);
     expect(s.layers[0].forward_ms).toBeCloseTo(0.9, 9);
     expect(s.layers[0].load_ms).toBeCloseTo(0.3, 9);
+    expect(s.layers[0]).toMatchObject({ unit_bytes: 3e6, bytes_per_decode_step: 3e6, dtypes: { Q4_K: 2.5e6, F32: 0.5e6 } });
+    expect(s.bytes_per_decode_step).toBe(3e6);
+    expect(s.dtypes).toEqual({ Q4_K: 2.5e6, F32: 0.5e6 });
+    const withEmbed = summarizeProfile([run(1)], { prefetch: true, resident: false, cold: false, units: [{ name: 'embed', bytes: 9e6, dtypes: { Q8_0: 9e6 } }, ...units], quantized: [] });
+    expect(withEmbed.dtypes).toEqual({ Q4_K: 2.5e6, F32: 0.5e6 });
     expect(s.bytes_read.median).toBe(6e6);
     expect(s.read_mb_per_s!.median).toBeCloseTo(6 / 0.0006, 3);
     expect(s.background_load).toBe(true);

@@ -10,7 +10,7 @@ function totals(p: Partial<PhaseTotals['phases']>, extra: Partial<PhaseTotals> =
   return { phases, sampling: 0, backgroundLoad, unaccounted: Math.max(0, wall - foreground), wall, bytesRead: 0, ...extra };
 }
 
-const streaming = { prefetch: true, resident: false };
+const streaming = { prefetch: true, resident: false, cache: 'cold' as const };
 
 describe('bottleneck verdict', () => {
   it('disk: prefetch waits because loading takes longer than compute', () => {
@@ -40,7 +40,7 @@ describe('bottleneck verdict', () => {
   });
 
   it('disk without prefetch suggests turning prefetch on', () => {
-    const v = bottleneckVerdict({ prefetch: false, resident: false, totals: totals({ load_safe_tensor: 700, create_layer: 100, forward_per_layer: 200 }) });
+    const v = bottleneckVerdict({ prefetch: false, resident: false, cache: 'cold', totals: totals({ load_safe_tensor: 700, create_layer: 100, forward_per_layer: 200 }) });
     expect(v.bottleneck).toBe('disk');
     expect(v.line).toMatch(/prefetch is off/);
   });
@@ -51,7 +51,26 @@ describe('bottleneck verdict', () => {
   });
 
   it('resident runs are judged on compute, whatever the (absent) waits', () => {
-    const v = bottleneckVerdict({ prefetch: true, resident: true, totals: totals({ load_safe_tensor_cpu_wait: 0, forward_per_layer: 900, create_layer: 10 }) });
+    const v = bottleneckVerdict({ prefetch: true, resident: true, cache: 'warm', totals: totals({ load_safe_tensor_cpu_wait: 0, forward_per_layer: 900, create_layer: 10 }) });
     expect(v.bottleneck).toBe('compute');
+  });
+
+  it('page-cache copy-bound: the same loads in a warm run are not the disk\'s', () => {
+    const t = totals({ load_safe_tensor: 900, load_safe_tensor_cpu_wait: 500, create_layer: 100, forward_per_layer: 300 }, { backgroundLoad: 900 });
+    const v = bottleneckVerdict({ ...streaming, cache: 'warm', totals: t });
+    expect(v.bottleneck).toBe('page-cache');
+    expect(v.line).toMatch(/^page-cache copy-bound: prefetch waits 56% of wall time/);
+    expect(v.advice).toMatch(/memory copy, not a disk read.*--resident.*--cold/);
+  });
+
+  it('load-bound verdicts name rabbit-bench quantize and what each smaller type would read', () => {
+    const t = totals({ load_safe_tensor: 900, load_safe_tensor_cpu_wait: 500, create_layer: 100, forward_per_layer: 300 }, { backgroundLoad: 900 });
+    const MiB = 2 ** 20;
+    const quantized = [{ type: 'Q8_0' as const, bytes: 136 * MiB }, { type: 'Q4_K_M' as const, bytes: 99 * MiB }, { type: 'Q6_K' as const, bytes: 300 * MiB }];
+    const v = bottleneckVerdict({ ...streaming, totals: t, bytesPerToken: 256 * MiB, quantized });
+    expect(v.bottleneck).toBe('disk');
+    expect(v.advice).toMatch(/rabbit-bench quantize --type T --out FILE\.gguf cuts the 256\.0 MiB a token reads to: Q8_0 136\.0 MiB \(0\.53x\), Q4_K_M 99\.0 MiB \(0\.39x\)$/);
+    const compute = bottleneckVerdict({ ...streaming, totals: totals({ forward_per_layer: 900 }), bytesPerToken: 256 * MiB, quantized });
+    expect(compute.advice).not.toMatch(/quantize/);
   });
 });
