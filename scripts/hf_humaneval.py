@@ -91,15 +91,17 @@ def main() -> None:
     ap.add_argument("--cases", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--gguf-file", default=None, help="a GGUF file in --model to load instead of safetensors")
     args = ap.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     spec = json.loads(args.cases.read_text())
     transformers.utils.logging.disable_progress_bar()
     model_dir = args.model.resolve()
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
+    gguf = {"gguf_file": args.gguf_file} if args.gguf_file else {}
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager", **gguf)
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, **gguf)
 
     cases, started = [], time.perf_counter()
     for i, case in enumerate(spec["cases"]):

@@ -129,7 +129,7 @@ async function handler(a: Args): Promise<number> {
   }
 
   // After the runs, so the bandwidth probes' memory does not show as the engine's peak RSS.
-  const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(models[0].dir) });
+  const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(measuredModels[0].plan.modelDir) });
   const build = addon.buildInfo();
   const side = (m: (typeof measuredModels)[number], s: MeasuredSide, device: DeviceName): DeviceSide => {
     const settings: ProfileSettings = { device, prefetch: a.prefetch, resident: false, cold: false, threads: a.threads,

@@ -3,6 +3,7 @@
 import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
+import { modelArgument } from '../model/resolve.js';
 import type { LoadPlan } from '../model/types.js';
 import type { PhaseTotals } from '../profile/phases.js';
 import { ModelTokenizer } from '../tokenizer.js';
@@ -49,7 +50,7 @@ export class EngineGenerator {
     const tokenizer = await ModelTokenizer.load(plan.source);
     // Before any work, not at the first problem.
     if (options.style === 'chat' && !tokenizer.hasChatTemplate) throw new UserError('--chat: this model has no chat_template in tokenizer_config.json');
-    const engine = new EngineProcess(plan.modelDir, options.engine);
+    const engine = new EngineProcess(modelArgument(plan.source), options.engine);
     await engine.start();
     return new EngineGenerator(plan, tokenizer, engine, options);
   }

@@ -3,9 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import type { ModelSource } from '../model/resolve.js';
 import { repoRoot } from '../paths.js';
 import { pythonProblem } from '../reference/live.js';
 import { STOP_SEQUENCES, type PromptStyle } from './completion.js';
@@ -62,14 +63,15 @@ export function readHfFile(path: string, expect: HfRequest): HfFile {
 }
 
 /** Runs scripts/hf_humaneval.py; its progress goes straight to stderr. */
-export function runHfHumaneval(opts: HfRequest & { python: string; modelDir: string; cases: { task_id: string; prompt_ids: number[] }[]; threads?: number; saveTo: string }): HfFile {
-  const problem = pythonProblem(opts.python);
+export function runHfHumaneval(opts: HfRequest & { python: string; source: ModelSource; cases: { task_id: string; prompt_ids: number[] }[]; threads?: number; saveTo: string }): HfFile {
+  const problem = pythonProblem(opts.python, opts.source.format);
   if (problem) throw new UserError(`${problem}; run scripts/setup-hf-venv.sh, pass --hf-python PATH, or give --reference-completions FILE`, 2);
   const work = mkdtempSync(join(tmpdir(), 'rb-hf-humaneval-'));
   try {
     const casesFile = join(work, 'cases.json');
     writeFileSync(casesFile, JSON.stringify({ max_new_tokens: opts.maxNewTokens, style: opts.style, stop: STOP_SEQUENCES, eos_token_ids: opts.eosTokenIds, cases: opts.cases }));
-    const args = [join(repoRoot(), 'scripts', 'hf_humaneval.py'), '--model', opts.modelDir, '--cases', casesFile, '--out', opts.saveTo];
+    const args = [join(repoRoot(), 'scripts', 'hf_humaneval.py'), '--model', opts.source.dir, '--cases', casesFile, '--out', opts.saveTo];
+    if (opts.source.format === 'gguf') args.push('--gguf-file', basename(opts.source.file));
     if (opts.threads) args.push('--threads', String(opts.threads));
     // Spinning OpenMP workers make torch 50x slower when anything else wants the cores (measured
     // on 2 cores: 200 ms instead of 4 ms per stories260K step), as they do to the engine.

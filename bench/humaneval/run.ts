@@ -7,6 +7,7 @@ import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
 import { loadAddon } from '../engine/native.js';
 import { collectEnvironment, runMetadata, type EnvironmentReport, type RunMetadata } from '../env/environment.js';
 import { UserError } from '../errors.js';
+import { modelArgument } from '../model/resolve.js';
 import { modelInfo } from '../profile/model-info.js';
 import type { ModelInfo } from '../results/profile-schema.js';
 import { resultStem } from '../results/files.js';
@@ -107,7 +108,7 @@ async function hfCases(o: HumanevalRunOptions, generator: EngineGenerator, tasks
     for (const { problem } of tasks) if (await generator.fits(problem)) cases.push({ task_id: problem.task_id, prompt_ids: await generator.promptIds(problem) });
     if (cases.length === 0) return new Map();
     o.log(`rabbit-bench: running transformers on ${cases.length} problem(s) for the comparison (saved to ${saveTo})`);
-    file = runHfHumaneval({ ...request, python: hf.python, modelDir: generator.plan.modelDir, cases, threads: hf.threads, saveTo });
+    file = runHfHumaneval({ ...request, python: hf.python, source: generator.plan.source, cases, threads: hf.threads, saveTo });
   }
   return new Map(file.cases.map((c) => [c.task_id, c]));
 }
@@ -125,8 +126,8 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
 
   // The engine opens first: a model that cannot be used should not leave a records file behind.
   const generator = o.source.kind === 'engine' ? await openGenerator(o.source) : undefined;
-  const settings = runSettings(o, datasetPath, generator?.plan.modelDir);
-  const modelName = generator ? basename(generator.plan.modelDir) : o.source.kind;
+  const settings = runSettings(o, datasetPath, generator ? modelArgument(generator.plan.source) : undefined);
+  const modelName = generator ? basename(modelArgument(generator.plan.source), '.gguf') : o.source.kind;
   const stem = o.resume ? basename(o.resume).replace(/\.jsonl$/, '') : resultStem('humaneval', modelName);
   const recordsPath = o.resume ? resolve(o.resume) : join(resolve(o.outDir), `${stem}.jsonl`);
   let opened;

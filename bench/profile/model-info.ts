@@ -1,5 +1,6 @@
 // What a result file says about the model it measured.
 import { basename } from 'node:path';
+import { modelArgument } from '../model/resolve.js';
 import type { LoadPlan, TensorRef } from '../model/types.js';
 import type { ModelInfo } from '../results/profile-schema.js';
 
@@ -15,7 +16,8 @@ export function modelInfo(plan: LoadPlan): ModelInfo {
   const fileName = plan.source.format === 'gguf' ? basename(plan.source.file, '.gguf') : basename(plan.modelDir);
   return {
     name: shape ?? fileName,
-    dir: plan.modelDir,
+    // What --model takes to open it again: the folder, or the GGUF file.
+    dir: modelArgument(plan.source),
     architecture: plan.spec.architecture,
     dtype: plan.spec.dtype,
     params: tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0),

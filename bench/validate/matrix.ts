@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadAddon } from '../engine/native.js';
 import { collectEnvironment, runMetadata, type EnvironmentReport } from '../env/environment.js';
 import { UserError } from '../errors.js';
+import { modelArgument } from '../model/resolve.js';
 import { applyBaseline, readValidateFile } from './baseline.js';
 import { cellEnv } from './faults.js';
 import { resolveModels, type ModelTarget } from './models.js';
@@ -149,7 +150,7 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
             cell.reason = reference.note ?? 'no reference';
           } else {
             const env = cellEnv(injected);
-            const args = ['--model', target.plan!.modelDir, '--reference', reference.file, '--case', prompt,
+            const args = ['--model', modelArgument(target.plan!.source), '--reference', reference.file, '--case', prompt,
               '--threads', String(o.threads), '--min-cosine', String(o.minCosine), '--max-rel-diff', String(o.maxRelDiff)];
             const run = await runCellProcess(args, env, o.cellTimeoutS * 1000);
             cell.status = run.status;

@@ -4,6 +4,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
+import { modelArgument } from '../model/resolve.js';
 import type { LoadPlan } from '../model/types.js';
 import { repoRoot } from '../paths.js';
 import { buildFixtures } from '../../test/fixtures/build.js';
@@ -30,9 +31,9 @@ export function parseFixtureSelection(v: string): string[] {
   return names;
 }
 
-/** A folder's name, or NAME of a Hub id ORG/NAME[@REVISION]. */
+/** A folder's (or GGUF file's) name, or NAME of a Hub id ORG/NAME[@REVISION]. */
 function modelName(source: string): string {
-  if (existsSync(source)) return basename(resolve(source));
+  if (existsSync(source)) return basename(resolve(source), '.gguf');
   return source.replace(/@.*$/, '').split('/').pop() || source;
 }
 
@@ -49,7 +50,7 @@ export function resolveModels(fixtures: string[], extra: string[]): ModelTarget[
   const names = new Set<string>();
   const unique: ModelTarget[] = [];
   for (const t of targets) {
-    const key = t.plan ? realpathSync(t.plan.modelDir) : `?${t.source}`;
+    const key = t.plan ? realpathSync(modelArgument(t.plan.source)) : `?${t.source}`;
     if (seen.has(key)) continue;
     seen.add(key);
     let name = t.name;
