@@ -29,7 +29,7 @@ describe('completion post-processing', () => {
 
 describe.skipIf(!HAS_STORIES)(`completion tokens (${STORIES_SUITE})`, () => {
   it('keeps the tokens up to the one that completes the stop, with the indentation the prompt implies', async () => {
-    const tokenizer = await ModelTokenizer.load(STORIES_DIR);
+    const tokenizer = await ModelTokenizer.load({ format: 'safetensors', dir: STORIES_DIR });
     const prompt = 'def f(x):\n    """Return x."""\n';
     const promptIds = await encodePrompt(tokenizer, prompt, 'base');
     const all = await tokenizer.encode(`${prompt}    return x\n\ndef g():\n    pass\n`);

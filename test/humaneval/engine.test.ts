@@ -74,7 +74,7 @@ describe.skipIf(!READY)(`humaneval through the engine (${SUITE})`, () => {
     const r = await humaneval(['--dataset', HUMANEVAL, '--model', model, '--chat', '--problems', 'HumanEval/2', '--max-new-tokens', '8', '--out', tempDir(), '--json']);
     expect(r.code).toBe(0);
     const [rec] = JSON.parse(r.stdout).records;
-    const tokenizer = await ModelTokenizer.load(model);
+    const tokenizer = await ModelTokenizer.load({ format: 'safetensors', dir: model });
     const prompt = loadProblems(HUMANEVAL, false).find((p) => p.task_id === 'HumanEval/2')!.prompt;
     expect(rec.generation.prompt_tokens).toBe((await encodePrompt(tokenizer, prompt, 'chat')).length);
     expect(rec.generation.prompt_tokens).toBeGreaterThan((await encodePrompt(tokenizer, prompt, 'base')).length);
