@@ -111,6 +111,23 @@ void testRope(std::mt19937& rng) {
     rb::cuda::rope(got.data(), n, heads, spec.headDim, stride, pos0, table.cos(0), table.sin(0), adjacent, nullptr);
     expect(got == want, std::string("rope bit-exact") + (adjacent ? " (wrong-rope fault)" : ""));
   }
+  // GGUF llama files store each head's Q/K rows interleaved (row 2i + s holds row s * D/2 + i);
+  // the CUDA backend rotates those adjacent pairs instead of restoring the order, which must give
+  // the interleaved image of the rotation of transformers' order, bit for bit.
+  rb::RopeTable table(spec, 40, false);
+  const int D = spec.headDim, heads = 3;
+  auto x = randoms(static_cast<size_t>(heads) * D, rng);
+  std::vector<float> inter(x.size());
+  for (int h = 0; h < heads; ++h)
+    for (int s = 0; s < 2; ++s)
+      for (int i = 0; i < D / 2; ++i) inter[h * D + 2 * i + s] = x[h * D + s * D / 2 + i];
+  rb::cuda::rope(x.data(), 1, heads, D, heads * D, 9, table.cos(0), table.sin(0), false, nullptr);
+  rb::cuda::rope(inter.data(), 1, heads, D, heads * D, 9, table.cos(0), table.sin(0), true, nullptr);
+  bool same = true;
+  for (int h = 0; h < heads; ++h)
+    for (int s = 0; s < 2; ++s)
+      for (int i = 0; i < D / 2; ++i) same = same && inter[h * D + 2 * i + s] == x[h * D + s * D / 2 + i];
+  expect(same, "rope on interleaved Q/K rows (adjacent pairs) = interleaved rope of transformers' order");
 }
 
 // The CPU backend's attention, for one layer's cache.

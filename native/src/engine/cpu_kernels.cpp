@@ -163,7 +163,11 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   // Quantized types with per-block minimums need each token row's block sums (see XSums).
   static thread_local std::vector<float> xsum;
   const float* sums = nullptr;
-  if (direct && cols % 32 == 0 && std::any_of(jobs, jobs + count, [](const GemmJob& j) { return isQuantized(j.W.dtype); })) {
+  const auto hasMinimums = [](const GemmJob& j) {
+    const DType t = j.W.dtype;
+    return t == DType::Q4_1 || t == DType::Q5_1 || t == DType::Q2_K || t == DType::Q4_K || t == DType::Q5_K;
+  };
+  if (direct && cols % 32 == 0 && std::any_of(jobs, jobs + count, hasMinimums)) {
     const int stride = isa::XSums::stride(cols);
     xsum.resize(static_cast<size_t>(n) * stride);
     for (int t = 0; t < n; ++t) {
