@@ -118,24 +118,34 @@ export async function runSynth(opts: SynthOptions, io: SynthIO = defaultIO()): P
       ? (name) => io.stderr(`synth: wrote ${name} (${formatBytes(fileSize(out, name))}, ${seconds(started)} s)\n`)
       : undefined,
   });
-  const check = selfCheck(out, job);
   const onDisk = written.files.reduce((sum, f) => sum + fileSize(out, f), 0);
-  const report = {
+  return printReport(opts, io, reportOf(job, out, started, {
+    dtype: job.dtype,
+    shards: job.shards,
+    bytes: { tensors: written.totalSize, on_disk: onDisk },
+    files: written.files,
+  }));
+}
+
+/** What both formats report: the job, the files written, and the self-check of loading them back. */
+function reportOf(job: Job, out: string, started: number, written: Pick<Report, 'dtype' | 'shards' | 'bytes' | 'files'> & Record<string, unknown>) {
+  const check = selfCheck(out, job);
+  return {
     out,
     shape: job.shape,
     hf_repo: job.hfRepo,
     source_config: job.sourceConfig,
     architecture: check.plan.spec.architecture,
-    dtype: job.dtype,
     seed: job.seed,
-    shards: job.shards,
     layers: { kept: job.layers, original: job.originalLayers },
     params: { written: job.params, full_model: job.fullParams },
-    bytes: { tensors: written.totalSize, on_disk: onDisk },
-    files: written.files,
+    ...written,
     time_s: Number(seconds(started)),
     self_check: { ok: true, layers: check.plan.layers.length, weight_files: check.plan.files.length, tensors: check.tensors },
   };
+}
+
+function printReport(opts: SynthOptions, io: SynthIO, report: Report): number {
   if (opts.json) io.stdout(`${JSON.stringify(report)}\n`);
   else io.stdout(summaryText(report));
   return 0;
@@ -157,27 +167,13 @@ function synthGguf(opts: SynthOptions, job: Job, out: string, io: SynthIO, start
   checkDiskSpace(path.dirname(out), needed, { reclaimable: existing?.size ?? 0, statfs: io.statfs });
   if (io.progress) io.stderr(`synth: writing about ${formatBytes(needed)} to ${out}\n`);
   const written = writeSyntheticGguf(out, { config: job.config, mix, seed: job.seed, name: job.shape ?? path.basename(out, '.gguf') });
-  const check = selfCheck(out, job);
-  const report = {
-    out,
-    shape: job.shape,
-    hf_repo: job.hfRepo,
-    source_config: job.sourceConfig,
-    architecture: check.plan.spec.architecture,
+  return printReport(opts, io, reportOf(job, out, started, {
     dtype: mix,
-    seed: job.seed,
     shards: 1,
-    layers: { kept: job.layers, original: job.originalLayers },
-    params: { written: job.params, full_model: job.fullParams },
     bytes: { tensors: written.tensors.reduce((a, t) => a + t.bytes, 0), on_disk: written.bytes },
     files: [path.basename(out)],
     tensor_types: Object.fromEntries([...new Set(written.tensors.map((t) => t.dtype))].map((d) => [d, written.tensors.filter((t) => t.dtype === d).length])),
-    time_s: Number(seconds(started)),
-    self_check: { ok: true, layers: check.plan.layers.length, weight_files: check.plan.files.length, tensors: check.tensors },
-  };
-  if (opts.json) io.stdout(`${JSON.stringify(report)}\n`);
-  else io.stdout(summaryText(report));
-  return 0;
+  }));
 }
 
 interface Job {

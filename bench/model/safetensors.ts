@@ -1,10 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { ModelError } from '../errors.js';
-import { isJsonObject, show, type JsonObject } from './json.js';
 import { FLOAT_DTYPE_BYTES, type FloatDtype } from './dtype.js';
+import { isJsonObject, show, type JsonObject } from './json.js';
+import { withModelFile } from './model-file.js';
 import type { TensorRef } from './types.js';
-
 
 /** The reference implementation refuses larger headers; so do we, before allocating anything. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -17,21 +15,7 @@ export interface SafetensorsHeader {
 
 /** Reads the length prefix and JSON header of a .safetensors file; tensor data is never read. */
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
-  const abs = path.resolve(file);
-  const fail = (message: string): never => {
-    throw new ModelError(`${abs}: ${message}`);
-  };
-  let fd: number;
-  try {
-    fd = fs.openSync(abs, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? String(err)})`);
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return fail('not a regular file');
-    const fileBytes = stat.size;
+  return withModelFile(file, (fd, fileBytes, fail, abs) => {
     if (fileBytes < 8) return fail(`file is ${fileBytes} bytes, shorter than the 8-byte header length prefix`);
     const headerLen = readExactly(fd, 0, 8, fail).readBigUInt64LE(0);
     if (headerLen === 0n) return fail('header length is 0 — not a safetensors file');
@@ -51,9 +35,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       else tensors.set(name, parseEntry(name, entry, abs, dataStart, dataBytes, fail));
     }
     return { tensors, metadata, fileBytes };
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 function readExactly(fd: number, position: number, length: number, fail: (m: string) => never): Buffer {

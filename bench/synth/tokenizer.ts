@@ -2,6 +2,8 @@
 // file is plain tokenizer.json that the Rust `tokenizers` (npm and Python) and transformers'
 // AutoTokenizer read identically.
 
+import { byteLevelAlphabet } from '../model/byte-level.js';
+
 export const UNK_ID = 0;
 export const BOS_ID = 1;
 export const EOS_ID = 2;
@@ -22,23 +24,13 @@ const MERGES: [string, string][] = [
 /** Tokens in the tokenizer: specials, 256 bytes, one per merge. */
 export const BYTE_LEVEL_VOCAB_SIZE = FIRST_BYTE_ID + 256 + MERGES.length;
 
-/** GPT-2's bytes_to_unicode: printable stand-ins for bytes so that BPE tokens are strings. */
-function byteChars(): string[] {
-  const chars: string[] = new Array(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    chars[b] = String.fromCodePoint(printable ? b : 256 + extra++);
-  }
-  return chars;
-}
 
 /** tokenizer.json and tokenizer_config.json contents; `<s>` is prepended when encoding. */
 export function byteLevelTokenizer(modelMaxLength: number): {
   tokenizer: Record<string, unknown>;
   tokenizerConfig: Record<string, unknown>;
 } {
-  const chars = byteChars();
+  const chars = byteLevelAlphabet();
   // The merge list is written in plain text; BPE sees the stand-in characters.
   const enc = (s: string): string => [...Buffer.from(s, 'utf8')].map((b) => chars[b]).join('');
   const vocab: Record<string, number> = {};

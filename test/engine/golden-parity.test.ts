@@ -3,31 +3,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../bench/engine/engine.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
-import { F32_TOLERANCE } from '../../bench/reference/compare.js';
-import { readReference } from '../../bench/reference/reference-file.js';
-import { runParity } from '../../bench/reference/run-parity.js';
-import { checkReferenceWeights } from '../../bench/reference/weights-check.js';
 import { buildFixtures } from '../fixtures/build.js';
 import { goldenPath, REGENERATE_GOLDENS } from '../fixtures/golden.js';
 import { FIXTURES } from '../fixtures/specs.js';
+import { expectGoldenParity } from '../helpers/parity.js';
 import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
 
-async function expectParity(modelDir: string, golden: string, engineOptions: Parameters<typeof InferenceEngine.open>[1] = {}) {
-  const plan = buildLoadPlan(modelDir);
-  const reference = readReference(golden);
-  const weights = checkReferenceWeights(reference, plan.files);
-  expect(weights, `golden ${golden} is stale: run \`${REGENERATE_GOLDENS}\``).toEqual({ status: 'match' });
-  const engine = InferenceEngine.open(plan, engineOptions);
-  try {
-    const results = await runParity(reference, engine, F32_TOLERANCE);
-    expect(results.map((r) => r.name)).toEqual(expect.arrayContaining(['short', 'long']));
-    expect(results.find((r) => r.name === 'long')!.prompt_tokens).toBeGreaterThanOrEqual(150);
-    for (const r of results) expect(r.failures, `${golden} case ${r.name}`).toEqual([]);
-    return results;
-  } finally {
-    engine.close();
-  }
-}
+const expectParity = (modelDir: string, golden: string, engineOptions: Parameters<typeof InferenceEngine.open>[1] = {}) =>
+  expectGoldenParity(modelDir, golden, REGENERATE_GOLDENS, engineOptions);
 
 describe('engine vs golden HF references (fixtures)', () => {
   let dirs: Record<string, string>;

@@ -4,30 +4,15 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine, type EngineOptions } from '../../bench/engine/engine.js';
+import { InferenceEngine } from '../../bench/engine/engine.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
-import { F32_TOLERANCE } from '../../bench/reference/compare.js';
-import { readReference } from '../../bench/reference/reference-file.js';
-import { runParity } from '../../bench/reference/run-parity.js';
-import { checkReferenceWeights } from '../../bench/reference/weights-check.js';
 import { GGUF_FIXTURES, GGUF_GOLDEN_DIR, buildGgufFixtures } from '../fixtures/gguf.js';
+import { expectGoldenParity } from '../helpers/parity.js';
 import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, SHARED_GGUF_SUITE, STORIES_GGUF_DIR } from '../helpers/paths.js';
 
 const REGENERATE = 'npx tsc -p tsconfig.json && node dist/scripts/make-gguf-goldens.js';
 
-async function expectParity(file: string, golden: string, options: EngineOptions = {}) {
-  const plan = buildLoadPlan(file);
-  const reference = readReference(join(GGUF_GOLDEN_DIR, `${golden}.json`));
-  expect(checkReferenceWeights(reference, plan.files), `golden ${golden} is stale: run \`${REGENERATE}\``).toEqual({ status: 'match' });
-  const engine = InferenceEngine.open(plan, options);
-  try {
-    const results = await runParity(reference, engine, F32_TOLERANCE);
-    expect(results.find((r) => r.name === 'long')!.prompt_tokens).toBeGreaterThanOrEqual(150);
-    for (const r of results) expect(r.failures, `${golden} case ${r.name}`).toEqual([]);
-  } finally {
-    engine.close();
-  }
-}
+const expectParity = (file: string, golden: string) => expectGoldenParity(file, join(GGUF_GOLDEN_DIR, `${golden}.json`), REGENERATE);
 
 describe('GGUF fixtures (rabbit-bench writer) vs transformers GGUF goldens', () => {
   let files: Record<string, string>;

@@ -3,8 +3,7 @@
 // (@huggingface/gguf 0.4.6 was tried first: it parses a truncated file into empty-named tensors
 // without an error, so this reader is our own.)
 import fs from 'node:fs';
-import path from 'node:path';
-import { ModelError } from '../../errors.js';
+import { withModelFile } from '../model-file.js';
 import { DEFAULT_ALIGNMENT, GGML_TYPES, GGUF_MAGIC, GgufValueType, VALUE_BYTES, type GgmlType } from './format.js';
 
 export type GgufScalar = number | bigint | boolean | string;
@@ -59,24 +58,7 @@ export function isGgufFile(file: string): boolean {
 }
 
 export function readGgufHeader(file: string): GgufHeader {
-  const abs = path.resolve(file);
-  const fail = (message: string): never => {
-    throw new ModelError(`${abs}: ${message}`);
-  };
-  let fd: number;
-  try {
-    fd = fs.openSync(abs, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? String(err)})`);
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return fail('not a regular file');
-    return parse(new Cursor(fd, stat.size, fail), abs, stat.size, fail);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withModelFile(file, (fd, size, fail, abs) => parse(new Cursor(fd, size, fail), abs, size, fail));
 }
 
 function parse(c: Cursor, file: string, fileBytes: number, fail: (m: string) => never): GgufHeader {

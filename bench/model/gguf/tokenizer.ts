@@ -7,6 +7,7 @@
 // when tokenizer.ggml.add_bos_token says so, and by default for SentencePiece vocabularies (as
 // the original tokenizers of those models do). Here the file's flag and llama.cpp's default win,
 // so `--prompt` gives the ids the model was trained to see.
+import { byteLevelAlphabet } from '../byte-level.js';
 import { GgufMetadata } from './metadata.js';
 
 /** llama.cpp's token types (llama_token_type). */
@@ -52,17 +53,6 @@ export interface GgufTokenizer {
   bosToken: string;
   eosToken: string;
   chatTemplate: string | undefined;
-}
-
-/** GPT-2's bytes_to_unicode: the printable character standing for each byte in byte-level BPE. */
-export function byteLevelAlphabet(): string[] {
-  const chars: string[] = new Array(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    chars[b] = String.fromCodePoint(printable ? b : 256 + extra++);
-  }
-  return chars;
 }
 
 export function ggufTokenizer(meta: GgufMetadata): GgufTokenizer {
