@@ -1,6 +1,6 @@
 // The GGUF container as llama.cpp's ggml defines it (GGUF v2/v3): value types of the metadata and
 // the tensor types, with the block layouts of the ones whose sizes are known. Little-endian only.
-import type { TensorDtype } from '../dtype.js';
+import { DTYPE_LAYOUT, type TensorDtype } from '../dtype.js';
 
 export const GGUF_MAGIC = 'GGUF';
 export const DEFAULT_ALIGNMENT = 32;
@@ -44,21 +44,24 @@ export interface GgmlType {
   dtype?: TensorDtype;
 }
 
+/** A type the engine runs: its layout is the engine's (dtype.ts). */
+const runs = (dtype: TensorDtype): GgmlType => ({ name: dtype, ...DTYPE_LAYOUT[dtype], dtype });
+
 /** ggml_type ids with their layouts (ggml.h, gguf-py GGML_QUANT_SIZES). */
 export const GGML_TYPES: ReadonlyMap<number, GgmlType> = new Map<number, GgmlType>([
-  [0, { name: 'F32', blockElems: 1, blockBytes: 4, dtype: 'F32' }],
-  [1, { name: 'F16', blockElems: 1, blockBytes: 2, dtype: 'F16' }],
-  [2, { name: 'Q4_0', blockElems: 32, blockBytes: 18, dtype: 'Q4_0' }],
-  [3, { name: 'Q4_1', blockElems: 32, blockBytes: 20, dtype: 'Q4_1' }],
-  [6, { name: 'Q5_0', blockElems: 32, blockBytes: 22, dtype: 'Q5_0' }],
-  [7, { name: 'Q5_1', blockElems: 32, blockBytes: 24, dtype: 'Q5_1' }],
-  [8, { name: 'Q8_0', blockElems: 32, blockBytes: 34, dtype: 'Q8_0' }],
+  [0, runs('F32')],
+  [1, runs('F16')],
+  [2, runs('Q4_0')],
+  [3, runs('Q4_1')],
+  [6, runs('Q5_0')],
+  [7, runs('Q5_1')],
+  [8, runs('Q8_0')],
   [9, { name: 'Q8_1', blockElems: 32, blockBytes: 40 }],
-  [10, { name: 'Q2_K', blockElems: 256, blockBytes: 84, dtype: 'Q2_K' }],
-  [11, { name: 'Q3_K', blockElems: 256, blockBytes: 110, dtype: 'Q3_K' }],
-  [12, { name: 'Q4_K', blockElems: 256, blockBytes: 144, dtype: 'Q4_K' }],
-  [13, { name: 'Q5_K', blockElems: 256, blockBytes: 176, dtype: 'Q5_K' }],
-  [14, { name: 'Q6_K', blockElems: 256, blockBytes: 210, dtype: 'Q6_K' }],
+  [10, runs('Q2_K')],
+  [11, runs('Q3_K')],
+  [12, runs('Q4_K')],
+  [13, runs('Q5_K')],
+  [14, runs('Q6_K')],
   [15, { name: 'Q8_K', blockElems: 256, blockBytes: 292 }],
   [16, { name: 'IQ2_XXS', blockElems: 256, blockBytes: 66 }],
   [17, { name: 'IQ2_XS', blockElems: 256, blockBytes: 74 }],
@@ -74,7 +77,7 @@ export const GGML_TYPES: ReadonlyMap<number, GgmlType> = new Map<number, GgmlTyp
   [27, { name: 'I64', blockElems: 1, blockBytes: 8 }],
   [28, { name: 'F64', blockElems: 1, blockBytes: 8 }],
   [29, { name: 'IQ1_M', blockElems: 256, blockBytes: 56 }],
-  [30, { name: 'BF16', blockElems: 1, blockBytes: 2, dtype: 'BF16' }],
+  [30, runs('BF16')],
   [34, { name: 'TQ1_0', blockElems: 256, blockBytes: 54 }],
   [35, { name: 'TQ2_0', blockElems: 256, blockBytes: 66 }],
   [39, { name: 'MXFP4', blockElems: 32, blockBytes: 17 }],
