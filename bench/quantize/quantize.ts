@@ -52,6 +52,11 @@ export function quantizeModel(o: QuantizeOptions): QuantizeReport {
     throw new UserError('--out is the input file; write the quantized model elsewhere', 2);
   }
   const tokenizer = tokenizerOf(plan);
+  const warnings = [...tokenizer.warnings];
+  if (plan.spec.slidingWindow !== null) {
+    // GGUF's llama architecture (which Mistral files use) records no sliding window.
+    warnings.push(`the model's ${plan.spec.slidingWindow}-token sliding window is not kept: GGUF readers attend to the whole context`);
+  }
   const written = writeGgufModel(out, {
     spec: plan.spec,
     name: plan.source.format === 'gguf' ? path.basename(plan.source.file, '.gguf') : path.basename(plan.modelDir),
@@ -73,7 +78,7 @@ export function quantizeModel(o: QuantizeOptions): QuantizeReport {
     decode_bytes_ratio: after / before,
     tensor_types: countTypes(written.tensors),
     notes: written.tensors.filter((t) => t.note).map((t) => `${t.name}: ${t.note}`),
-    warnings: tokenizer.warnings,
+    warnings,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -9,6 +9,7 @@ import { readGgufHeader, type GgufTensorInfo } from '../../bench/model/gguf/read
 import { usesMoreBits } from '../../bench/quantize/mix.js';
 import { interleaveRows, deinterleaveRows } from '../../bench/quantize/qk-order.js';
 import { quantizeModel } from '../../bench/quantize/quantize.js';
+import { buildFixtures } from '../fixtures/build.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, SHARED_GGUF_SUITE, STORIES_DIR, STORIES_GGUF_DIR } from '../helpers/paths.js';
 import { tempDirs } from '../helpers/temp.js';
@@ -109,6 +110,13 @@ describe('rabbit-bench quantize', () => {
     const g = runCli(['generate', '--model', out, '--prompt', 'Once upon a time', '--max-new-tokens', '20', '--greedy']);
     expect(g.status, g.stderr).toBe(0);
     expect(g.stdout).toMatch(/^, there was a little girl named Lily/);
+  });
+
+  it('a Mistral sliding window, which GGUF cannot record, is named in the report', () => {
+    const mistral = buildFixtures()['mistral-mqa-swa-f16'];
+    const report = quantizeModel({ model: mistral, type: 'F16', out: join(temp('rb-q-'), 'm.gguf'), force: false });
+    expect(report.warnings).toContainEqual(expect.stringMatching(/sliding window is not kept/));
+    expect(quantizeModel({ model: STORIES_DIR, type: 'F16', out: join(temp('rb-q-'), 's.gguf'), force: false }).warnings).toEqual([]);
   });
 
   it('refuses a bad type, an existing --out without --force, and --out = the input', () => {
