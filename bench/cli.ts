@@ -13,25 +13,32 @@ import { quantizeCommand } from './commands/quantize.js';
 import { synthCommand } from './commands/synth.js';
 import { validateCommand } from './commands/validate.js';
 
-await yargs(hideBin(process.argv))
-  .scriptName('rabbit-bench')
-  .command(profileCommand)
-  .command(generateCommand)
-  .command(parityCommand)
-  .command(synthCommand)
-  .command(quantizeCommand)
-  .command(envCommand)
-  .command(diffCommand)
-  .command(gateCommand)
-  .command(validateCommand)
-  .command(humanevalCommand)
-  .command(cpuVsCudaCommand)
-  .demandCommand(1, 'name a command (see --help)')
-  .strict()
-  .fail((message, error, y) => {
-    if (error) throw error;
-    process.stderr.write(`${y.help()}\n\nrabbit-bench: ${message}\n`);
-    process.exit(2);
-  })
-  .help()
-  .parseAsync();
+try {
+  await yargs(hideBin(process.argv))
+    .scriptName('rabbit-bench')
+    .command(profileCommand)
+    .command(generateCommand)
+    .command(parityCommand)
+    .command(synthCommand)
+    .command(quantizeCommand)
+    .command(envCommand)
+    .command(diffCommand)
+    .command(gateCommand)
+    .command(validateCommand)
+    .command(humanevalCommand)
+    .command(cpuVsCudaCommand)
+    .demandCommand(1, 'name a command (see --help)')
+    .strict()
+    .fail((message, error, y) => {
+      if (error) throw error;
+      process.stderr.write(`${y.help()}\n\nrabbit-bench: ${message}\n`);
+      process.exit(2);
+    })
+    .help()
+    .parseAsync();
+} catch (err) {
+  // yargs rethrows an option's own check (a coerce, which names the option) as a YError: usage.
+  if ((err as Error).name !== 'YError') throw err;
+  process.stderr.write(`rabbit-bench: error: ${(err as Error).message}\n`);
+  process.exitCode = 2;
+}

@@ -23,7 +23,7 @@ import { buildProfileFile } from '../profile/result.js';
 import { resultStem, writeResultFiles } from '../results/files.js';
 import type { ProfileSettings } from '../results/profile-schema.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { withMeasureOptions } from './options.js';
+import { threadsOption, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { writableDir } from '../paths.js';
 
@@ -37,7 +37,7 @@ function builder(y: Argv) {
     .option('dtype', { choices: Object.keys(DTYPES), default: 'bf16', describe: 'weight dtype of --shapes models' })
     .option('runs', { type: 'number', default: 3, describe: 'measured runs per device' })
     .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first, per device' })
-    .option('threads', { type: 'number', default: 0, describe: 'CPU compute threads (0 = one per hardware thread)' })
+    .option('threads', threadsOption('CPU compute threads (0 = one per hardware thread)'))
     .option('require-cuda', { type: 'boolean', default: false, describe: 'exit 2 when CUDA cannot run instead of measuring the CPU side only' });
 }
 

@@ -5,7 +5,7 @@ import { formatTimings, summarizeSteps } from '../engine/summary.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { promptToIds } from '../prompt.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { engineOptions, samplingOptions, withEngineOptions, withSamplingOptions } from './options.js';
+import { engineOptions, newTokensOption, samplingOptions, withEngineOptions, withSamplingOptions } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
@@ -14,7 +14,7 @@ function builder(y: Argv) {
     .option('prompt-ids', { type: 'string', describe: 'prompt as comma-separated token ids' })
     .option('chat', { type: 'boolean', default: false, describe: 'wrap the prompt in the model chat template' })
     .option('system', { type: 'string', describe: 'system message for --chat' })
-    .option('max-new-tokens', { type: 'number', default: 32 })
+    .option('max-new-tokens', newTokensOption(32))
     .option('ignore-eos', { type: 'boolean', default: false, describe: 'generate exactly --max-new-tokens tokens' })
     .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON object on stdout' })
     .option('logits', { type: 'boolean', default: false, describe: 'with --json: include the logits at the last prompt position' });
@@ -49,7 +49,7 @@ function textStreamer(tokenizer: ModelTokenizer) {
 
 async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
-  const promptIds = await promptToIds({ prompt: a.prompt, promptIds: a.promptIds, chat: a.chat, system: a.system }, plan.source);
+  const promptIds = await promptToIds({ prompt: a.prompt, promptIds: a.promptIds, chat: a.chat, system: a.system }, plan.source, plan.spec.vocabSize);
   const tokenizer = ModelTokenizer.exists(plan.source) ? await ModelTokenizer.load(plan.source) : undefined;
   if (promptIds.length + a.maxNewTokens > plan.spec.maxPositions) {
     process.stderr.write(`rabbit-bench: warning: ${promptIds.length} prompt + ${a.maxNewTokens} new tokens exceed ` +

@@ -9,7 +9,7 @@ import { renderMarkdown, renderTerminal } from '../profile/render.js';
 import { writeResultFiles } from '../results/files.js';
 import { footer, headline, recordsCsv, summaryTables } from '../humaneval/report.js';
 import { runHumaneval, type CompletionSource, type HumanevalRunOptions } from '../humaneval/run.js';
-import { samplingOptions, withSamplingOptions } from './options.js';
+import { newTokensOption, samplingOptions, threadsOption, withSamplingOptions } from './options.js';
 import { runCommand } from './run.js';
 
 const DEFAULT_TIMEOUT_S = 3;
@@ -25,11 +25,11 @@ function builder(y: Argv) {
     .option('oracle', { type: 'boolean', default: false, describe: 'score the canonical solutions (checks the harness and the dataset)' })
     .option('completions', { type: 'string', describe: 'score these completions instead (human-eval samples JSONL: task_id, completion)' })
     .option('chat', { type: 'boolean', default: false, describe: 'prompt through the chat template and take the reply\'s code block' })
-    .option('max-new-tokens', { type: 'number', default: 512 })
+    .option('max-new-tokens', newTokensOption(512, 1))
     .option('samples', { type: 'number', default: 1, describe: 'completions per problem (for pass@k; needs --temperature when > 1)' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer in memory after its first load' })
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
-    .option('threads', { type: 'number', default: 0, describe: 'engine compute threads (0 = one per hardware thread)' })
+    .option('threads', threadsOption('engine compute threads (0 = one per hardware thread)'))
     .option('hf-compare', { type: 'boolean', default: false, describe: 'also run transformers (scripts/hf_humaneval.py) and compare greedy completions' })
     .option('hf-python', { type: 'string', describe: 'Python with torch and transformers for --hf-compare (default .venv-hf/bin/python)' })
     .option('reference-completions', { type: 'string', describe: 'compare with the output of scripts/hf_humaneval.py saved earlier' })

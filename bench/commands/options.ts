@@ -1,13 +1,37 @@
 // Options several commands share, and turning them into engine settings.
 import type { Argv } from 'yargs';
 import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
+import { UserError } from '../errors.js';
+
+/** Compute threads beyond this are a typo, not a machine (each one is an OS thread and a stack). */
+export const MAX_THREADS = 1024;
+/** New tokens or prompt tokens beyond this are a typo: the KV cache alone would not fit. */
+export const MAX_TOKENS = 1_000_000;
+
+/**
+ * A yargs coerce for a whole-number option in [min, max], whose message names the option; the
+ * engine narrows numbers to 32 bits, so nothing outside the range may reach it.
+ */
+export function wholeNumber(name: string, min: number, max: number) {
+  return (v: number): number => {
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new UserError(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`, 2);
+    }
+    return v;
+  };
+}
+
+export const threadsOption = (describe: string) =>
+  ({ type: 'number', default: 0, describe, coerce: wholeNumber('threads', 0, MAX_THREADS) }) as const;
+export const newTokensOption = (defaultValue: number, min = 0, describe?: string) =>
+  ({ type: 'number', default: defaultValue, describe, coerce: wholeNumber('max-new-tokens', min, MAX_TOKENS) }) as const;
 
 export function withEngineOptions<T>(y: Argv<T>) {
   return y
     .option('model', { type: 'string', demandOption: true, describe: 'local HF model folder or Hub repo id (resolved in the local HF cache, never downloaded)' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer in memory after its first load (in-memory baseline)' })
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
-    .option('threads', { type: 'number', default: 0, describe: 'compute threads (0 = one per hardware thread; streamed decode steps leave one to the prefetch thread)' });
+    .option('threads', threadsOption('compute threads (0 = one per hardware thread; streamed decode steps leave one to the prefetch thread)'));
 }
 
 export function engineOptions(a: { resident: boolean; prefetch: boolean; threads: number }): EngineOptions {
@@ -49,8 +73,8 @@ export function withMeasureOptions<T>(y: Argv<T>) {
     .option('pin-memory', { type: 'boolean', default: true, describe: 'CUDA: read layers into pinned host memory (--no-pin-memory: pageable)' })
     .option('async-transfer', { type: 'boolean', default: true, describe: 'CUDA: copy layer i+1 to the GPU while layer i computes (--no-async-transfer: synchronous copies)' })
     .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
-    .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given' })
-    .option('max-new-tokens', { type: 'number', default: 16 })
+    .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given', coerce: wholeNumber('prompt-tokens', 1, MAX_TOKENS) })
+    .option('max-new-tokens', newTokensOption(16, 1))
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
     .option('format', { choices: ['table', 'json', 'csv', 'md'] as const, default: 'table' as const, describe: 'what stdout shows' })
     .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })

@@ -13,7 +13,7 @@ import { defaultPython, runHfReference, type ReferencePrompt } from '../referenc
 import { readReference, type ReferenceFile } from '../reference/reference-file.js';
 import { checkReferenceWeights } from '../reference/weights-check.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { engineOptions, withEngineOptions } from './options.js';
+import { engineOptions, newTokensOption, withEngineOptions } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
@@ -21,7 +21,7 @@ function builder(y: Argv) {
     .option('reference', { type: 'string', describe: 'reference JSON written by scripts/hf_reference.py' })
     .option('python', { type: 'string', describe: 'Python with transformers, to make the reference live (default: .venv-hf if present)' })
     .option('prompts', { type: 'string', describe: 'prompts JSON for a live reference ([{"name","text"} | {"name","ids"}])' })
-    .option('max-new-tokens', { type: 'number', default: 24, describe: 'greedy tokens to compare (live reference)' })
+    .option('max-new-tokens', newTokensOption(24, 1, 'greedy tokens to compare (live reference)'))
     .option('min-cosine', { type: 'number', default: F32_TOLERANCE.minCosine })
     .option('max-rel-diff', { type: 'number', default: F32_TOLERANCE.maxRelAbsDiff, describe: 'max |Δ logit| as a fraction of max |reference logit|' })
     .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })

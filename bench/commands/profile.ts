@@ -17,7 +17,7 @@ import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
 import { vramLine, vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { withMeasureOptions } from './options.js';
+import { threadsOption, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { writableDir } from '../paths.js';
 
@@ -28,7 +28,7 @@ function builder(y: Argv) {
     .option('runs', { type: 'number', default: 3, describe: 'measured runs' })
     .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer after its first load' })
-    .option('threads', { type: 'number', default: 0, describe: 'compute threads (0 = one per hardware thread)' })
+    .option('threads', threadsOption('compute threads (0 = one per hardware thread)'))
     .option('cold', { type: 'boolean', default: false, describe: 'evict the model files from the page cache before every run' })
     .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' });
 }
@@ -36,7 +36,7 @@ function builder(y: Argv) {
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
 
 function checkCounts(a: Args): void {
-  for (const [name, v, min] of [['--runs', a.runs, 1], ['--warmup', a.warmup, 0], ['--max-new-tokens', a.maxNewTokens, 1], ['--top-layers', a.topLayers, 1]] as const) {
+  for (const [name, v, min] of [['--runs', a.runs, 1], ['--warmup', a.warmup, 0], ['--top-layers', a.topLayers, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw new UserError(`${name} must be a whole number >= ${min}`, 2);
   }
   if (a.device === 'cuda') requireCuda('--device cuda');

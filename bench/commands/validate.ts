@@ -14,6 +14,7 @@ import { FIXTURE_NAMES, parseFixtureSelection } from '../validate/models.js';
 import { renderText } from '../validate/render.js';
 import { VALIDATE_NEW_TOKENS } from '../validate/references.js';
 import { DEVICES, PROMPT_KINDS, type Device, type PromptKind, type ValidateFile } from '../validate/schema.js';
+import { newTokensOption, threadsOption } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
@@ -24,9 +25,9 @@ function builder(y: Argv) {
     .option('prompts', { type: 'string', default: 'short,long', describe: 'comma list of short (8 tokens), long (512 tokens)' })
     .option('live', { type: 'boolean', default: true, describe: 'live HF references when a Python with transformers is available (--no-live: always the goldens)' })
     .option('python', { type: 'string', describe: 'Python with transformers for live references (default: .venv-hf if present)' })
-    .option('max-new-tokens', { type: 'number', default: VALIDATE_NEW_TOKENS, describe: 'greedy tokens per cell for live references (goldens carry their own)' })
+    .option('max-new-tokens', newTokensOption(VALIDATE_NEW_TOKENS, 1, 'greedy tokens per cell for live references (goldens carry their own)'))
     .option('cell-timeout', { type: 'number', default: 120, describe: 'seconds a cell may take before it counts as a timeout' })
-    .option('threads', { type: 'number', default: 0, describe: 'compute threads per cell (0 = one per hardware thread)' })
+    .option('threads', threadsOption('compute threads per cell (0 = one per hardware thread)'))
     .option('min-cosine', { type: 'number', default: F32_TOLERANCE.minCosine })
     .option('max-rel-diff', { type: 'number', default: F32_TOLERANCE.maxRelAbsDiff, describe: 'max |Δ logit| as a fraction of max |reference logit|' })
     .option('baseline', { type: 'string', describe: 'a previous validate JSON: per-cell change of TTFT and decode tok/s' })

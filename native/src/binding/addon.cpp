@@ -40,6 +40,16 @@ double getNumberOr(const Napi::Object& o, const char* key, double fallback) {
   return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
 }
 
+// A JS number as an int in [min, max]: a value that would not survive the narrowing (2^32 + 16
+// would become 16) is refused, never wrapped.
+int toInt(double v, const std::string& what, int min = 0, int max = std::numeric_limits<int32_t>::max()) {
+  if (!(v >= min && v <= max) || std::floor(v) != v) {
+    throw std::invalid_argument(what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+                                ", not " + std::to_string(v));
+  }
+  return static_cast<int>(v);
+}
+
 bool getBoolOr(const Napi::Object& o, const char* key, bool fallback) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
@@ -68,20 +78,20 @@ rb::TensorRef toTensor(const Napi::Object& o) {
 
 rb::ModelSpec toSpec(const Napi::Object& s) {
   rb::ModelSpec spec;
-  spec.hidden = static_cast<int>(getNumber(s, "hiddenSize"));
-  spec.intermediate = static_cast<int>(getNumber(s, "intermediateSize"));
-  spec.numLayers = static_cast<int>(getNumber(s, "numLayers"));
-  spec.numHeads = static_cast<int>(getNumber(s, "numHeads"));
-  spec.numKvHeads = static_cast<int>(getNumber(s, "numKvHeads"));
-  spec.headDim = static_cast<int>(getNumber(s, "headDim"));
-  spec.vocab = static_cast<int>(getNumber(s, "vocabSize"));
-  spec.maxPositions = static_cast<int>(getNumber(s, "maxPositions"));
+  spec.hidden = toInt(getNumber(s, "hiddenSize"), "spec.hiddenSize", 1);
+  spec.intermediate = toInt(getNumber(s, "intermediateSize"), "spec.intermediateSize", 1);
+  spec.numLayers = toInt(getNumber(s, "numLayers"), "spec.numLayers", 1);
+  spec.numHeads = toInt(getNumber(s, "numHeads"), "spec.numHeads", 1);
+  spec.numKvHeads = toInt(getNumber(s, "numKvHeads"), "spec.numKvHeads", 1);
+  spec.headDim = toInt(getNumber(s, "headDim"), "spec.headDim", 1);
+  spec.vocab = toInt(getNumber(s, "vocabSize"), "spec.vocabSize", 1);
+  spec.maxPositions = toInt(getNumber(s, "maxPositions"), "spec.maxPositions", 1);
   spec.rmsEps = getNumber(s, "rmsEps");
   spec.ropeTheta = getNumber(s, "ropeTheta");
   spec.qkNorm = getBoolOr(s, "qkNorm", false);
   spec.qkRowsInterleaved = getBoolOr(s, "qkRowsInterleaved", false);
   Napi::Value window = s.Get("slidingWindow");
-  spec.slidingWindow = window.IsNumber() ? window.As<Napi::Number>().Int32Value() : 0;
+  spec.slidingWindow = window.IsNumber() ? toInt(window.As<Napi::Number>().DoubleValue(), "spec.slidingWindow") : 0;
   Napi::Object rope = getObject(s, "rope");
   const std::string type = getString(rope, "type");
   if (type == "default") {
@@ -94,7 +104,7 @@ rb::ModelSpec toSpec(const Napi::Object& s) {
     spec.rope.factor = getNumber(rope, "factor");
     spec.rope.lowFreqFactor = getNumber(rope, "lowFreqFactor");
     spec.rope.highFreqFactor = getNumber(rope, "highFreqFactor");
-    spec.rope.originalMaxPositions = static_cast<int>(getNumber(rope, "originalMaxPositions"));
+    spec.rope.originalMaxPositions = toInt(getNumber(rope, "originalMaxPositions"), "rope.originalMaxPositions", 1);
   } else if (type == "factors") {
     spec.rope.type = rb::RopeSpec::Type::Factors;
     Napi::Value factors = rope.Get("factors");
@@ -135,7 +145,7 @@ std::vector<int32_t> toIds(const Napi::Value& v, const char* what) {
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     Napi::Value x = arr.Get(i);
     if (!x.IsNumber()) throw std::invalid_argument(std::string(what) + " must hold numbers");
-    ids.push_back(x.As<Napi::Number>().Int32Value());
+    ids.push_back(toInt(x.As<Napi::Number>().DoubleValue(), std::string("a token id in ") + what));
   }
   return ids;
 }
@@ -143,7 +153,7 @@ std::vector<int32_t> toIds(const Napi::Value& v, const char* what) {
 rb::GenerateRequest toRequest(const Napi::Object& o) {
   rb::GenerateRequest req;
   req.prompt = toIds(o.Get("promptIds"), "promptIds");
-  req.maxNewTokens = static_cast<int>(getNumberOr(o, "maxNewTokens", 16));
+  req.maxNewTokens = toInt(getNumberOr(o, "maxNewTokens", 16), "maxNewTokens");
   if (o.Has("eosTokenIds")) req.eosTokenIds = toIds(o.Get("eosTokenIds"), "eosTokenIds");
   req.stopOnEos = getBoolOr(o, "stopOnEos", true);
   Napi::Value logits = o.Get("logits");
@@ -156,7 +166,7 @@ rb::GenerateRequest toRequest(const Napi::Object& o) {
     Napi::Object s = o.Get("sampling").As<Napi::Object>();
     req.sampling.greedy = getBoolOr(s, "greedy", true);
     req.sampling.temperature = static_cast<float>(getNumberOr(s, "temperature", 1.0));
-    req.sampling.topK = static_cast<int>(getNumberOr(s, "topK", 0));
+    req.sampling.topK = toInt(getNumberOr(s, "topK", 0), "topK");
     req.sampling.topP = static_cast<float>(getNumberOr(s, "topP", 1.0));
     req.sampling.repetitionPenalty = static_cast<float>(getNumberOr(s, "repetitionPenalty", 1.0));
     req.sampling.seed = static_cast<uint64_t>(getNumberOr(s, "seed", 0));
@@ -246,6 +256,8 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<int32_t> {
   void Execute(const ExecutionProgress& progress) override {
     try {
       result_ = engine_->generate(request_, [&](int32_t token) { progress.Send(&token, 1); });
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory: the KV cache or a unit's buffers for this generation could not be allocated");
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -304,7 +316,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         options.emulateDevice = getBoolOr(o, "emulateDevice", false);
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
-        options.threads = static_cast<int>(getNumberOr(o, "threads", 0));
+        options.threads = toInt(getNumberOr(o, "threads", 0), "threads", 0, 1024);
         options.slowdownPercent = getNumberOr(o, "slowdownPercent", 0);
         if (!(options.slowdownPercent >= 0)) throw std::invalid_argument("slowdownPercent must be >= 0");
         Napi::Value fault = o.Get("fault");
