@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { ModelError } from '../errors.js';
+import { insideModel } from './boundary.js';
 import { isJsonObject, readJsonObject, show } from './json.js';
 import { readSafetensorsHeader } from './safetensors.js';
 import type { TensorRef } from './types.js';
@@ -17,9 +17,9 @@ export interface Checkpoint {
 /** Every tensor of the folder's safetensors checkpoint, single-file or sharded. */
 export function openCheckpoint(modelDir: string): Checkpoint {
   // transformers loads model.safetensors when both it and an index are present.
-  const single = path.join(modelDir, SINGLE_FILE);
+  const single = insideModel(modelDir, SINGLE_FILE, 'the checkpoint');
   if (isFile(single)) return { tensors: readSafetensorsHeader(single).tensors, searched: SINGLE_FILE };
-  const index = path.join(modelDir, INDEX_FILE);
+  const index = insideModel(modelDir, INDEX_FILE, 'the checkpoint index');
   if (isFile(index)) return openSharded(modelDir, index);
   const entries = fs.readdirSync(modelDir).sort();
   throw new ModelError(
@@ -43,7 +43,7 @@ function openSharded(modelDir: string, indexFile: string): Checkpoint {
   }
   const tensors = new Map<string, TensorRef>();
   for (const [shard, names] of namesByShard) {
-    const file = path.resolve(modelDir, shard);
+    const file = insideModel(modelDir, shard, `${indexFile}: weight_map's shard`);
     if (!isFile(file)) {
       const others = names.length > 1 ? ` and ${names.length - 1} more` : '';
       fail(`shard ${shard} is missing (looked for ${file}; it should hold ${names[0]}${others})`);

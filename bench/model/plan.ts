@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { ModelError } from '../errors.js';
+import { insideModel } from './boundary.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { parseModelConfig, type LayerBiases } from './config.js';
 import { openGgufModel } from './gguf/model.js';
@@ -26,9 +26,9 @@ interface OpenedModel {
 }
 
 function openSafetensorsModel(modelDir: string): OpenedModel {
-  const configFile = path.join(modelDir, 'config.json');
+  const configFile = insideModel(modelDir, 'config.json', 'the model config');
   if (!fs.existsSync(configFile)) throw new ModelError(`${modelDir}: no config.json (and no GGUF file)`);
-  const generationFile = path.join(modelDir, 'generation_config.json');
+  const generationFile = insideModel(modelDir, 'generation_config.json', 'the generation config');
   const generation = fs.existsSync(generationFile) ? readJsonObject(generationFile) : undefined;
   const config = readJsonObject(configFile);
   const { spec, biases } = parseModelConfig(config, generation, configFile);

@@ -19,11 +19,12 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     if (fileBytes < 8) return fail(`file is ${fileBytes} bytes, shorter than the 8-byte header length prefix`);
     const headerLen = readExactly(fd, 0, 8, fail).readBigUInt64LE(0);
     if (headerLen === 0n) return fail('header length is 0 — not a safetensors file');
+    // The length is not printed: read from a file that is not a checkpoint, it would be that file's contents.
     if (headerLen > BigInt(fileBytes - 8)) {
-      return fail(`header length ${headerLen} exceeds file size ${fileBytes} — truncated or not a safetensors file`);
+      return fail(`its header length exceeds the file size (${fileBytes} bytes) — truncated or not a safetensors file`);
     }
     if (headerLen > BigInt(MAX_HEADER_BYTES)) {
-      return fail(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit of the safetensors format`);
+      return fail(`its header length exceeds the ${MAX_HEADER_BYTES}-byte limit of the safetensors format`);
     }
     const header = parseHeaderJson(readExactly(fd, 8, Number(headerLen), fail), fail);
     const dataStart = 8 + Number(headerLen);

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ModelError } from '../../errors.js';
+import { insideModel } from '../boundary.js';
 import { isGgufFile } from './reader.js';
 
 const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
@@ -26,15 +27,12 @@ export function ggufParts(file: string): GgufFiles {
   const total = Number(count);
   if (total < 1) throw new ModelError(`${abs}: a split GGUF name with 0 parts`);
   const dir = path.dirname(abs);
-  const realDir = fs.realpathSync(dir);
   const parts: string[] = [];
   for (let i = 1; i <= total; i++) {
-    const part = path.join(dir, `${prefix}-${String(i).padStart(5, '0')}-of-${count}.gguf`);
-    if (!fs.existsSync(part)) throw new ModelError(`${abs}: part ${i} of ${total} is missing (looked for ${part})`);
+    const name = `${prefix}-${String(i).padStart(5, '0')}-of-${count}.gguf`;
     // The first part is the user's choice; the others are derived names, which must not lead out of its folder.
-    if (i > 1 && path.dirname(fs.realpathSync(part)) !== realDir) {
-      throw new ModelError(`${part} links outside ${dir}: the parts of a split model must lie in one folder`);
-    }
+    const part = i === 1 ? abs : insideModel(dir, name, `${abs}: part ${i}`);
+    if (!fs.existsSync(part)) throw new ModelError(`${abs}: part ${i} of ${total} is missing (looked for ${part})`);
     parts.push(part);
   }
   return { file: abs, parts };
