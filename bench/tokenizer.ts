@@ -1,6 +1,7 @@
 // Exact Hugging Face tokenization through the official `tokenizers` bindings, and chat
 // templates through @huggingface/jinja (the Jinja subset HF chat templates are written in).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readTextFile } from './json-file.js';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from 'tokenizers';
@@ -44,9 +45,10 @@ export class ModelTokenizer {
     if (!existsSync(path)) {
       throw new ModelError(`${modelDir} has no tokenizer.json: pass token ids with --prompt-ids instead`);
     }
+    const text = readTextFile(path, 'tokenizer file', (m) => new ModelError(m));
     let tokenizer: Tokenizer;
     try {
-      tokenizer = await Tokenizer.fromFile(path);
+      tokenizer = Tokenizer.fromString(text);
     } catch (err) {
       throw new ModelError(`cannot load ${path}: ${(err as Error).message}`);
     }
@@ -54,7 +56,7 @@ export class ModelTokenizer {
     const config = existsSync(configPath) ? readJsonObject(configPath) : {};
     // Newer transformers save the template beside the config as chat_template.jinja.
     const templatePath = join(modelDir, 'chat_template.jinja');
-    const template = existsSync(templatePath) ? readFileSync(templatePath, 'utf8') : namedTemplate(config.chat_template);
+    const template = existsSync(templatePath) ? readTextFile(templatePath, 'chat template', (m) => new ModelError(m)) : namedTemplate(config.chat_template);
     return new ModelTokenizer(tokenizer, { template, bosToken: specialToken(config, 'bos_token'), eosToken: specialToken(config, 'eos_token') });
   }
 

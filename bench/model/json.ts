@@ -12,9 +12,14 @@ export function show(value: unknown): string {
   return value === undefined ? 'nothing' : JSON.stringify(value);
 }
 
+/** What a JSON value is, without what it says: file contents stay out of error messages. */
+function jsonKind(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
 /** Parses a JSON file that must hold an object, with errors that name the file. */
 export function readJsonObject(file: string): JsonObject {
   const value = readJsonFile(file, 'model file', (m) => new ModelError(m));
-  if (!isJsonObject(value)) throw new ModelError(`${file}: expected a JSON object, found ${show(value)}`);
+  if (!isJsonObject(value)) throw new ModelError(`${file}: expected a JSON object, found ${jsonKind(value)}`);
   return value;
 }

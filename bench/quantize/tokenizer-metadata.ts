@@ -4,6 +4,8 @@
 // (Metaspace, byte fallback) as `llama` with scores in piece order and the merges too.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ModelError } from '../errors.js';
+import { readTextFile } from '../json-file.js';
 import { isJsonObject, readJsonObject, type JsonObject } from '../model/json.js';
 import { PRE_TOKENIZER_SPLITS, TOKEN_TYPE } from '../model/gguf/tokenizer.js';
 import { meta, type MetaEntry } from '../model/gguf/writer.js';
@@ -139,7 +141,7 @@ function postProcessorAdds(node: unknown, where: 'first' | 'last'): boolean {
 
 function chatTemplate(modelDir: string): string | undefined {
   const jinja = path.join(modelDir, 'chat_template.jinja');
-  if (fs.existsSync(jinja)) return fs.readFileSync(jinja, 'utf8');
+  if (fs.existsSync(jinja)) return readTextFile(jinja, 'chat template', (m) => new ModelError(m));
   const config = path.join(modelDir, 'tokenizer_config.json');
   if (!fs.existsSync(config)) return undefined;
   const t = readJsonObject(config).chat_template;

@@ -1,16 +1,11 @@
 // Performance against a previous validate run: per cell, the change of TTFT and decode tok/s.
 // Informational: each cell is one short generation, a single sample on a possibly noisy machine.
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readJsonFile } from '../json-file.js';
 import { VALIDATE_SCHEMA, ValidateFileSchema, type Cell, type PerfChange, type ValidateFile } from './schema.js';
 
 export function readValidateFile(path: string): ValidateFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UserError(`cannot read baseline ${path}: ${(err as Error).message}`, 2);
-  }
+  const json = readJsonFile(path, 'baseline', (m) => new UserError(m, 2));
   const schema = (json as { schema?: unknown } | null)?.schema;
   if (schema !== VALIDATE_SCHEMA) {
     throw new UserError(`${path} is not a rabbit-bench validate result (schema ${JSON.stringify(schema)}, expected ${VALIDATE_SCHEMA})`, 2);

@@ -1,0 +1,63 @@
+// FIFOs and devices where a model's metadata files should be: a clear error at once, never a
+// hang (a FIFO without a writer) or a native abort (/dev/zero read to the end).
+import { spawnSync } from 'node:child_process';
+import { cpSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJsonFile } from '../../bench/json-file.js';
+import { REPO_ROOT, STORIES_DIR, HAS_STORIES, STORIES_SUITE } from '../helpers/paths.js';
+import { tempDirs } from '../helpers/temp.js';
+
+const temp = tempDirs();
+
+function generate(dir: string, prompt: string[]) {
+  return spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'cli.js'), 'generate', '--model', dir, ...prompt, '--max-new-tokens', '2'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+describe.skipIf(!HAS_STORIES)(`special files as model metadata (${STORIES_SUITE})`, () => {
+  for (const name of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    it(`a FIFO as ${name}: refused at once`, () => {
+      const dir = join(temp('rb-fifo-'), 'model');
+      cpSync(STORIES_DIR, dir, { recursive: true });
+      rmSync(join(dir, name));
+      expect(spawnSync('mkfifo', [join(dir, name)]).status).toBe(0);
+      const r = generate(dir, ['--prompt', 'Once upon a time']);
+      expect(r.signal, 'hung').toBeNull();
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`${name.replace('.', '\\.')} is not a regular file`));
+    });
+  }
+
+  it('/dev/zero as tokenizer.json: refused, no native abort', () => {
+    const dir = join(temp('rb-dev-'), 'model');
+    cpSync(STORIES_DIR, dir, { recursive: true });
+    rmSync(join(dir, 'tokenizer.json'));
+    symlinkSync('/dev/zero', join(dir, 'tokenizer.json'));
+    const r = generate(dir, ['--prompt', 'Once upon a time']);
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/tokenizer\.json is not a regular file/);
+  });
+});
+
+describe('JSON files', () => {
+  it('a parse error says where, not what the file holds', () => {
+    const file = join(temp('rb-json-'), 'secret.json');
+    writeFileSync(file, 'root:*:20000:0:99999:7:::');
+    expect(() => readJsonFile(file, 'config')).toThrow(/secret\.json: not valid JSON$/);
+    try {
+      readJsonFile(file, 'config');
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/root/);
+    }
+  });
+
+  it('names the character where parsing stopped when the parser knows it', () => {
+    const file = join(temp('rb-json-'), 'config.json');
+    writeFileSync(file, '{"a": 1,}');
+    expect(() => readJsonFile(file, 'config')).toThrow(/config\.json: not valid JSON \(at character 8\)$/);
+  });
+});
