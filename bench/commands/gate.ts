@@ -4,15 +4,17 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadBaseline } from '../compare/baseline.js';
-import { diffProfiles, type DiffResult } from '../compare/diff.js';
+import { diffProfiles, modelShapeDifferences, type DiffResult } from '../compare/diff.js';
 import { renderDiffMarkdown, renderDiffTerminal } from '../compare/render.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeBuildInfo } from '../engine/native.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
+import { modelArgument } from '../model/resolve.js';
 import { DEFAULT_SHAPE, ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns } from '../profile/measure.js';
+import { modelInfo } from '../profile/model-info.js';
 import { promptOfLength } from '../profile/prompt.js';
 import { buildProfileFile, saveProfile } from '../profile/result.js';
 import { F32_TOLERANCE } from '../reference/compare.js';
@@ -80,6 +82,7 @@ interface Measured {
  */
 async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<Measured> {
   const plan = buildLoadPlan(modelDirFor(baseline, a.model, log));
+  checkSameModel(baseline.model, modelInfo(plan), modelArgument(plan.source));
   const s = baseline.settings;
   const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.source, plan.spec.vocabSize, s.prompt_tokens));
   const metadata = runMetadata(process.argv);
@@ -158,28 +161,52 @@ async function parityFailures(a: Args, current: ProfileFile): Promise<string[]> 
   }
 }
 
+function readCurrent(path: string): ProfileFile {
+  try {
+    return readProfileFile(path);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`--current: ${err.message}`, 2);
+    throw err;
+  }
+}
+
+/** The gate reruns the baseline's model; under another folder name is fine, another shape is not. */
+function checkSameModel(base: ProfileFile['model'], current: ProfileFile['model'], where: string): void {
+  const differences = modelShapeDifferences(base, current);
+  if (differences.length) throw new UserError(`gate: ${where} is not the baseline's model ${base.name} (${differences.join(', ')})`, 2);
+}
+
+const fingerprintOf = (file: ProfileFile) => (file.environment as { machine_fingerprint?: string }).machine_fingerprint;
+
+/** Timings from two machines are not comparable: refused unless --force, and then loudly. */
+function checkSameMachine(baseline: ProfileFile, baselinePath: string, here: string | undefined, force: boolean, log: (l: string) => void): void {
+  const there = fingerprintOf(baseline);
+  if (here !== undefined && here === there) return;
+  const msg = `the baseline ${baselinePath} was measured on another machine (${there ?? 'unknown'}; the current run on ${here ?? 'unknown'})`;
+  if (!force) throw new UserError(`${msg}: timings are not comparable; re-baseline there, or pass --force`, 2);
+  log(`rabbit-bench: WARNING: ${msg}; comparing anyway because of --force`);
+}
+
 async function handler(a: Args): Promise<number> {
   checkCounts(a);
   const threshold = parseThreshold(a.threshold);
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const { file: baseline, path: baselinePath } = loadBaseline(a.baseline);
+  const { file: baseline, path: baselinePath } = loadBaseline(a.baseline, log);
   const unknown = a.metric.filter((m) => !diffProfiles(baseline, baseline, { threshold }).headline.some((h) => h.id === m));
   if (unknown.length) throw new UserError(`unknown --metric ${unknown.join(', ')}`, 2);
-  const here = a.current ? undefined : (await collectEnvironment({ measure: false })).machine_fingerprint;
-  const baseFingerprint = (baseline.environment as { machine_fingerprint?: string }).machine_fingerprint;
-  if (here !== undefined && here !== baseFingerprint) {
-    const msg = `the baseline ${baselinePath} was measured on another machine (${baseFingerprint ?? 'unknown'}; this one is ${here})`;
-    if (!a.force) throw new UserError(`${msg}: timings are not comparable; re-baseline here, or pass --force`, 2);
-    log(`rabbit-bench: WARNING: ${msg}; comparing anyway because of --force`);
-  }
-  const { current, base, paired } = a.current ? { current: readProfileFile(a.current), base: baseline, paired: false } : await measureAdaptively(a, baseline, threshold, log);
-  if (!a.current && a.save) log(`wrote ${saveProfile(current, a.out, 8).json}`);
+  const given = a.current ? readCurrent(a.current) : undefined;
+  if (given) checkSameModel(baseline.model, given.model, a.current!);
+  checkSameMachine(baseline, baselinePath, given ? fingerprintOf(given) : (await collectEnvironment({ measure: false })).machine_fingerprint, a.force, log);
+  const { current, base, paired } = given ? { current: given, base: baseline, paired: false } : await measureAdaptively(a, baseline, threshold, log);
+  if (!given && a.save) log(`wrote ${saveProfile(current, a.out, 8).json}`);
 
-  const diff = diffProfiles(base, current, { threshold, paired });
+  const diff = diffProfiles(base, current, { threshold, paired, sameModel: true });
+  // The gate promises to catch changed outputs: a comparison that cannot look at them is refused.
+  if (!diff.outputs.comparable) throw new UserError(`gate: the current run's outputs cannot be compared with the baseline's (${diff.outputs.note}): the gate needs the baseline's prompt and token count`, 2);
   const deciding = decides(diff, a.metric);
   const failures = [
     ...deciding.filter((m) => m.verdict === 'slower').map((m) => `${m.label} ${(100 * m.change).toFixed(1)}% slower (99% CI ${(100 * (m.ci.lo - 1)).toFixed(1)}% .. ${(100 * (m.ci.hi - 1)).toFixed(1)}%)`),
-    ...(diff.outputs.comparable && !diff.outputs.identical ? ['generated tokens changed against the baseline'] : []),
+    ...(!diff.outputs.identical ? ['generated tokens changed against the baseline'] : []),
     ...(await parityFailures(a, current)),
   ];
   const inconclusive = deciding.filter((m) => m.verdict === 'inconclusive').map((m) => m.label);

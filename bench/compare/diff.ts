@@ -53,9 +53,20 @@ function fingerprint(file: ProfileFile): string | null {
   return typeof f === 'string' ? f : null;
 }
 
-/** Did the engine produce the same tokens? Only meaningful for the same model and prompt. */
-function compareOutputs(base: ProfileFile, current: ProfileFile): DiffResult['outputs'] {
-  const sameModel = base.model.name === current.model.name && base.model.params === current.model.params && base.model.weight_bytes === current.model.weight_bytes;
+const MODEL_SHAPE = ['architecture', 'dtype', 'params', 'weight_bytes', 'num_layers', 'hidden_size'] as const;
+
+/** How two results' models differ in shape, e.g. `params 260 vs 300`; empty when they agree. */
+export function modelShapeDifferences(base: ProfileFile['model'], current: ProfileFile['model']): string[] {
+  return MODEL_SHAPE.filter((k) => base[k] !== current[k]).map((k) => `${k} ${base[k]} vs ${current[k]}`);
+}
+
+/**
+ * Did the engine produce the same tokens? Only meaningful for the same model and prompt. A
+ * model is the same one when its shape and name agree, or, with `opts.sameModel` (the gate, which
+ * reruns the baseline's workload), when its shape agrees under any folder name.
+ */
+function compareOutputs(base: ProfileFile, current: ProfileFile, assumeSameModel: boolean): DiffResult['outputs'] {
+  const sameModel = modelShapeDifferences(base.model, current.model).length === 0 && (assumeSameModel || base.model.name === current.model.name);
   const samePrompt = JSON.stringify(base.prompt_ids ?? null) === JSON.stringify(current.prompt_ids ?? null) && base.prompt_ids !== undefined;
   if (!sameModel || !samePrompt || base.settings.max_new_tokens !== current.settings.max_new_tokens) {
     return { comparable: false, identical: false, note: 'different model, prompt or length: outputs not compared' };
@@ -65,7 +76,7 @@ function compareOutputs(base: ProfileFile, current: ProfileFile): DiffResult['ou
   return { comparable: true, identical, note: identical ? 'generated tokens identical' : 'generated tokens CHANGED' };
 }
 
-export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { threshold: number; metrics?: string[]; paired?: boolean }): DiffResult {
+export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { threshold: number; metrics?: string[]; paired?: boolean; sameModel?: boolean }): DiffResult {
   const b = measuredRuns(base);
   const c = measuredRuns(current);
   const paired = (opts.paired ?? false) && b.length === c.length;
@@ -82,6 +93,6 @@ export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { th
     currentFingerprint: fingerprint(current),
     headline: compareAll(HEADLINE_METRICS),
     layers: compareAll(layerMetrics(sharedUnits)),
-    outputs: compareOutputs(base, current),
+    outputs: compareOutputs(base, current, opts.sameModel ?? false),
   };
 }

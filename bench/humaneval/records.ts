@@ -1,10 +1,14 @@
 // The crash-proof record of a run: a JSONL file with a header line (the settings) and one line
 // per finished sample, each written and synced the moment its sample is scored. --resume reads it
 // back, checks the settings are the same, and skips what is done.
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { readTextFile } from '../json-file.js';
+
+/** Records of many samples per problem outgrow the cap for configs; a Node string holds at most ~512 Mi characters. */
+const MAX_RECORDS_BYTES = 500 * 2 ** 20;
 
 const RECORDS_SCHEMA = 'rabbit-bench/humaneval-records@1';
 
@@ -85,7 +89,7 @@ export class RecordsFile {
   ) {}
 
   static create(path: string, settings: Record<string, unknown>): RecordsFile {
-    if (existsSync(path)) throw new UserError(`${path} exists: pass --resume ${path} to continue that run`);
+    if (existsSync(path)) throw new UserError(`${path} exists: pass --resume ${path} to continue that run`, 2);
     mkdirSync(dirname(path), { recursive: true });
     const file = new RecordsFile(path, openSync(path, 'a'));
     file.write({ type: 'header', schema: RECORDS_SCHEMA, settings, started_at: new Date().toISOString() });
@@ -94,8 +98,8 @@ export class RecordsFile {
 
   /** Opens an earlier run for appending; its finished samples come back with it. */
   static resume(path: string, settings: Record<string, unknown>, warn: (line: string) => void): { file: RecordsFile; done: SampleRecord[] } {
-    if (!existsSync(path)) throw new UserError(`--resume ${path}: no such file`);
-    const text = readFileSync(path, 'utf8');
+    if (!existsSync(path)) throw new UserError(`--resume ${path}: no such file`, 2);
+    const text = readTextFile(path, '--resume', (m) => new UserError(m, 2), MAX_RECORDS_BYTES);
     const lastNewline = text.lastIndexOf('\n');
     if (lastNewline < text.length - 1) {
       // A crash mid-write leaves a torn last line: drop it so the next record starts clean.
@@ -104,13 +108,13 @@ export class RecordsFile {
     }
     const lines = text.slice(0, lastNewline + 1).split('\n').filter((l) => l.trim());
     const header = HeaderSchema.safeParse(lines.length > 0 ? safeJson(lines[0]) : undefined);
-    if (!header.success) throw new UserError(`${path} is not a rabbit-bench humaneval records file (${RECORDS_SCHEMA})`);
+    if (!header.success) throw new UserError(`${path} is not a rabbit-bench humaneval records file (${RECORDS_SCHEMA})`, 2);
     const changed = Object.keys({ ...settings, ...header.data.settings }).filter(
       (k) => JSON.stringify(settings[k]) !== JSON.stringify(header.data.settings[k]),
     );
     if (changed.length > 0) {
       const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
-      throw new UserError(`--resume ${path}: the run was made with other settings: ${changed.map((k) => `${k} was ${show(header.data.settings[k])}, now ${show(settings[k])}`).join('; ')}`);
+      throw new UserError(`--resume ${path}: the run was made with other settings: ${changed.map((k) => `${k} was ${show(header.data.settings[k])}, now ${show(settings[k])}`).join('; ')}`, 2);
     }
     const done = lines.slice(1).map((line, i) => {
       const r = SampleRecordSchema.safeParse(safeJson(line));

@@ -1,6 +1,6 @@
 // diff and gate on real profile files: a file against itself passes; the same file with every
 // timing 15 % slower fails; changed outputs fail; another machine needs --force.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +136,65 @@ describe.skipIf(!HAS_STORIES)(`diff and gate (${STORIES_SUITE})`, () => {
     const missing = runCli(['gate', '--baseline', base, '--baseline-engine', join(dir, 'none.node'), '--no-save']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('the native engine is not built');
+  });
+
+  it('--current from another machine is refused like a measured run (exit 2), and compared loudly with --force', () => {
+    const other = structuredClone(doc);
+    other.environment.machine_fingerprint = 'somewhere-else';
+    const otherPath = write('other-current.json', other);
+    const refused = runCli(['gate', '--baseline', base, '--current', otherPath]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/measured on another machine .*pass --force/);
+    const forced = runCli(['gate', '--baseline', base, '--current', otherPath, '--force']);
+    expect(forced.status).toBe(0);
+    expect(forced.stderr).toMatch(/WARNING: .*comparing anyway because of --force/);
+  });
+
+  it("--model under another folder name still has its outputs compared: a model with NaN weights fails", () => {
+    // A copy of the baseline's model whose final norm is all NaN: the same shape, other outputs.
+    const copy = join(dir, 'renamed-model');
+    cpSync(STORIES_DIR, copy, { recursive: true });
+    const file = join(copy, 'model.safetensors');
+    const bytes = readFileSync(file);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+    const [begin, end] = header['model.norm.weight'].data_offsets;
+    bytes.fill(0xff, 8 + headerLength + begin, 8 + headerLength + end);
+    writeFileSync(file, bytes);
+    const r = runCli(['gate', '--baseline', base, '--model', copy, '--no-save', '--budget', '5', '--min-runs', '2', '--max-runs', '2', '--batch', '2']);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/generated tokens changed against the baseline/);
+  });
+
+  it('a model of another shape is not the baseline\'s: exit 2 before measuring, measured or given', () => {
+    const other = structuredClone(doc);
+    other.model.params += 1;
+    const otherPath = write('other-model.json', other);
+    const given = runCli(['gate', '--baseline', otherPath, '--current', base]);
+    expect(given.status).toBe(2);
+    expect(given.stderr).toMatch(/is not the baseline's model .*\(params \d+ vs \d+\)/);
+    const measured = runCli(['gate', '--baseline', otherPath, '--model', STORIES_DIR, '--no-save']);
+    expect(measured.status).toBe(2);
+    expect(measured.stderr).toMatch(/is not the baseline's model/);
+    expect(measured.stderr).not.toMatch(/^gate: \d+ runs/m);
+  });
+
+  it('an invalid baseline or --current file exits 2, not the regression code; a torn file in a baseline folder is skipped', () => {
+    const torn = write('torn.json', doc);
+    writeFileSync(torn, readFileSync(torn, 'utf8').slice(0, 500));
+    const bad = runCli(['gate', '--baseline', torn, '--current', base]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/baseline: .*torn\.json: not valid JSON/);
+    expect(runCli(['gate', '--baseline', base, '--current', torn]).status).toBe(2);
+    const folder = mkdtempSync(join(dir, 'baselines-'));
+    writeFileSync(join(folder, 'good.json'), JSON.stringify(doc));
+    writeFileSync(join(folder, 'zz-torn.json'), readFileSync(torn));
+    const r = runCli(['gate', '--baseline', folder, '--current', base]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/WARNING: skipping baseline: .*zz-torn\.json: not valid JSON/);
+    rmSync(join(folder, 'good.json'));
+    const none = runCli(['gate', '--baseline', folder, '--current', base]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/no readable profile baseline/);
   });
 });

@@ -116,7 +116,7 @@ describe.skipIf(!HAS_DATASETS)(`humaneval CLI (${DATASETS_SUITE})`, () => {
     expect(doc.summary.pass_at_k['1']).toBeCloseTo(1 / 3, 12);
     expect(readFileSync(records, 'utf8').trim().split('\n')).toHaveLength(7);
     const other = await humaneval(['--dataset', HUMANEVAL, '--completions', file, '--timeout', '5', '--resume', records]);
-    expect(other.code).toBe(1);
+    expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/other settings: limits was/);
   });
 
