@@ -20,7 +20,7 @@ import { tokenProgress, type Progress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
 import { renderMarkdown, renderTerminal } from '../profile/render.js';
 import { buildProfileFile } from '../profile/result.js';
-import { resultStem, writeResultFiles } from '../results/files.js';
+import { prepareOutDir, resultStem, writeResultFiles } from '../results/files.js';
 import type { ProfileSettings } from '../results/profile-schema.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { threadsOption, withMeasureOptions } from './options.js';
@@ -91,6 +91,7 @@ async function measureSide(plan: LoadPlan, device: DeviceName, a: Args, promptId
 
 async function handler(a: Args): Promise<number> {
   const shapes = checkArgs(a);
+  if (a.save) prepareOutDir(a.out);
   const format = a.json ? 'json' : a.format;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const addon = loadAddon();

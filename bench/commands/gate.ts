@@ -20,6 +20,7 @@ import { buildProfileFile, saveProfile } from '../profile/result.js';
 import { F32_TOLERANCE } from '../reference/compare.js';
 import { readReference } from '../reference/reference-file.js';
 import { runParity } from '../reference/run-parity.js';
+import { prepareOutDir } from '../results/files.js';
 import type { ProfileFile, RunSample } from '../results/profile-schema.js';
 import { readProfileFile } from '../results/read.js';
 import { appendStepSummary, parseThreshold } from './diff.js';
@@ -189,6 +190,7 @@ function checkSameMachine(baseline: ProfileFile, baselinePath: string, here: str
 
 async function handler(a: Args): Promise<number> {
   checkCounts(a);
+  if (!a.current && a.save) prepareOutDir(a.out);
   const threshold = parseThreshold(a.threshold);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const { file: baseline, path: baselinePath } = loadBaseline(a.baseline, log);

@@ -20,6 +20,7 @@ import { ModelTokenizer } from '../tokenizer.js';
 import { threadsOption, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { writableDir } from '../paths.js';
+import { prepareOutDir } from '../results/files.js';
 
 function builder(y: Argv) {
   return withMeasureOptions(y)
@@ -45,6 +46,8 @@ function checkCounts(a: Args): void {
 
 async function handler(a: Args): Promise<number> {
   checkCounts(a);
+  // A result that cannot be saved is found out before the measuring, not after it.
+  if (a.save) prepareOutDir(a.out);
   const format = a.json ? 'json' : a.format;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));

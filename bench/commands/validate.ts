@@ -2,12 +2,11 @@
 // architectures, plus any given) × prompt length (short, long) × device: load, generate, compare
 // with the HF reference, and time against a baseline. Each cell runs in a child process, so a
 // native crash or a hang is that cell's result, never the end of the run.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.js';
 import { F32_TOLERANCE } from '../reference/compare.js';
-import { resultStem } from '../results/files.js';
+import { prepareOutDir, resultStem, writeNewFiles } from '../results/files.js';
 import { CELL_FAULTS, parseInjectFaults } from '../validate/faults.js';
 import { runValidate } from '../validate/matrix.js';
 import { FIXTURE_NAMES, parseFixtureSelection } from '../validate/models.js';
@@ -62,6 +61,7 @@ function modelsLabel(file: ValidateFile): string {
 
 async function handler(a: Args): Promise<number> {
   if (a.python && !a.live) throw new UserError('--python and --no-live contradict each other', 2);
+  if (a.save) prepareOutDir(resolve(a.out));
   const file = await runValidate({
     fixtures: parseFixtureSelection(a.fixtures),
     models: a.models.map(String),
@@ -85,10 +85,7 @@ async function handler(a: Args): Promise<number> {
 
   let written: string | undefined;
   if (a.save) {
-    const dir = resolve(a.out);
-    mkdirSync(dir, { recursive: true });
-    written = join(dir, `${resultStem('validate', modelsLabel(file), new Date(file.run.started_at))}.json`);
-    writeFileSync(written, `${JSON.stringify(file, null, 1)}\n`);
+    written = writeNewFiles(resolve(a.out), resultStem('validate', modelsLabel(file), new Date(file.run.started_at)), { json: `${JSON.stringify(file, null, 1)}\n` }).json;
   }
   if (a.json) {
     process.stdout.write(`${JSON.stringify(file)}\n`);

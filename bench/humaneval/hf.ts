@@ -2,6 +2,7 @@
 // from a file or live, and their comparison with the engine's.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeNewFiles } from '../results/files.js';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
@@ -63,14 +64,15 @@ export function readHfFile(path: string, expect: HfRequest): HfFile {
 }
 
 /** Runs scripts/hf_humaneval.py; its progress goes straight to stderr. */
-export function runHfHumaneval(opts: HfRequest & { python: string; source: ModelSource; cases: { task_id: string; prompt_ids: number[] }[]; threads?: number; saveTo: string }): HfFile {
+export function runHfHumaneval(opts: HfRequest & { python: string; source: ModelSource; cases: { task_id: string; prompt_ids: number[] }[]; threads?: number; saveIn: { dir: string; stem: string } }): { file: HfFile; saved: string } {
   const problem = pythonProblem(opts.python, opts.source.format);
   if (problem) throw new UserError(`${problem}; run scripts/setup-hf-venv.sh, pass --hf-python PATH, or give --reference-completions FILE`, 2);
   const work = mkdtempSync(join(tmpdir(), 'rb-hf-humaneval-'));
   try {
     const casesFile = join(work, 'cases.json');
     writeFileSync(casesFile, JSON.stringify({ max_new_tokens: opts.maxNewTokens, style: opts.style, stop: STOP_SEQUENCES, eos_token_ids: opts.eosTokenIds, cases: opts.cases }));
-    const args = [join(repoRoot(), 'scripts', 'hf_humaneval.py'), '--model', opts.source.dir, '--cases', casesFile, '--out', opts.saveTo];
+    const outFile = join(work, 'hf.json');
+    const args = [join(repoRoot(), 'scripts', 'hf_humaneval.py'), '--model', opts.source.dir, '--cases', casesFile, '--out', outFile];
     if (opts.source.format === 'gguf') args.push('--gguf-file', basename(opts.source.file));
     if (opts.threads) args.push('--threads', String(opts.threads));
     // Spinning OpenMP workers make torch 50x slower when anything else wants the cores (measured
@@ -78,7 +80,8 @@ export function runHfHumaneval(opts: HfRequest & { python: string; source: Model
     const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'passive' };
     const run = spawnSync(opts.python, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (run.status !== 0) throw new UserError(`scripts/hf_humaneval.py failed (exit ${run.status ?? run.signal}); its messages are above`);
-    return readHfFile(opts.saveTo, opts);
+    const file = readHfFile(outFile, opts);
+    return { file, saved: writeNewFiles(opts.saveIn.dir, opts.saveIn.stem, { json: readFileSync(outFile, 'utf8') }).json };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

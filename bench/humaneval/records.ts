@@ -1,11 +1,12 @@
 // The crash-proof record of a run: a JSONL file with a header line (the settings) and one line
 // per finished sample, each written and synced the moment its sample is scored. --resume reads it
 // back, checks the settings are the same, and skips what is done.
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, truncateSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fdatasyncSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { readTextFile } from '../json-file.js';
+import { prepareOutDir } from '../results/files.js';
 
 /** Records of many samples per problem outgrow the cap for configs; a Node string holds at most ~512 Mi characters. */
 const MAX_RECORDS_BYTES = 500 * 2 ** 20;
@@ -88,12 +89,22 @@ export class RecordsFile {
     private readonly fd: number,
   ) {}
 
-  static create(path: string, settings: Record<string, unknown>): RecordsFile {
-    if (existsSync(path)) throw new UserError(`${path} exists: pass --resume ${path} to continue that run`, 2);
-    mkdirSync(dirname(path), { recursive: true });
-    const file = new RecordsFile(path, openSync(path, 'a'));
-    file.write({ type: 'header', schema: RECORDS_SCHEMA, settings, started_at: new Date().toISOString() });
-    return file;
+  /** Starts `<dir>/<stem>.jsonl`, or `<stem>-2.jsonl`, ...: a run never takes over another's records. */
+  static create(dir: string, stem: string, settings: Record<string, unknown>): RecordsFile {
+    prepareOutDir(dir);
+    for (let n = 1; ; n++) {
+      const path = join(dir, `${stem}${n === 1 ? '' : `-${n}`}.jsonl`);
+      let fd: number;
+      try {
+        fd = openSync(path, 'wx');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && n < 10_000) continue;
+        throw new UserError(`cannot create the records file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+      }
+      const file = new RecordsFile(path, fd);
+      file.write({ type: 'header', schema: RECORDS_SCHEMA, settings, started_at: new Date().toISOString() });
+      return file;
+    }
   }
 
   /** Opens an earlier run for appending; its finished samples come back with it. */

@@ -2,7 +2,7 @@
 // completions come from, the records file (new or resumed), and the result document.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
 import { loadAddon } from '../engine/native.js';
 import { collectEnvironment, runMetadata, type EnvironmentReport, type RunMetadata } from '../env/environment.js';
@@ -96,7 +96,7 @@ function tasksFor(problems: Problem[], source: CompletionSource, completions: Ma
   return problems.flatMap((problem) => (completions!.get(problem.task_id) ?? []).map((_, sample) => ({ problem, sample })));
 }
 
-async function hfCases(o: HumanevalRunOptions, generator: EngineGenerator, tasks: Task[], saveTo: string): Promise<Map<string, HfCase>> {
+async function hfCases(o: HumanevalRunOptions, generator: EngineGenerator, tasks: Task[], saveIn: { dir: string; stem: string }): Promise<Map<string, HfCase>> {
   const hf = o.hf!;
   const source = o.source as Extract<CompletionSource, { kind: 'engine' }>;
   const request = { maxNewTokens: source.maxNewTokens, style: source.style, eosTokenIds: generator.plan.spec.eosTokenIds };
@@ -107,8 +107,10 @@ async function hfCases(o: HumanevalRunOptions, generator: EngineGenerator, tasks
     const cases = [];
     for (const { problem } of tasks) if (await generator.fits(problem)) cases.push({ task_id: problem.task_id, prompt_ids: await generator.promptIds(problem) });
     if (cases.length === 0) return new Map();
-    o.log(`rabbit-bench: running transformers on ${cases.length} problem(s) for the comparison (saved to ${saveTo})`);
-    file = runHfHumaneval({ ...request, python: hf.python, source: generator.plan.source, cases, threads: hf.threads, saveTo });
+    o.log(`rabbit-bench: running transformers on ${cases.length} problem(s) for the comparison`);
+    const ran = runHfHumaneval({ ...request, python: hf.python, source: generator.plan.source, cases, threads: hf.threads, saveIn });
+    o.log(`rabbit-bench: saved transformers' completions to ${ran.saved} (reuse with --reference-completions)`);
+    file = ran.file;
   }
   return new Map(file.cases.map((c) => [c.task_id, c]));
 }
@@ -128,16 +130,15 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
   const generator = o.source.kind === 'engine' ? await openGenerator(o.source) : undefined;
   const settings = runSettings(o, datasetPath, generator ? modelArgument(generator.plan.source) : undefined);
   const modelName = generator ? basename(modelArgument(generator.plan.source), '.gguf') : o.source.kind;
-  const stem = o.resume ? basename(o.resume).replace(/\.jsonl$/, '') : resultStem('humaneval', modelName);
-  const recordsPath = o.resume ? resolve(o.resume) : join(resolve(o.outDir), `${stem}.jsonl`);
   let opened;
   try {
-    opened = o.resume ? RecordsFile.resume(recordsPath, settings, o.log) : { file: RecordsFile.create(recordsPath, settings), done: [] };
+    opened = o.resume ? RecordsFile.resume(resolve(o.resume), settings, o.log) : { file: RecordsFile.create(resolve(o.outDir), resultStem('humaneval', modelName), settings), done: [] };
   } catch (err) {
     generator?.close();
     throw err;
   }
   const { file: records, done } = opened;
+  const recordsPath = records.path;
   const finished = new Set(done.map((r) => sampleKey(r.task_id, r.sample)));
   const tasks = tasksFor(problems, o.source, completions, o.log).filter((t) => !finished.has(sampleKey(t.problem.task_id, t.sample)));
   if (done.length > 0) o.log(`rabbit-bench: resuming ${recordsPath}: ${done.length} sample(s) done, ${tasks.length} to go`);
@@ -145,7 +146,7 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
   const fresh: SampleRecord[] = [];
   const progress = sampleProgress(tasks.length, o.progress);
   try {
-    const hf = generator && o.hf ? await hfCases(o, generator, tasks, join(dirname(recordsPath), `${resultStem('hf-humaneval', modelName)}.json`)) : undefined;
+    const hf = generator && o.hf ? await hfCases(o, generator, tasks, { dir: dirname(recordsPath), stem: resultStem('hf-humaneval', modelName) }) : undefined;
     const produce = async (task: Task): Promise<Produced> => {
       if (!generator) {
         const completion = o.source.kind === 'oracle' ? task.problem.canonical_solution : completions!.get(task.problem.task_id)![task.sample];

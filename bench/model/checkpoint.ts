@@ -58,6 +58,9 @@ function openSharded(modelDir: string, indexFile: string): Checkpoint {
   return { tensors, searched: `${INDEX_FILE} and its shards ${[...namesByShard.keys()].sort().join(', ')}` };
 }
 
+/** Whether `file` is there; a FIFO or device under a checkpoint's name is an error, not an absence. */
 function isFile(file: string): boolean {
-  return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (stat && !stat.isFile()) throw new ModelError(`${file} is not a regular file`);
+  return stat !== undefined;
 }

@@ -51,6 +51,9 @@ function readExactly(fd: number, position: number, length: number, fail: (m: str
 }
 
 function parseHeaderJson(bytes: Buffer, fail: (m: string) => never): JsonObject {
+  // The format's header is a JSON object: anything else is not a safetensors file, said without
+  // decoding what it holds.
+  if (bytes[0] !== 0x7b) return fail("header does not start with '{' — not a safetensors file");
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -61,10 +64,12 @@ function parseHeaderJson(bytes: Buffer, fail: (m: string) => never): JsonObject 
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return fail(`header is not valid JSON (${(err as Error).message}) — not a safetensors file`);
+    // V8's message quotes the text around the error: say where, not what.
+    const at = /position (\d+)/.exec((err as Error).message);
+    return fail(`header is not valid JSON${at ? ` (at character ${at[1]})` : ''} — not a safetensors file`);
   }
-  if (!isJsonObject(value)) return fail(`header is not a JSON object — not a safetensors file`);
-  return value;
+  // Valid JSON that starts with '{' is an object.
+  return value as JsonObject;
 }
 
 function parseMetadata(entry: unknown, fail: (m: string) => never): Record<string, string> | undefined {

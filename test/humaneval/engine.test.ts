@@ -87,7 +87,7 @@ describe.skipIf(!READY)(`humaneval through the engine (${SUITE})`, () => {
     expect(live.code).toBe(0);
     const doc = JSON.parse(live.stdout);
     expect(doc.summary.hf).toMatchObject({ compared: 3, identical: 3, diverged: [] });
-    const saved = /saved to (\S+)\)/.exec(live.stderr)![1];
+    const saved = /saved transformers. completions to (\S+) /.exec(live.stderr)![1];
     expect(JSON.parse(readFileSync(saved, 'utf8')).cases[0].completion).toBe(doc.records[0].completion);
     const fromFile = await humaneval([...args, '--reference-completions', saved]);
     expect(JSON.parse(fromFile.stdout).summary.hf).toMatchObject({ compared: 3, identical: 3 });

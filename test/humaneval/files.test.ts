@@ -52,8 +52,8 @@ describe('records file', () => {
   const settings = { dataset: '/d.jsonl', limits: { timeout_ms: 3000 } };
 
   it('resumes with the finished samples, after dropping a line torn by a crash', () => {
-    const path = join(tempDir(), 'run.jsonl');
-    const file = RecordsFile.create(path, settings);
+    const file = RecordsFile.create(tempDir(), 'run', settings);
+    const path = file.path;
     file.append(sample('T/0', 0));
     file.append(sample('T/1', 0));
     file.close();
@@ -69,11 +69,23 @@ describe('records file', () => {
     expect(JSON.parse(lines[3]).task_id).toBe('T/2');
   });
 
-  it('refuses to resume with other settings, and to start over an existing run', () => {
-    const path = join(tempDir(), 'run.jsonl');
-    RecordsFile.create(path, settings).close();
+  it('refuses to resume with other settings (exit 2); a new run never takes over an existing one', () => {
+    const dir = tempDir();
+    const first = RecordsFile.create(dir, 'run', settings);
+    first.close();
+    const path = first.path;
+    expect(path).toBe(join(dir, 'run.jsonl'));
     expect(() => RecordsFile.resume(path, { ...settings, limits: { timeout_ms: 5000 } }, () => {})).toThrow(/limits was \{"timeout_ms":3000\}, now \{"timeout_ms":5000\}/);
-    expect(() => RecordsFile.create(path, settings)).toThrow(/--resume/);
+    try {
+      RecordsFile.resume(path, { ...settings, limits: { timeout_ms: 5000 } }, () => {});
+    } catch (err) {
+      expect((err as { exitCode?: number }).exitCode).toBe(2);
+    }
+    const before = readFileSync(path, 'utf8');
+    const second = RecordsFile.create(dir, 'run', settings);
+    second.close();
+    expect(second.path).toBe(join(dir, 'run-2.jsonl'));
+    expect(readFileSync(path, 'utf8')).toBe(before);
     writeFileSync(path, 'not a records file\n');
     expect(() => RecordsFile.resume(path, settings, () => {})).toThrow(/not a rabbit-bench humaneval records file/);
   });

@@ -96,16 +96,17 @@ describe('readSafetensorsHeader', () => {
     expect(Math.max(...alloc.mock.calls.map((call) => call[0]))).toBe(8);
   });
 
-  it('rejects a header that is not UTF-8, not JSON, or not an object', () => {
-    expect(() => readSafetensorsHeader(write(lengthPrefix(2n, Buffer.from([0xff, 0xfe]))))).toThrow(
+  it('rejects a header that is not a JSON object, not UTF-8, or not JSON, without quoting it', () => {
+    expect(() => readSafetensorsHeader(write(lengthPrefix(5n, Buffer.from('[1,2]'))))).toThrow(
+      /header does not start with '\{' — not a safetensors file/,
+    );
+    expect(() => readSafetensorsHeader(write(lengthPrefix(2n, Buffer.from([0x7b, 0xff]))))).toThrow(
       /header is not valid UTF-8/,
     );
     expect(() => readSafetensorsHeader(write(lengthPrefix(9n, Buffer.from('{not json'))))).toThrow(
-      /model\.safetensors: header is not valid JSON .* — not a safetensors file/,
+      /model\.safetensors: header is not valid JSON \(at character 1\) — not a safetensors file$/,
     );
-    expect(() => readSafetensorsHeader(write(lengthPrefix(5n, Buffer.from('[1,2]'))))).toThrow(
-      /header is not a JSON object/,
-    );
+    expect(() => readSafetensorsHeader(write(lengthPrefix(16n, Buffer.from('{root:*:20000:0:'))))).toThrow(/^(?!.*root).*not valid JSON/);
   });
 
   it('names the tensor and dtype of an unsupported dtype', () => {

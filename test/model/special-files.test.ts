@@ -1,4 +1,4 @@
-// FIFOs and devices where a model's metadata files should be: a clear error at once, never a
+// FIFOs and devices where a model's files should be: a clear error at once, never a
 // hang (a FIFO without a writer) or a native abort (/dev/zero read to the end).
 import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ function generate(dir: string, prompt: string[]) {
 }
 
 describe.skipIf(!HAS_STORIES)(`special files as model metadata (${STORIES_SUITE})`, () => {
-  for (const name of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+  for (const name of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) {
     it(`a FIFO as ${name}: refused at once`, () => {
       const dir = join(temp('rb-fifo-'), 'model');
       cpSync(STORIES_DIR, dir, { recursive: true });
