@@ -54,6 +54,12 @@ export function resolveModelSource(idOrPath: string, env: NodeJS.ProcessEnv = pr
     if (!ref) throw new ModelError(`no such model folder: ${path.resolve(idOrPath)}`);
     dir = findCachedSnapshot(ref, hubCacheDir(env));
   }
+  try {
+    // Without this, a folder we may not list reads as one without config.json.
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw new ModelError(`cannot read the model folder ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
   if (statOrUndefined(path.join(dir, 'config.json'))?.isFile()) return { format: 'safetensors', dir };
   const gguf = ggufInFolder(dir);
   return gguf ? { format: 'gguf', dir, ...gguf } : { format: 'safetensors', dir };

@@ -1,7 +1,7 @@
 // FIFOs and devices where a model's files should be: a clear error at once, never a
 // hang (a FIFO without a writer) or a native abort (/dev/zero read to the end).
 import { spawnSync } from 'node:child_process';
-import { cpSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJsonFile } from '../../bench/json-file.js';
@@ -10,10 +10,16 @@ import { tempDirs } from '../helpers/temp.js';
 
 const temp = tempDirs();
 
-function generate(dir: string, prompt: string[]) {
-  return spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'cli.js'), 'generate', '--model', dir, ...prompt, '--max-new-tokens', '2'], {
+const CLI = join(REPO_ROOT, 'dist', 'bench', 'cli.js');
+// Permission checks are what the unreadable-folder case is about, and root skips them.
+const AS_USER = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+const USER_CAN_RUN_CLI = spawnSync(process.execPath, [CLI, '--version'], AS_USER).status === 0;
+
+function generate(dir: string, prompt: string[], as: { uid?: number; gid?: number } = {}) {
+  return spawnSync(process.execPath, [CLI, 'generate', '--model', dir, ...prompt, '--max-new-tokens', '2'], {
     encoding: 'utf8',
     timeout: 30_000,
+    ...as,
   });
 }
 
@@ -40,6 +46,20 @@ describe.skipIf(!HAS_STORIES)(`special files as model metadata (${STORIES_SUITE}
     expect(r.signal).toBeNull();
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/tokenizer\.json is not a regular file/);
+  });
+});
+
+describe.skipIf(!HAS_STORIES)(`unreadable model folder (${STORIES_SUITE})`, () => {
+  it.skipIf(!USER_CAN_RUN_CLI)('says it cannot read the folder, not that config.json is missing (needs the user nobody to read this checkout)', () => {
+    const parent = temp('rb-noread-');
+    chmodSync(parent, 0o755);
+    const dir = join(parent, 'model');
+    cpSync(STORIES_DIR, dir, { recursive: true });
+    chmodSync(dir, 0o000);
+    const r = generate(dir, ['--prompt', 'Once upon a time'], AS_USER);
+    chmodSync(dir, 0o755);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot read the model folder .*model \(EACCES\)/);
   });
 });
 
