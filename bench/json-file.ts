@@ -33,7 +33,10 @@ export function readTextFile(path: string, what: string, makeError: (message: st
 }
 
 export function readJsonFile(path: string, what: string, makeError: (message: string) => Error = (m) => new UserError(m)): unknown {
-  const text = readTextFile(path, what, makeError);
+  return parseJsonText(readTextFile(path, what, makeError), path, makeError);
+}
+
+export function parseJsonText(text: string, path: string, makeError: (message: string) => Error = (m) => new UserError(m)): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -49,6 +49,7 @@ function textStreamer(tokenizer: ModelTokenizer) {
 
 async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
+  for (const w of plan.warnings) process.stderr.write(`rabbit-bench: warning: ${w}\n`);
   const promptIds = await promptToIds({ prompt: a.prompt, promptIds: a.promptIds, chat: a.chat, system: a.system }, plan.source, plan.spec.vocabSize);
   const tokenizer = ModelTokenizer.exists(plan.source) ? await ModelTokenizer.load(plan.source) : undefined;
   if (promptIds.length + a.maxNewTokens > plan.spec.maxPositions) {

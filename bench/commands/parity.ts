@@ -67,6 +67,7 @@ function printTable(results: CaseResult[]): void {
 
 async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
+  for (const w of plan.warnings) process.stderr.write(`rabbit-bench: warning: ${w}\n`);
   const reference = await obtainReference(a, plan);
   const weights = checkReferenceWeights(reference, plan.files);
   if (weights.status === 'mismatch') {

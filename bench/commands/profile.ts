@@ -51,6 +51,7 @@ async function handler(a: Args): Promise<number> {
   const format = a.json ? 'json' : a.format;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
+  for (const w of plan.warnings) log(`rabbit-bench: warning: ${w}`);
   const promptIds = a.prompt !== undefined
     ? await (await ModelTokenizer.load(plan.source)).encode(a.prompt)
     : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);

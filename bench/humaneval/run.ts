@@ -128,6 +128,7 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
 
   // The engine opens first: a model that cannot be used should not leave a records file behind.
   const generator = o.source.kind === 'engine' ? await openGenerator(o.source) : undefined;
+  for (const w of generator?.plan.warnings ?? []) o.log(`rabbit-bench: warning: ${w}`);
   const settings = runSettings(o, datasetPath, generator ? modelArgument(generator.plan.source) : undefined);
   const modelName = generator ? basename(modelArgument(generator.plan.source), '.gguf') : o.source.kind;
   let opened;

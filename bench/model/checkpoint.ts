@@ -32,7 +32,7 @@ function openSharded(modelDir: string, indexFile: string): Checkpoint {
   const fail = (message: string): never => {
     throw new ModelError(`${indexFile}: ${message}`);
   };
-  const weightMap = readJsonObject(indexFile).weight_map;
+  const weightMap = readJsonObject(indexFile, { uniqueKeys: true }).weight_map;
   if (!isJsonObject(weightMap)) return fail(`'weight_map' must map tensor names to shard files, found ${show(weightMap)}`);
   const namesByShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {

@@ -73,7 +73,39 @@ export function buildLoadPlan(idOrPath: string, env: NodeJS.ProcessEnv = process
     layers,
     files: [...new Set(used.map((t) => t.file))].sort(),
     unusedTensors: picker.unused(),
+    warnings: unusedTensorWarnings(picker.unused(), spec),
   };
+}
+
+/** Tensors a checkpoint may hold that no forward pass reads: rotary caches, a head that tying replaces. */
+function knownUnused(name: string, spec: ModelSpec): boolean {
+  return name.endsWith('.rotary_emb.inv_freq') || (spec.tieWordEmbeddings && name === 'lm_head.weight');
+}
+
+/** transformers warns of weights it did not use; a layer the config leaves out gets its own words. */
+function unusedTensorWarnings(unused: string[], spec: ModelSpec): string[] {
+  const warnings: string[] = [];
+  const beyond = new Set<number>();
+  const others: string[] = [];
+  for (const name of unused) {
+    if (knownUnused(name, spec)) continue;
+    const layer = /^model\.layers\.(\d+)\./.exec(name);
+    if (layer && Number(layer[1]) >= spec.numLayers) beyond.add(Number(layer[1]));
+    else others.push(name);
+  }
+  if (beyond.size > 0) {
+    const layers = [...beyond].sort((a, b) => a - b);
+    warnings.push(
+      `the checkpoint holds decoder layers up to ${layers[layers.length - 1]} but the config has ` +
+        `num_hidden_layers=${spec.numLayers}: ${layers.length} layer(s) will not run`,
+    );
+  }
+  if (others.length > 0) {
+    const shown = others.slice(0, 5).join(', ');
+    const more = others.length > 5 ? ` and ${others.length - 5} more` : '';
+    warnings.push(`${others.length} checkpoint tensor(s) are not used by the forward pass: ${shown}${more}`);
+  }
+  return warnings;
 }
 
 function expectedShapes(spec: ModelSpec) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { FLOAT_DTYPE_BYTES, type FloatDtype } from './dtype.js';
-import { isJsonObject, show, type JsonObject } from './json.js';
+import { firstRepeatedKey, isJsonObject, repeatedKeyMessage, show, type JsonObject } from './json.js';
 import { withModelFile } from './model-file.js';
 import type { TensorRef } from './types.js';
 
@@ -35,8 +35,19 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       if (name === '__metadata__') metadata = parseMetadata(entry, fail);
       else tensors.set(name, parseEntry(name, entry, abs, dataStart, dataBytes, fail));
     }
+    refuseOverlaps(tensors, fail);
     return { tensors, metadata, fileBytes };
   });
+}
+
+/** Two tensors sharing bytes would each read the other's weights: refused as a damaged file. */
+function refuseOverlaps(tensors: Map<string, TensorRef>, fail: (m: string) => never): void {
+  const byOffset = [...tensors].filter(([, t]) => t.bytes > 0).sort(([, a], [, b]) => a.offset - b.offset);
+  for (let i = 1; i < byOffset.length; i++) {
+    const [prevName, prev] = byOffset[i - 1];
+    const [name, t] = byOffset[i];
+    if (t.offset < prev.offset + prev.bytes) fail(`tensors '${prevName}' and '${name}' share bytes: their data_offsets overlap`);
+  }
 }
 
 function readExactly(fd: number, position: number, length: number, fail: (m: string) => never): Buffer {
@@ -68,6 +79,8 @@ function parseHeaderJson(bytes: Buffer, fail: (m: string) => never): JsonObject 
     const at = /position (\d+)/.exec((err as Error).message);
     return fail(`header is not valid JSON${at ? ` (at character ${at[1]})` : ''} — not a safetensors file`);
   }
+  const repeated = firstRepeatedKey(text);
+  if (repeated !== undefined) return fail(`header: ${repeatedKeyMessage(repeated)}`);
   // Valid JSON that starts with '{' is an object.
   return value as JsonObject;
 }

@@ -119,4 +119,6 @@ export interface LoadPlan {
   files: string[];
   /** Checkpoint tensors the forward pass does not use (e.g. old rotary inv_freq buffers). */
   unusedTensors: string[];
+  /** What a user should hear before running it: unused tensors that are not known to be harmless. */
+  warnings: string[];
 }
