@@ -19,3 +19,11 @@ export class ModelError extends UserError {
     this.name = 'ModelError';
   }
 }
+
+/** The engine met NaN or Inf in a step's activations or logits: the weights are broken (exit 2). */
+export class NonFiniteError extends ModelError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}

@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { UserError } from './errors.js';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package root, whether running from bench/*.ts (vitest) or dist/bench/*.js. */
@@ -10,6 +11,18 @@ export function repoRoot(): string {
     dir = resolve(dir, '..');
   }
   throw new Error('cannot find the rabbit-bench package root');
+}
+
+/**
+ * The compiled script `name` beside the module at `moduleUrl`: in dist/ either way, since a worker
+ * or child process runs JavaScript even when the module runs as TypeScript (vitest).
+ */
+export function compiledScript(moduleUrl: string, name: string): string {
+  const here = dirname(fileURLToPath(moduleUrl));
+  const dir = moduleUrl.endsWith('.ts') ? join(repoRoot(), 'dist', relative(repoRoot(), here)) : here;
+  const script = join(dir, name);
+  if (!existsSync(script)) throw new UserError(`${script} is missing: run \`npm run build:ts\``, 2);
+  return script;
 }
 
 /**

@@ -1,10 +1,11 @@
 // Exact Hugging Face tokenization through the official `tokenizers` bindings, and chat
-// templates through @huggingface/jinja (the Jinja subset HF chat templates are written in).
+// templates through @huggingface/jinja (the Jinja subset HF chat templates are written in), in a
+// bounded worker (chat-template.ts).
 import { existsSync } from 'node:fs';
 import { readTextFile } from './json-file.js';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from 'tokenizers';
+import { renderChatTemplate } from './chat-template.js';
 import { ModelError } from './errors.js';
 import { GgufMetadata } from './model/gguf/metadata.js';
 import { readGgufHeader } from './model/gguf/reader.js';
@@ -91,7 +92,7 @@ export class ModelTokenizer {
     if (typeof source !== 'string') {
       throw new ModelError('--chat: this model has no chat template (chat_template in tokenizer_config.json, or tokenizer.chat_template in a GGUF)');
     }
-    const text = new Template(source).render({
+    const text = await renderChatTemplate(source, {
       messages,
       add_generation_prompt: true,
       bos_token: this.context.bosToken,

@@ -107,6 +107,8 @@ def run_case(model, tokenizer, case: dict, max_new_tokens: int) -> dict:
             out = model(torch.tensor([[nxt]]), past_key_values=cache, use_cache=True)
             cache = out.past_key_values
             logits = out.logits[0, -1].float()
+            if not torch.isfinite(logits).all():
+                raise SystemExit(f"case {case['name']!r}: the model produced non-finite logits at decode step {step + 1}")
     decode_s = time.perf_counter() - t0
 
     return {

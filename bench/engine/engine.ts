@@ -1,6 +1,6 @@
 // The typed face of the native engine for the commands: defaults, validation of options,
 // and the promise-based generate with a per-token callback.
-import { UserError } from '../errors.js';
+import { NonFiniteError, UserError } from '../errors.js';
 import type { LoadPlan } from '../model/types.js';
 import { requireCuda } from '../cuda/status.js';
 import { loadAddon, type DeviceName, type FaultName, type NativeDeviceResult, type NativeDeviceStats, type NativeEngine, type NativeSampling } from './native.js';
@@ -156,7 +156,11 @@ export class InferenceEngine {
         sampling: resolveSampling(request.sampling),
       },
       onToken,
-    );
+    ).catch((err: unknown) => {
+      // NaN or Inf in the activations come from the model's weights: bad input, exit 2.
+      if ((err as { code?: unknown }).code === 'ERR_RB_NON_FINITE') throw new NonFiniteError((err as Error).message);
+      throw err;
+    });
     if (result.device) this.lastDevice = result.device;
     return result;
   }

@@ -1,13 +1,9 @@
 // Drives engine-worker.ts in a child process. An engine error fails one generation; a crash of
 // the process fails it too, and the next generation starts a fresh process.
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
 import type { GenerationTimings } from '../engine/summary.js';
-import { UserError } from '../errors.js';
-import { repoRoot } from '../paths.js';
+import { compiledScript } from '../paths.js';
 import type { PhaseTotals } from '../profile/phases.js';
 
 export interface WorkerRequest {
@@ -29,15 +25,6 @@ export type WorkerReply =
   | ({ type: 'done' } & EngineOutput)
   | { type: 'failed'; message: string };
 
-/** The compiled worker: beside this file in dist/, or in dist/ when this file runs as TypeScript (vitest). */
-function workerScript(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dir = import.meta.url.endsWith('.ts') ? join(repoRoot(), 'dist', relative(repoRoot(), here)) : here;
-  const script = join(dir, 'engine-worker.js');
-  if (!existsSync(script)) throw new UserError(`${script} is missing: run \`npm run build:ts\``, 2);
-  return script;
-}
-
 const TAIL = 2000;
 
 export class EngineProcess {
@@ -52,7 +39,7 @@ export class EngineProcess {
 
   /** Starts the worker and waits until the engine is open; rejects with the engine's reason. */
   async start(): Promise<void> {
-    const child = fork(workerScript(), [this.model, JSON.stringify(this.options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(compiledScript(import.meta.url, 'engine-worker.js'), [this.model, JSON.stringify(this.options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     child.stderr?.on('data', (b: Buffer) => {
       process.stderr.write(b);
       this.stderrTail = (this.stderrTail + b.toString('utf8')).slice(-TAIL);

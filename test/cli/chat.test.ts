@@ -23,7 +23,10 @@ beforeAll(() => {
   const config = JSON.parse(readFileSync(join(fixture, 'tokenizer_config.json'), 'utf8'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: TEMPLATE }));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanup: string[] = [];
+afterAll(() => {
+  for (const d of [dir, ...cleanup]) rmSync(d, { recursive: true, force: true });
+});
 
 describe('chat template', () => {
   it('renders system and user turns with a generation prompt, without a second BOS', async () => {
@@ -41,6 +44,32 @@ describe('chat template', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.prompt_ids.length).toBeGreaterThan(20);
     expect(doc.tokens).toHaveLength(3);
+  });
+
+  function withTemplate(template: string): string {
+    const hostile = mkdtempSync(join(tmpdir(), 'rb-chat-hostile-'));
+    cleanup.push(hostile);
+    for (const f of ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json']) {
+      writeFileSync(join(hostile, f), readFileSync(join(dir, f)));
+    }
+    const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
+    writeFileSync(join(hostile, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: template }));
+    return hostile;
+  }
+
+  it('a template that would exhaust memory or loop for ever is a clear error (exit 2), not a crash or a hang', () => {
+    const chat = (model: string) => runCli(['generate', '--model', model, '--prompt', 'Hi', '--chat', '--max-new-tokens', '1']);
+    const huge = chat(withTemplate('{% for i in range(10**9) %}x{% endfor %}'));
+    expect(huge.status, huge.stderr).toBe(2);
+    expect(huge.stderr).toBe('rabbit-bench: error: the chat template needed more than 256 MiB of memory to render\n');
+    const t0 = Date.now();
+    const nested = chat(withTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}'));
+    expect(nested.status, nested.stderr).toBe(2);
+    expect(nested.stderr).toBe('rabbit-bench: error: the chat template did not finish rendering within 5 s\n');
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const broken = chat(withTemplate('{% for m in %}'));
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toMatch(/^rabbit-bench: error: the chat template cannot be rendered: /);
   });
 
   const python = defaultPython();

@@ -11,6 +11,7 @@
 #include "engine/build_info.h"
 #include "engine/cpu_kernels.h"
 #include "engine/cuda_loader.h"
+#include "engine/finite.h"
 #include "engine/dtype.h"
 #include "engine/engine.h"
 #include "engine/timer.h"
@@ -258,6 +259,9 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<int32_t> {
       result_ = engine_->generate(request_, [&](int32_t token) { progress.Send(&token, 1); });
     } catch (const std::bad_alloc&) {
       SetError("out of memory: the KV cache or a unit's buffers for this generation could not be allocated");
+    } catch (const rb::NonFiniteError& e) {
+      nonFinite_ = true;
+      SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -275,6 +279,8 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<int32_t> {
 
   void OnError(const Napi::Error& e) override {
     *busy_ = false;
+    // The weights, not the engine, are at fault: JS turns this code into a model error.
+    if (nonFinite_) e.Value().Set("code", "ERR_RB_NON_FINITE");
     deferred_.Reject(e.Value());
   }
 
@@ -285,6 +291,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<int32_t> {
   Napi::FunctionReference onToken_;
   std::shared_ptr<bool> busy_;
   rb::GenerateResult result_;
+  bool nonFinite_ = false;
 };
 
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {

@@ -185,6 +185,10 @@ class Backend {
   // Waits for every queued operation (before buffers are dropped on an error).
   virtual void synchronize() {}
   virtual DeviceStats deviceStats() const { return {}; }
+  // The activation of the latest forwardLayer or computeLogits that first held NaN or Inf
+  // (e.g. "q_proj"), or null. A backend that does not look returns null: the engine checks
+  // the logits on the host for every backend.
+  virtual const char* nonFiniteActivation() const { return nullptr; }
 };
 
 }  // namespace rb

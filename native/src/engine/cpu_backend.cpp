@@ -11,6 +11,7 @@
 #include "engine/buffer_pool.h"
 #include "engine/cpu_kernels.h"
 #include "engine/dtype.h"
+#include "engine/finite.h"
 #include "engine/timer.h"
 
 namespace rb {
@@ -51,6 +52,7 @@ class CpuBackend : public Backend {
       : spec_(spec), fault_(fault), unitsOutliveHost_(unitsOutliveHost), kv_(spec.numLayers) {}
 
   std::string name() const override { return "cpu"; }
+  const char* nonFiniteActivation() const override { return nonFinite_; }
   BackendCaps caps() const override {
     BackendCaps c;
     c.borrowsHostBytes = !unitsOutliveHost_;
@@ -143,11 +145,16 @@ class CpuBackend : public Backend {
     attn_.resize(rows * Q);
     proj_.resize(rows * H);
 
+    nonFinite_ = nullptr;
     cpu::rmsnorm(x_.data(), w.vector(kInputNorm), n, H, eps, xn_.data());
+    watch("input_layernorm", xn_);
     const cpu::GemmJob qkv[] = {{w.matrix(kQ), w.vector(kQBias), q_.data()},
                                 {w.matrix(kK), w.vector(kKBias), k_.data()},
                                 {w.matrix(kV), w.vector(kVBias), v_.data()}};
     cpu::gemm(xn_.data(), n, qkv, 3);
+    watch("q_proj", q_);
+    watch("k_proj", k_);
+    watch("v_proj", v_);
     if (spec_.qkRowsInterleaved) {
       deinterleaveHeads(q_.data(), n * spec_.numHeads, D);
       deinterleaveHeads(k_.data(), n * spec_.numKvHeads, D);
@@ -155,6 +162,8 @@ class CpuBackend : public Backend {
     if (spec_.qkNorm) {
       cpu::rmsnorm(q_.data(), w.vector(kQNorm), n * spec_.numHeads, D, eps, q_.data());
       cpu::rmsnorm(k_.data(), w.vector(kKNorm), n * spec_.numKvHeads, D, eps, k_.data());
+      watch("q_norm", q_);
+      watch("k_norm", k_);
     }
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < spec_.numHeads; ++h) rope_->apply(q_.data() + static_cast<size_t>(t) * Q + h * D, pos0_ + t);
@@ -168,18 +177,25 @@ class CpuBackend : public Backend {
     const int64_t kvFillNs = nowNs() - kvStart;
 
     attention(cache);
+    watch("attention", attn_);
     cpu::gemm(attn_.data(), n, {w.matrix(kO), w.vector(kOBias), proj_.data()});
+    watch("o_proj", proj_);
     for (size_t i = 0; i < rows * H; ++i) x_[i] += proj_[i];
 
     gate_.resize(rows * I);
     up_.resize(rows * I);
     cpu::rmsnorm(x_.data(), w.vector(kPostNorm), n, H, eps, xn_.data());
+    watch("post_attention_layernorm", xn_);
     const cpu::GemmJob gateUp[] = {{w.matrix(kGate), w.vector(kGateBias), gate_.data()},
                                    {w.matrix(kUp), w.vector(kUpBias), up_.data()}};
     cpu::gemm(xn_.data(), n, gateUp, 2);
+    watch("gate_proj", gate_);
+    watch("up_proj", up_);
     cpu::swiglu(gate_.data(), up_.data(), rows * I);
     cpu::gemm(gate_.data(), n, {w.matrix(kDown), w.vector(kDownBias), proj_.data()});
+    watch("down_proj", proj_);
     for (size_t i = 0; i < rows * H; ++i) x_[i] += proj_[i];
+    watch("the residual add", x_);
     return kvFillNs;
   }
 
@@ -189,6 +205,8 @@ class CpuBackend : public Backend {
     std::vector<float> last(H);
     cpu::rmsnorm(x_.data() + static_cast<size_t>(n_ - 1) * H, finalNorm_.data(), 1, H,
                  static_cast<float>(spec_.rmsEps), last.data());
+    nonFinite_ = nullptr;
+    watch("norm", last);
     cpu::gemm(last.data(), 1, {w.matrix(0), nullptr, logits});
   }
 
@@ -278,6 +296,11 @@ class CpuBackend : public Backend {
       3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scratch_;
+  // The first activation of the latest forwardLayer or computeLogits that held NaN or Inf.
+  const char* nonFinite_ = nullptr;
+  void watch(const char* what, const std::vector<float>& values) {
+    if (!nonFinite_ && !allFinite(values.data(), values.size())) nonFinite_ = what;
+  }
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "engine/cuda_loader.h"
 #include "engine/dtype.h"
 #include "engine/emulated_backend.h"
+#include "engine/finite.h"
 #include "engine/timer.h"
 
 #ifdef _OPENMP
@@ -146,6 +147,7 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
   } else {
     embedRows_.resize(static_cast<size_t>(H) * tokens.size());
     convertToF32(e.dtype, embedBytes_.data(), embedRows_.data(), embedRows_.size());
+    if (!allFinite(embedRows_.data(), embedRows_.size())) throw NonFiniteError("NaN or Inf first appeared in embed, in the embed_tokens rows of the step's tokens,");
     backend_->setHidden(embedRows_.data(), static_cast<int>(tokens.size()), pos0);
   }
   int64_t t2 = nowNs();
@@ -162,6 +164,12 @@ int Engine::computeThreads(size_t stepTokens) const {
   // stalls every parallel loop. Prefill is compute-bound and the prefetcher mostly waits.
   const bool loaderBusy = options_.prefetch && !options_.resident && stepTokens <= kDecodeTokens;
   return loaderBusy && cores > 1 ? cores - 1 : cores;
+}
+
+void Engine::refuseNonFinite(int unit, const float* logits) const {
+  const char* activation = backend_->nonFiniteActivation();
+  if (!activation && unit == loader_.headUnit() && !allFinite(logits, static_cast<size_t>(plan_.spec.vocab))) activation = "lm_head";
+  if (activation) throw NonFiniteError("NaN or Inf first appeared in " + unitName(unit) + ", at the output of " + activation + ",");
 }
 
 std::string Engine::unitName(int unit) const {
@@ -222,6 +230,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       rec.kvFillNs = backend_->forwardLayer(u, *weights);
     }
     rec.forwardNs = nowNs() - f0 - rec.kvFillNs;
+    refuseNonFinite(u, logits);
     if (owned) {
       if (options_.resident) {
         resident_[u] = std::move(owned);
@@ -293,6 +302,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
       const int64_t window = std::max<int64_t>(0, nowNs() - f0 - staging);
       rec.kvFillNs = std::min(rec.kvFillNs, window);
       rec.forwardNs = window - rec.kvFillNs;
+      refuseNonFinite(u, logits);
       if (current.owned) {
         if (options_.resident) {
           resident_[u] = std::move(current.owned);
@@ -311,6 +321,17 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
   for (UnitRecord& rec : recs) step.units.push_back(std::move(rec));
   finishStep(step, clocks);
   return step;
+}
+
+StepRecord Engine::runStepNamed(const std::vector<int32_t>& tokens, int pos0, float* logits, size_t index) {
+  try {
+    return runStep(tokens, pos0, logits);
+  } catch (const NonFiniteError& e) {
+    const std::string which = index == 0 ? "the prefill of " + std::to_string(tokens.size()) + " tokens"
+                                         : "decode step " + std::to_string(index) + " (position " + std::to_string(pos0) + ")";
+    throw NonFiniteError(std::string(e.what()) + " during " + which +
+                         ": the weights it reads hold NaN or Inf (or it was fed them), so any output would be wrong");
+  }
 }
 
 GenerateResult Engine::generate(const GenerateRequest& request, const std::function<void(int32_t)>& onToken) {
@@ -349,7 +370,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   bool prefill = true;
   result.stopReason = "max_new_tokens";
   while (static_cast<int>(result.tokens.size()) < request.maxNewTokens) {
-    StepRecord step = runStep(input, pos, logits.data());
+    StepRecord step = runStepNamed(input, pos, logits.data(), result.steps.size());
     step.prefill = prefill;
     pos += static_cast<int>(input.size());
     if (request.logits == LogitsMode::EveryStep || (prefill && request.logits == LogitsMode::Prefill)) {
@@ -375,7 +396,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
     input.assign(1, token);
   }
   if (request.maxNewTokens == 0 && request.logits != LogitsMode::None) {
-    StepRecord step = runStep(input, pos, logits.data());
+    StepRecord step = runStepNamed(input, pos, logits.data(), 0);
     step.prefill = true;
     result.steps.push_back(std::move(step));
     result.logits.push_back(logits);

@@ -92,6 +92,10 @@ class Engine {
  private:
   StepRecord runStep(const std::vector<int32_t>& tokens, int pos0, float* logits);
   StepRecord runStepPipelined(const std::vector<int32_t>& tokens, int pos0, float* logits);
+  // runStep, with a NonFiniteError's message naming the step (`index` in the generation).
+  StepRecord runStepNamed(const std::vector<int32_t>& tokens, int pos0, float* logits, size_t index);
+  // Throws NonFiniteError when unit `unit` (its activations, or the logits of the lm_head) held NaN or Inf.
+  void refuseNonFinite(int unit, const float* logits) const;
   UnitRecord embedTokens(const std::vector<int32_t>& tokens, int pos0);
   // Start times of a step: wall, and process CPU (only when the calibration knob needs it).
   struct StepClocks {
