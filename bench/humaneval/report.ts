@@ -16,6 +16,7 @@ export function headline(opts: { dataset: string; source: string; summary: Human
     box.privileges_dropped ? box.user.split(' (')[0] : `as ${box.user}`,
     box.network_isolated ? 'no network' : 'NETWORK NOT ISOLATED',
     box.pid_namespace ? 'own PID namespace' : 'no PID namespace',
+    box.private_mounts ? 'private /tmp' : 'shared /tmp',
   ].join(', ');
   return (
     `${opts.dataset} · ${opts.source} · ${s.problems} problems, ${s.samples} samples\n` +

@@ -2,6 +2,7 @@
 // completions come from, the records file (new or resumed), and the result document.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
 import { loadAddon } from '../engine/native.js';
@@ -19,12 +20,13 @@ import { compareWithHf, readHfFile, runHfHumaneval, type HfCase } from './hf.js'
 import { runPipeline, type Produced, type Task } from './pipeline.js';
 import { sampleProgress } from './progress.js';
 import { RecordsFile, sampleKey, type SampleRecord } from './records.js';
-import { runInSandbox, type SandboxLimits } from './sandbox.js';
+import { killSandboxes, runInSandbox, type SandboxLimits } from './sandbox.js';
 import { prepareSandbox, type SandboxReport } from './sandbox-probe.js';
 import { readCompletions } from './samples.js';
 import { summarize, type HumanevalSummary } from './score.js';
 
 const RESULT_SCHEMA = 'rabbit-bench/humaneval@1';
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export type CompletionSource =
   | { kind: 'engine'; model: string; engine: EngineOptions; style: PromptStyle; maxNewTokens: number; sampling: SamplingOptions; samples: number }
@@ -123,7 +125,7 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
   const problems = selectProblems(all, { ids: o.ids, limit: o.limit });
   const completions = o.source.kind === 'completions' ? readCompletions(o.source.file) : undefined;
 
-  const { setup, report: sandbox } = await prepareSandbox({ python: o.execPython, limits: o.limits });
+  const { setup, report: sandbox } = await prepareSandbox({ python: o.execPython, limits: o.limits, hide: [dirname(datasetPath), resolve(o.outDir)] });
   for (const w of sandbox.warnings) o.log(`rabbit-bench: sandbox: ${w}`);
 
   // The engine opens first: a model that cannot be used should not leave a records file behind.
@@ -146,6 +148,16 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
 
   const fresh: SampleRecord[] = [];
   const progress = sampleProgress(tasks.length, o.progress);
+  // Ctrl-C or a scheduler's SIGTERM: no sandbox may outlive the run, and what was scored is kept.
+  const interrupted = (signal: NodeJS.Signals) => {
+    killSandboxes();
+    progress.stop();
+    generator?.close();
+    records.close();
+    o.log(`rabbit-bench: ${signal}: stopped; every sandbox was killed; ${done.length + fresh.length} sample(s) are recorded in ${recordsPath} (continue with --resume)`);
+    process.exit(128 + osConstants.signals[signal]);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, interrupted);
   try {
     const hf = generator && o.hf ? await hfCases(o, generator, tasks, { dir: dirname(recordsPath), stem: resultStem('hf-humaneval', modelName) }) : undefined;
     const produce = async (task: Task): Promise<Produced> => {
@@ -170,6 +182,7 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
       },
     });
   } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, interrupted);
     progress.stop();
     generator?.close();
     records.close();

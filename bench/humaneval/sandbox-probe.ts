@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { repoRoot } from '../paths.js';
 import { runInSandbox, type SandboxIdentity, type SandboxLimits, type SandboxSetup } from './sandbox.js';
 
 export interface SandboxReport {
@@ -12,6 +13,9 @@ export interface SandboxReport {
   network_isolated: boolean;
   pid_namespace: boolean;
   no_new_privs: boolean;
+  /** Empty /tmp, /var/tmp and /dev/shm of its own, a fresh /proc, and the tool's folders covered. */
+  private_mounts: boolean;
+  hidden: string[];
   limits: { timeout_s: number; memory_bytes: number; cpu_seconds: number; nproc: number; fsize_bytes: number; nofile: number };
   /** What the sandbox could not do here, in words; empty when everything designed is in force. */
   warnings: string[];
@@ -40,7 +44,11 @@ function pythonCandidates(explicit: string | undefined): string[] {
 
 function prefixes(root: boolean): string[][] {
   const user = root ? [] : ['--user']; // without root, a user namespace is what lets us make the others
+  // Private mounts only as root: in a user namespace of our own the program would keep the
+  // capabilities to unmount what covers the tool's folders.
+  const mounts = root ? [['unshare', '--net', '--pid', '--mount', '--mount-proc', '--fork', '--kill-child', '--']] : [];
   return [
+    ...mounts,
     ['unshare', ...user, '--net', '--pid', '--fork', '--kill-child', '--'],
     ['unshare', ...user, '--net', '--'],
     [],
@@ -54,7 +62,8 @@ interface Attempt {
 
 const describeAttempt = (a: Attempt) => `${[...a.setup.prefix, a.setup.python].join(' ')}${a.setup.dropTo ? ` as uid ${a.setup.dropTo.uid}` : ''}: ${a.error}`;
 
-export async function prepareSandbox(opts: { python?: string; limits: SandboxLimits }): Promise<{ setup: SandboxSetup; report: SandboxReport }> {
+/** `hide`: folders besides this tool's own that programs must not read (the dataset's, the results'). */
+export async function prepareSandbox(opts: { python?: string; limits: SandboxLimits; hide?: string[] }): Promise<{ setup: SandboxSetup; report: SandboxReport }> {
   // Process groups are checked through /proc and isolated with Linux namespaces.
   if (process.platform !== 'linux') throw new UserError(`the humaneval sandbox needs Linux (this is ${process.platform})`, 2);
   const root = process.getuid?.() === 0;
@@ -63,9 +72,10 @@ export async function prepareSandbox(opts: { python?: string; limits: SandboxLim
   for (const dropTo of root ? [nobody(), null] : [null]) {
     for (const python of pythonCandidates(opts.python)) {
       for (const prefix of prefixes(root)) {
-        const setup: SandboxSetup = { python, prefix, dropTo };
+        const setup: SandboxSetup = { python, prefix, dropTo, hide: [...new Set([repoRoot(), ...(opts.hide ?? [])])] };
         const r = await runInSandbox(setup, probeLimits, { kind: 'check', program: PROBE });
-        if (r.status === 'passed' && r.identity && (!dropTo || r.identity.uid === dropTo.uid)) {
+        const mountsHeld = !prefix.includes('--mount') || r.identity?.private_tmp === true;
+        if (r.status === 'passed' && r.identity && mountsHeld && (!dropTo || r.identity.uid === dropTo.uid)) {
           return { setup, report: describe(setup, r.identity, opts.limits, root, failed) };
         }
         failed.push({ setup, error: r.error ?? `${r.status}, as uid ${r.identity?.uid}` });
@@ -90,6 +100,12 @@ function describe(setup: SandboxSetup, id: SandboxIdentity, limits: SandboxLimit
   }
   if (!networkIsolated) warnings.push(`network NOT isolated: no network namespace could be made${why((a) => a.setup.prefix.includes('--net'))}`);
   if (!id.pid1) warnings.push(`no PID namespace${why((a) => a.setup.prefix.includes('--pid'))}: a child that leaves the process group (setsid) could outlive its problem`);
+  if (!id.private_tmp) {
+    warnings.push(
+      `no mount namespace${root ? why((a) => a.setup.prefix.includes('--mount')) : ' (needs root)'}: programs share /tmp, /var/tmp and /dev/shm ` +
+        `with this machine, see its /proc, and may read this tool's files; a program's files outside its temporary folder stay behind`,
+    );
+  }
   return {
     python: `${setup.python} (${id.python})`,
     user: setup.dropTo ? `uid ${setup.dropTo.uid} gid ${setup.dropTo.gid} (dropped from root)` : `uid ${id.uid} (unchanged)`,
@@ -97,6 +113,8 @@ function describe(setup: SandboxSetup, id: SandboxIdentity, limits: SandboxLimit
     network_isolated: networkIsolated,
     pid_namespace: id.pid1,
     no_new_privs: id.no_new_privs,
+    private_mounts: id.private_tmp,
+    hidden: id.hidden ?? [],
     limits: {
       timeout_s: limits.timeoutMs / 1000,
       memory_bytes: limits.memoryBytes,

@@ -1,12 +1,13 @@
-// Runs one untrusted program in a fresh python3 process: its own process group (and, where the
-// machine allows, its own network and PID namespaces), rlimits, an unprivileged user, a fresh
-// temporary working directory removed afterwards, and a wall-clock timeout that kills the whole
-// group. The verdict comes back on fd 3 (see sandbox_runner.py).
-import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+// Runs one untrusted program under sandbox_runner.py: its own process group (and, where the
+// machine allows, its own network, PID and mount namespaces, with a private /tmp as the working
+// folder), rlimits, an unprivileged user, and a wall-clock timeout that kills the whole group.
+// The verdict comes back on fd 3; fd 4 is the lifeline that ends the sandbox when this process
+// ends, however it ends. Every live sandbox is known here, so a signal handler can end them all.
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { repoRoot } from '../paths.js';
 import { groupMembers, killGroup } from './processes.js';
@@ -57,10 +58,16 @@ export interface ExecOutcome {
 
 export interface SandboxIdentity {
   uid: number;
-  /** True in a PID namespace of its own (the runner is its init). */
+  /** True in a PID namespace of its own (the supervisor is its init). */
   pid1: boolean;
   no_new_privs: boolean;
   python: string;
+  /** Processes the program could see in /proc: a handful in a fresh one. */
+  proc_pids: number;
+  /** /tmp, /var/tmp and /dev/shm were the namespace's own, empty tmpfs. */
+  private_tmp: boolean;
+  /** Folders covered by an empty mount. */
+  hidden: string[];
 }
 
 /** How programs are started on this machine, as the probe found it. */
@@ -69,7 +76,12 @@ export interface SandboxSetup {
   /** `unshare ... --` or nothing. */
   prefix: string[];
   dropTo: { uid: number; gid: number } | null;
+  /** Folders the program must not read (the tool's tree, the dataset, the results): covered where mounts are private. */
+  hide: string[];
 }
+
+/** Whether the setup gives the program a mount namespace of its own. */
+const privateMounts = (setup: SandboxSetup) => setup.prefix.includes('--mount');
 
 const RUNNER = join(repoRoot(), 'bench', 'humaneval', 'sandbox_runner.py');
 const OUTPUT_CAP = 16 * 1024;
@@ -85,30 +97,42 @@ function collect(stream: Readable | null, cap: number): () => string {
   return () => Buffer.concat(chunks).toString('utf8');
 }
 
+/** A host folder as the working folder, where the sandbox has no private /tmp. */
 function freshDir(dropTo: SandboxSetup['dropTo']): string {
   const dir = mkdtempSync(join(tmpdir(), 'rb-humaneval-'));
   if (dropTo) chownSync(dir, dropTo.uid, dropTo.gid);
   return dir;
 }
 
-/** rm -rf that also gets through directories the program made unreadable to its owner. */
-function removeDir(dir: string): void {
-  try {
-    rmSync(dir, { recursive: true, force: true });
-  } catch {
-    const open = (d: string) => {
-      chmodSync(d, 0o700);
-      for (const e of readdirSync(d)) if (statSync(join(d, e), { throwIfNoEntry: false })?.isDirectory()) open(join(d, e));
-    };
-    open(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * Removes a host working folder; never throws. coreutils' rm walks by file descriptors, so paths
+ * longer than PATH_MAX (120 nested 50-character folders) and folders made unreadable go too.
+ * What it cannot remove is this sample's problem, said in its record, not the run's.
+ */
+function removeDir(dir: string): string | null {
+  const r = spawnSync('rm', ['-rf', '--one-file-system', '--', dir], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 0) return null;
+  return `its temporary folder ${dir} could not be removed: ${(r.stderr || r.error?.message || `rm exited ${r.status}`).trim().split('\n')[0]}`;
 }
 
-function payload(job: SandboxJob, limits: SandboxLimits, dropTo: SandboxSetup['dropTo']): string {
+/** Sandboxes running now: what a signal handler must kill and clean up. */
+const live = new Map<number, { dir: string | null }>();
+
+/** Kills every running sandbox's process group and removes its host folder (synchronously: for signal handlers). */
+export function killSandboxes(): void {
+  for (const [pgid, { dir }] of live) {
+    killGroup(pgid);
+    if (dir) removeDir(dir);
+  }
+  live.clear();
+}
+
+function payload(job: SandboxJob, limits: SandboxLimits, setup: SandboxSetup): string {
   const common = {
     limits: { memory_bytes: limits.memoryBytes, cpu_seconds: limits.cpuSeconds, nproc: limits.nproc, fsize_bytes: limits.fsizeBytes, nofile: limits.nofile },
-    drop_to: dropTo,
+    drop_to: setup.dropTo,
+    private_mounts: privateMounts(setup),
+    hide: setup.hide,
   };
   if (job.kind === 'check') return JSON.stringify({ kind: 'check', program: job.program, ...common });
   return JSON.stringify({
@@ -117,35 +141,21 @@ function payload(job: SandboxJob, limits: SandboxLimits, dropTo: SandboxSetup['d
   });
 }
 
-const SIGNAL_HINTS: Partial<Record<NodeJS.Signals, string>> = {
-  SIGXCPU: 'CPU time limit',
-  SIGXFSZ: 'file size limit',
-  SIGSEGV: 'segmentation fault',
-  SIGKILL: 'perhaps by the kernel, out of memory',
-};
-
 interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
+/** Only the supervisor, which runs no untrusted code, holds fd 3: no verdict there is the sandbox's failure. */
 function verdict(channel: string, exit: Exit, stderr: string, timedOut: boolean, limits: SandboxLimits): Omit<ExecOutcome, 'exec_ms' | 'survivors'> {
   if (timedOut) return { status: 'timeout', error: `timed out after ${limits.timeoutMs / 1000} s; the process group was killed` };
-  const [ready, result] = channel.split('\n');
   const tail = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
-  if (ready !== 'ready') {
-    return { status: 'error', error: `the sandbox did not start (exit ${exit.code ?? exit.signal})${tail}` };
+  try {
+    const r = JSON.parse(channel) as Omit<ExecOutcome, 'exec_ms' | 'survivors'>;
+    return { status: r.status, error: r.error, base: r.base, plus: r.plus, identity: r.identity };
+  } catch {
+    return { status: 'error', error: `the sandbox ended (exit ${exit.code ?? exit.signal}) without a verdict${tail}` };
   }
-  if (result) {
-    try {
-      const r = JSON.parse(result) as Omit<ExecOutcome, 'exec_ms' | 'survivors'>;
-      return { status: r.status, error: r.error, base: r.base, plus: r.plus, identity: r.identity };
-    } catch {
-      return { status: 'failed', error: 'the program wrote over the verdict channel (fd 3)' };
-    }
-  }
-  const how = exit.signal ? `was killed by ${exit.signal}${SIGNAL_HINTS[exit.signal] ? ` (${SIGNAL_HINTS[exit.signal]})` : ''}` : `exited with code ${exit.code}`;
-  return { status: 'failed', error: `the program ${how} before the tests finished${tail}` };
 }
 
 async function settleGroup(pgid: number, timedOut: boolean): Promise<number> {
@@ -157,26 +167,27 @@ async function settleGroup(pgid: number, timedOut: boolean): Promise<number> {
 }
 
 export async function runInSandbox(setup: SandboxSetup, limits: SandboxLimits, job: SandboxJob): Promise<ExecOutcome> {
-  const dir = freshDir(setup.dropTo);
+  const dir = privateMounts(setup) ? null : freshDir(setup.dropTo);
   const started = performance.now();
   const [command, ...args] = [...setup.prefix, setup.python, '-I', '-B', RUNNER];
   const child = spawn(command, args, {
-    cwd: dir,
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: dir, TMPDIR: dir, LANG: 'C.UTF-8' },
+    cwd: dir ?? '/',
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
     detached: true, // its own process group, so one kill reaches every descendant that stays in it
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    // fd 4, the lifeline: never written; its end in this process closes only when this process ends.
+    stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
   });
   const pgid = child.pid;
+  if (pgid) live.set(pgid, { dir });
   const closed = new Promise<void>((res) => child.on('close', () => res()));
   const exited = new Promise<Exit | Error>((res) => {
     child.on('exit', (code, signal) => res({ code, signal }));
     child.on('error', res);
   });
-  child.stdout?.resume(); // what the program prints is of no use, but must not fill the pipe
   const stderr = collect(child.stderr, OUTPUT_CAP);
   const channel = collect(child.stdio[3] as Readable, 1 << 20);
   child.stdin?.on('error', () => {}); // a program that dies early closes stdin under us
-  child.stdin?.end(payload(job, limits, setup.dropTo));
+  child.stdin?.end(payload(job, limits, setup));
 
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -193,8 +204,10 @@ export async function runInSandbox(setup: SandboxSetup, limits: SandboxLimits, j
     const v = exit instanceof Error
       ? { status: 'error' as const, error: `cannot start ${command}: ${exit.message}` }
       : verdict(channel(), exit, stderr(), timedOut, limits);
-    return { ...v, exec_ms, survivors };
+    const leftover = dir ? removeDir(dir) : null;
+    return { ...v, error: leftover ? [v.error, leftover].filter(Boolean).join('; ') : v.error, exec_ms, survivors };
   } finally {
-    removeDir(dir);
+    (child.stdio[4] as Writable | null)?.destroy();
+    if (pgid) live.delete(pgid);
   }
 }

@@ -1,14 +1,15 @@
 // Hostile programs against the sandbox. Most get past the human-eval-style guard on purpose
 // (posix.* instead of os.*), so what stops them is the limits, the unprivileged user and the
 // namespaces. Each must end failed or timed out within its limit, with no file outside its
-// temporary folder harmed and no process left behind.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// temporary folder harmed and no process left behind, and must not forge a pass.
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInSandbox, type SandboxLimits, type SandboxSetup } from '../../bench/humaneval/sandbox.js';
 import { prepareSandbox, type SandboxReport } from '../../bench/humaneval/sandbox-probe.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { processesWith } from './helpers.js';
 
 const LIMITS: SandboxLimits = { timeoutMs: 2000, memoryBytes: 2 ** 30, cpuSeconds: 3, nproc: 32, fsizeBytes: 16 * 2 ** 20, nofile: 256 };
@@ -22,8 +23,9 @@ let sentinel: string;
 
 beforeAll(async () => {
   ({ setup, report } = await prepareSandbox({ limits: LIMITS }));
-  // A folder anyone may read but only its owner may change, as most of a machine is.
-  outside = mkdtempSync(join(tmpdir(), 'rb-he-outside-'));
+  // A folder anyone may read but only its owner may change, as most of a machine is; outside
+  // /tmp, which a sandbox with private mounts does not share.
+  outside = mkdtempSync(join(process.getuid?.() === 0 ? '/var/lib' : tmpdir(), 'rb-he-outside-'));
   chmodSync(outside, 0o755);
   sentinel = join(outside, 'sentinel.txt');
   writeFileSync(sentinel, 'keep me\n', { mode: 0o644 });
@@ -41,12 +43,14 @@ describe('sandbox', () => {
     if (!report.pid_namespace) expect(report.warnings.join('\n')).toMatch(/no PID namespace/);
   });
 
-  it('a passing program passes, in a fresh temporary folder that is its HOME and is removed afterwards', async () => {
+  it('a passing program passes, in a fresh temporary folder that is its HOME and is gone afterwards', async () => {
     const r = await run('import os, posix\nassert os.environ["HOME"] == posix.getcwd()\nraise AssertionError("cwd=" + posix.getcwd())\n');
     expect(r.status).toBe('failed');
     const cwd = /cwd=(\S+?)\)?$/.exec(r.error!.split(' (at line')[0])![1];
-    expect(cwd).toContain('rb-humaneval-');
-    expect(existsSync(cwd)).toBe(false);
+    // With private mounts it is the namespace's own /tmp, which ends with it.
+    if (report.private_mounts) expect(cwd).toBe('/tmp');
+    else expect(cwd).toContain('rb-humaneval-');
+    if (!report.private_mounts) expect(existsSync(cwd)).toBe(false);
     expect((await run('assert sum(range(10)) == 45\n')).status).toBe('passed');
   });
 
@@ -148,5 +152,75 @@ describe('sandbox', () => {
   it('a program that overwrites the verdict channel fails rather than passes', async () => {
     const r = await run('import posix\nposix.write(3, b"{not json")\nposix._exit(0)\n');
     expect(r.status).toBe('failed');
+  });
+
+  it('the verdict channel is out of reach: a pass written on fd 3 is a failure', async () => {
+    const r = await run('import posix\nposix.write(3, b\'{"status":"passed","error":null}\')\nposix._exit(0)\n');
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/Bad file descriptor/);
+  });
+
+  it('120 nested 50-character folders are no trouble: the sample passes and nothing is left', async () => {
+    const program = 'import posix\nfor i in range(120):\n    posix.mkdir("d" * 50)\n    posix.chdir("d" * 50)\nassert True\n';
+    expect(await run(program)).toMatchObject({ status: 'passed', error: null });
+    // The same without namespaces: the host folder goes too, however deep.
+    const bare: SandboxSetup = { ...setup, prefix: [] };
+    const before = new Set(readdirSync(tmpdir()).filter((e) => e.startsWith('rb-humaneval-')));
+    expect(await runInSandbox(bare, LIMITS, { kind: 'check', program })).toMatchObject({ status: 'passed', error: null });
+    expect(readdirSync(tmpdir()).filter((e) => e.startsWith('rb-humaneval-') && !before.has(e))).toEqual([]);
+  });
+
+  describe.skipIf(!process.getuid || process.getuid() !== 0)('private mounts (skipped: they need root)', () => {
+    it('/tmp, /var/tmp and /dev/shm are its own and empty, /proc is its own, the tool\'s files are hidden', async () => {
+      expect(report.private_mounts).toBe(true);
+      const marker = `rb-he-leak-${process.pid}-${Date.now()}`;
+      const program = [
+        'import posix',
+        ...['/tmp', '/var/tmp', '/dev/shm'].map((d) => `assert posix.listdir(${JSON.stringify(d)}) in ([], ["${marker}"] if ${JSON.stringify(d)} == "/tmp" else []), ${JSON.stringify(d)}`),
+        ...['/tmp', '/var/tmp', '/dev/shm'].map((d) => `open(${JSON.stringify(`${d}/${marker}`)}, "w").write("x")`),
+        'pids = [e for e in posix.listdir("/proc") if e.isdigit()]',
+        'assert len(pids) < 8, pids',
+        `assert posix.listdir(${JSON.stringify(REPO_ROOT)}) == [], "tool tree visible"`,
+      ].join('\n');
+      const r = await run(`${program}\n`);
+      expect(r, r.error ?? '').toMatchObject({ status: 'passed' });
+      expect(r.identity?.hidden).toContain(REPO_ROOT);
+      for (const d of ['/tmp', '/var/tmp', '/dev/shm']) expect(existsSync(join(d, marker))).toBe(false);
+      const leak = await run(`print(open(${JSON.stringify(join(REPO_ROOT, 'package.json'))}).read())\n`);
+      expect(leak.status).toBe('failed');
+      expect(leak.error).toMatch(/FileNotFoundError/);
+    });
+  });
+
+  describe('HumanEval+ (outputs compared outside the program)', () => {
+    const job = (candidate: string) => ({
+      kind: 'differential' as const,
+      candidate: `def f(x):\n${candidate}`,
+      prompt: 'def f(x):\n',
+      groundTruth: 'def f(x):\n    return [x, x * 2]\n',
+      contract: '',
+      entryPoint: 'f',
+      inputs: JSON.stringify({ base_input: [[1], [2]], plus_input: [[3.5]] }),
+      atol: 0,
+    });
+
+    it('a correct candidate passes; a wrong one fails naming the input', async () => {
+      expect(await runInSandbox(setup, LIMITS, job('    return [x, x + x]\n'))).toMatchObject({ status: 'passed', base: { passed: 2, total: 2 }, plus: { passed: 1, total: 1 } });
+      const wrong = await runInSandbox(setup, LIMITS, job('    return [x, x * 3]\n'));
+      expect(wrong.status).toBe('failed');
+      expect(wrong.error).toBe('base input #0 [1]: returned [1, 3], expected [1, 2]');
+    });
+
+    it('an object whose __eq__ always says yes is no output', async () => {
+      const r = await runInSandbox(setup, LIMITS, job('    class Yes(list):\n        def __eq__(self, o): return True\n    return Yes()\n'));
+      expect(r.status).toBe('failed');
+      expect(r.error).toMatch(/returned a Yes, which is not a plain value/);
+    });
+
+    it('a pass written to every file descriptor, then an exit, is a failure', async () => {
+      const forge = '    import posix\n    for fd in range(3, 64):\n        try: posix.write(fd, b\'{"status":"passed","error":null}\')\n        except OSError: pass\n    posix._exit(0)\n';
+      const r = await runInSandbox(setup, LIMITS, job(forge));
+      expect(r.status).toBe('failed');
+    });
   });
 });
