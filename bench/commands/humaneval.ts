@@ -13,6 +13,10 @@ import { newTokensOption, samplingOptions, threadsOption, withSamplingOptions } 
 import { runCommand } from './run.js';
 
 const DEFAULT_TIMEOUT_S = 3;
+/** An hour: far past any healthy generation of 512 tokens, even streamed from a slow disk. */
+const DEFAULT_GENERATION_TIMEOUT_S = 3600;
+/** What a Node timer can wait (2^31 - 1 ms). */
+const MAX_TIMER_S = 2_147_483;
 // HumanEval+ runs the canonical solution and the candidate on up to ~1000 inputs each; the
 // slowest canonical solutions (HumanEval/139, /15) take several seconds on their own.
 const DEFAULT_PLUS_TIMEOUT_S = 20;
@@ -35,6 +39,7 @@ function builder(y: Argv) {
     .option('reference-completions', { type: 'string', describe: 'compare with the output of scripts/hf_humaneval.py saved earlier' })
     .option('problems', { type: 'string', describe: 'only these task ids, comma-separated (e.g. HumanEval/0,HumanEval/5)' })
     .option('limit', { type: 'number', describe: 'only the first N selected problems' })
+    .option('generation-timeout', { type: 'number', default: DEFAULT_GENERATION_TIMEOUT_S, describe: 'seconds one completion may take to generate; past it the sample is a timeout and the engine restarts' })
     .option('timeout', { type: 'number', describe: `seconds per program (default ${DEFAULT_TIMEOUT_S}, ${DEFAULT_PLUS_TIMEOUT_S} with --plus)` })
     .option('memory-mb', { type: 'number', default: 1024, describe: 'address-space limit per program (RLIMIT_AS)' })
     .option('jobs', { type: 'number', default: Math.max(1, Math.floor(availableParallelism() / 2)), describe: 'programs executed in parallel' })
@@ -77,6 +82,7 @@ function source(a: Args): CompletionSource {
     maxNewTokens: a.maxNewTokens,
     sampling,
     samples: a.samples,
+    generationTimeoutMs: a.generationTimeout * 1000,
   };
 }
 
@@ -102,6 +108,7 @@ async function handler(a: Args): Promise<number> {
   }
   const timeoutS = a.timeout ?? (a.plus ? DEFAULT_PLUS_TIMEOUT_S : DEFAULT_TIMEOUT_S);
   if (!(timeoutS > 0)) throw new UserError('--timeout must be > 0 seconds', 2);
+  if (!(a.generationTimeout > 0 && a.generationTimeout <= MAX_TIMER_S)) throw new UserError(`--generation-timeout must be > 0 and at most ${MAX_TIMER_S} seconds`, 2);
   const src = source(a);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const doc = await runHumaneval({

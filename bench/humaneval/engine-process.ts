@@ -27,6 +27,8 @@ export type WorkerReply =
 
 const TAIL = 2000;
 
+export class GenerationTimeout extends Error {}
+
 export class EngineProcess {
   private child: ChildProcess | undefined;
   private stderrTail = '';
@@ -53,12 +55,21 @@ export class EngineProcess {
     this.backend = first.backend;
   }
 
-  async generate(request: WorkerRequest, onToken: () => void): Promise<EngineOutput> {
+  /** Rejects with GenerationTimeout, after killing the process, when no result came within `timeoutMs`. */
+  async generate(request: WorkerRequest, onToken: () => void, timeoutMs: number): Promise<EngineOutput> {
     if (!this.child) await this.start();
     const child = this.child!;
     this.stderrTail = '';
     child.send(request);
-    const reply = await this.next(child, onToken);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // A hung engine cannot be asked to stop: the next generation starts a fresh process.
+        this.close();
+        reject(new GenerationTimeout(`generation did not finish within ${timeoutMs / 1000} s; the engine process was killed`));
+      }, timeoutMs);
+    });
+    const reply = await Promise.race([this.next(child, onToken), deadline]).finally(() => clearTimeout(timer));
     if (reply.type === 'failed') throw new Error(reply.message);
     if (reply.type !== 'done') throw new Error(`the engine process sent ${reply.type} instead of a result`);
     const { type: _type, ...output } = reply;

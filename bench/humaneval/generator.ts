@@ -9,7 +9,7 @@ import type { PhaseTotals } from '../profile/phases.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { cutCompletion, encodePrompt, type PromptStyle } from './completion.js';
 import type { Problem } from './dataset.js';
-import { EngineProcess, type EngineOutput } from './engine-process.js';
+import { EngineProcess, GenerationTimeout, type EngineOutput } from './engine-process.js';
 import type { Generation } from './records.js';
 
 export interface GeneratorOptions {
@@ -18,11 +18,12 @@ export interface GeneratorOptions {
   style: PromptStyle;
   maxNewTokens: number;
   sampling: SamplingOptions;
+  generationTimeoutMs: number;
 }
 
 export type Generated =
   | { ok: true; promptIds: number[]; completion: string; generation: Generation }
-  | { ok: false; promptIds: number[]; error: string };
+  | { ok: false; promptIds: number[]; error: string; timedOut: boolean };
 
 const ms = (ns: number) => ns / 1e6;
 
@@ -78,14 +79,14 @@ export class EngineGenerator {
     const promptIds = await this.promptIds(problem);
     const max = this.plan.spec.maxPositions;
     if (promptIds.length > max) {
-      return { ok: false, promptIds, error: `not generated: the prompt has ${promptIds.length} tokens, more than the model's max_position_embeddings (${max})` };
+      return { ok: false, promptIds, timedOut: false, error: `not generated: the prompt has ${promptIds.length} tokens, more than the model's max_position_embeddings (${max})` };
     }
     let out: EngineOutput;
     try {
       const sampling = { ...this.options.sampling, seed: (this.options.sampling.seed ?? 0) + sample };
-      out = await this.engine.generate({ promptIds, maxNewTokens: this.options.maxNewTokens, sampling }, onToken);
+      out = await this.engine.generate({ promptIds, maxNewTokens: this.options.maxNewTokens, sampling }, onToken, this.options.generationTimeoutMs);
     } catch (err) {
-      return { ok: false, promptIds, error: `engine: ${(err as Error).message}` };
+      return { ok: false, promptIds, timedOut: err instanceof GenerationTimeout, error: `engine: ${(err as Error).message}` };
     }
     const cut = await cutCompletion(this.tokenizer, promptIds, out.tokens, this.options.style);
     const t = out.timings;

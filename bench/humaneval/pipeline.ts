@@ -13,7 +13,7 @@ export interface Task {
 /** A completion to execute, or the reason there is none (an engine error, a prompt too long). */
 export type Produced =
   | { completion: string; generation: Generation | null; hf: HfComparison | null }
-  | { error: string; generation: null; hf: null };
+  | { error: string; status: 'error' | 'timeout'; generation: null; hf: null };
 
 export interface PipelineOptions {
   tasks: Task[];
@@ -27,7 +27,7 @@ const now = () => new Date().toISOString();
 
 function errorRecord(task: Task, produced: Extract<Produced, { error: string }>): SampleRecord {
   return {
-    type: 'sample', task_id: task.problem.task_id, sample: task.sample, status: 'error', error: produced.error, completion: '',
+    type: 'sample', task_id: task.problem.task_id, sample: task.sample, status: produced.status, error: produced.error, completion: '',
     exec_ms: null, base: null, plus: null, survivors: 0, generation: null, hf: null, finished_at: now(),
   };
 }

@@ -29,7 +29,7 @@ const RESULT_SCHEMA = 'rabbit-bench/humaneval@1';
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export type CompletionSource =
-  | { kind: 'engine'; model: string; engine: EngineOptions; style: PromptStyle; maxNewTokens: number; sampling: SamplingOptions; samples: number }
+  | { kind: 'engine'; model: string; engine: EngineOptions; style: PromptStyle; maxNewTokens: number; sampling: SamplingOptions; samples: number; generationTimeoutMs: number }
   | { kind: 'oracle' }
   | { kind: 'completions'; file: string };
 
@@ -85,6 +85,7 @@ function runSettings(o: HumanevalRunOptions, datasetPath: string, modelDir: stri
     samples: s.kind === 'engine' ? s.samples : undefined,
     sampling: s.kind === 'engine' ? s.sampling : undefined,
     engine: s.kind === 'engine' ? s.engine : undefined,
+    generation_timeout_ms: s.kind === 'engine' ? s.generationTimeoutMs : undefined,
     limits: { timeout_ms: l.timeoutMs, memory_bytes: l.memoryBytes, cpu_seconds: l.cpuSeconds, nproc: l.nproc, fsize_bytes: l.fsizeBytes, nofile: l.nofile },
     hf_compare: o.hf?.kind ?? null,
   };
@@ -166,7 +167,7 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
         return { completion, generation: null, hf: null };
       }
       const g = await generator.generate(task.problem, task.sample, () => progress.token());
-      if (!g.ok) return { error: g.error, generation: null, hf: null };
+      if (!g.ok) return { error: g.error, status: g.timedOut ? 'timeout' : 'error', generation: null, hf: null };
       const comparison = hf ? compareWithHf({ promptIds: g.promptIds, tokens: g.generation.token_ids }, hf.get(task.problem.task_id)) : null;
       return { completion: g.completion, generation: g.generation, hf: comparison };
     };

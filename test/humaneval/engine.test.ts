@@ -63,6 +63,28 @@ describe.skipIf(!READY)(`humaneval through the engine (${SUITE})`, () => {
     expect(readFileSync(doc.records_file, 'utf8').trim().split('\n')).toHaveLength(3);
   });
 
+  it('a generation past --generation-timeout is recorded as a timeout, and the engine restarts for the next sample', async () => {
+    // Each step then spins for 2000x its own time: a decode of 40 tokens takes far longer than 1.5 s.
+    process.env.RABBIT_BENCH_SLOWDOWN_PERCENT = '200000';
+    let r;
+    const started = Date.now();
+    try {
+      r = await humaneval(['--dataset', HUMANEVAL, '--model', STORIES_DIR, '--problems', 'HumanEval/0,HumanEval/2', '--max-new-tokens', '40',
+        '--generation-timeout', '1.5', '--out', tempDir(), '--json']);
+    } finally {
+      delete process.env.RABBIT_BENCH_SLOWDOWN_PERCENT;
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.records.map((x: { status: string }) => x.status)).toEqual(['timeout', 'timeout']);
+    for (const rec of doc.records) expect(rec.error).toBe('engine: generation did not finish within 1.5 s; the engine process was killed');
+    expect(doc.summary.timeout).toBe(2);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const bad = await humaneval(['--dataset', HUMANEVAL, '--model', STORIES_DIR, '--limit', '1', '--generation-timeout', '0', '--out', tempDir()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--generation-timeout must be > 0/);
+  });
+
   it('--chat prompts through the chat template, and refuses a model without one before any work', async () => {
     const bare = await humaneval(['--dataset', HUMANEVAL, '--model', STORIES_DIR, '--chat', '--limit', '1', '--out', tempDir()]);
     expect(bare.code).toBe(1);
