@@ -9,7 +9,7 @@ import { renderDiffMarkdown, renderDiffTerminal } from '../compare/render.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeBuildInfo } from '../engine/native.js';
-import { UserError } from '../errors.js';
+import { NonFiniteError, UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { modelArgument } from '../model/resolve.js';
 import { DEFAULT_SHAPE, ensureDefaultModel } from '../profile/default-model.js';
@@ -199,7 +199,19 @@ async function handler(a: Args): Promise<number> {
   const given = a.current ? readCurrent(a.current) : undefined;
   if (given) checkSameModel(baseline.model, given.model, a.current!);
   checkSameMachine(baseline, baselinePath, given ? fingerprintOf(given) : (await collectEnvironment({ measure: false })).machine_fingerprint, a.force, log);
-  const { current, base, paired } = given ? { current: given, base: baseline, paired: false } : await measureAdaptively(a, baseline, threshold, log);
+  let measured: Measured;
+  try {
+    measured = given ? { current: given, base: baseline, paired: false } : await measureAdaptively(a, baseline, threshold, log);
+  } catch (err) {
+    // The baseline's run gave finite outputs with this model: NaN now is the change under test failing.
+    if (!(err instanceof NonFiniteError)) throw err;
+    const failure = `outputs: ${err.message}`;
+    if (a.format === 'json') process.stdout.write(`${JSON.stringify({ status: 'FAIL', failures: [failure], inconclusive: [], diff: null })}\n`);
+    else process.stdout.write(`gate: FAIL\n  ${failure}\n`);
+    appendStepSummary(`rabbit-bench gate: FAIL\n- ${failure}\n`);
+    return 1;
+  }
+  const { current, base, paired } = measured;
   if (!given && a.save) log(`wrote ${saveProfile(current, a.out, 8).json}`);
 
   const diff = diffProfiles(base, current, { threshold, paired, sameModel: true });

@@ -91,7 +91,8 @@ export class EngineProcess {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         cleanup();
-        this.child = undefined;
+        // A process killed for its deadline may exit after its replacement started.
+        if (this.child === child) this.child = undefined;
         const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
         reject(new Error(`the engine process crashed (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`));
       };

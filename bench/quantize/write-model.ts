@@ -2,6 +2,7 @@
 // the metadata and tensor layout llama.cpp's converter gives the same architecture: its names,
 // its hyperparameter keys, and the llama architecture's interleaved Q/K rows.
 import { loadAddon } from '../engine/native.js';
+import { ModelError } from '../errors.js';
 import { storageBytes, type TensorDtype } from '../model/dtype.js';
 import { FILE_TYPES } from '../model/gguf/format.js';
 import { GGUF_PROVENANCE_KEY, ggufTensorName } from '../model/gguf/model.js';
@@ -72,7 +73,13 @@ export function writeGgufModel(file: string, model: ModelToWrite): { bytes: numb
         let seen = 0;
         source.produce(vector ? source.shape[0] : chunkRows, (values) => {
           const vals = interleave ? interleaveRows(values, spec.headDim, vector ? 1 : cols) : values;
-          write(addon.quantize(dtype, vals, vector ? vals.length : cols));
+          let block: Uint8Array;
+          try {
+            block = addon.quantize(dtype, vals, vector ? vals.length : cols);
+          } catch (err) {
+            throw new ModelError(`${source.hfName}: ${(err as Error).message}`);
+          }
+          write(block);
           seen += vector ? 1 : values.length / cols;
         });
         if (seen !== rows) throw new Error(`${source.hfName}: ${seen} rows produced, ${rows} expected`);

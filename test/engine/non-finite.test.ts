@@ -90,6 +90,18 @@ describe('non-finite weights stop the run, naming the unit', () => {
     }
   });
 
+  it('quantize refuses NaN or Inf for a block format, naming the tensor; f16 keeps them as they are', () => {
+    const model = poisoned(F32, 'model.layers.1.mlp.up_proj.weight', NaN, 9);
+    const out = join(temp('rb-nonfinite-'), 'q.gguf');
+    const q8 = runCli(['quantize', '--model', model, '--type', 'Q8_0', '--out', out]);
+    expect(q8.status, q8.stderr).toBe(2);
+    expect(q8.stderr).toMatch(/model\.layers\.1\.mlp\.up_proj\.weight: holds NaN or Inf, which Q8_0 cannot store/);
+    expect(existsSync(out)).toBe(false);
+    const f16 = runCli(['quantize', '--model', model, '--type', 'F16', '--out', out]);
+    expect(f16.status, f16.stderr).toBe(0);
+    expect(generate(out).stderr).toMatch(/first appeared in layers\.1, at the output of up_proj,/);
+  });
+
   it('clean fixtures still run', () => {
     const r = generate(fixtures[F32]);
     expect(r.status, r.stderr).toBe(0);

@@ -1,5 +1,7 @@
 #include "quant/quantize.h"
 
+#include "engine/finite.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -61,7 +63,13 @@ void putHalf(uint8_t* p, float f) {
   p[1] = static_cast<uint8_t>(h >> 8);
 }
 
-int roundInt(float x) { return static_cast<int>(std::nearbyint(x)); }
+// Saturates well inside int's range (every caller clamps to a few levels): casting a value past
+// it, or NaN, to int is undefined behaviour.
+int roundInt(float x) {
+  const float r = std::nearbyint(x);
+  if (std::fabs(r) < 16777216.0f) return static_cast<int>(r);
+  return r > 0 ? 16777216 : r < 0 ? -16777216 : 0;
+}
 int clampInt(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
 
 // ---- scale searches --------------------------------------------------------------------------
@@ -373,6 +381,12 @@ void quantizeRows(DType dtype, const float* values, int64_t rows, int64_t cols, 
       const BlockFn fn = blockFn(dtype);
       const int elems = blockElems(dtype), bytes = blockBytes(dtype);
       const int64_t blocks = cols / elems;
+      // A block format has no NaN or Inf: quantized, they would become finite, wrong weights.
+      for (int64_t r = 0; r < rows; ++r) {
+        if (!allFinite(values + r * cols, static_cast<size_t>(cols))) {
+          throw std::invalid_argument(std::string("holds NaN or Inf, which ") + dtypeName(dtype) + " cannot store");
+        }
+      }
 #pragma omp parallel for schedule(dynamic, 16)
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t b = 0; b < blocks; ++b) fn(values + r * cols + b * elems, out + static_cast<size_t>(r) * rowBytes + b * bytes);

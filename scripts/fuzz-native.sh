@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds native/fuzz/checkpoint_fuzz.cpp with libFuzzer, AddressSanitizer and UBSan (clang from
+# Debian: apt-get install clang) and runs it for SECONDS (default 60) from the committed seed
+# corpus. A finding stops the run with a non-zero exit; its input is saved under build-fuzz/.
+#   scripts/fuzz-native.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+out=build-fuzz
+mkdir -p "$out/corpus"
+command -v clang++ >/dev/null || { echo "fuzz-native: clang++ is missing (apt-get install clang)" >&2; exit 2; }
+clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer -ffp-contract=off \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Inative/src native/fuzz/checkpoint_fuzz.cpp native/src/engine/checkpoint_reader.cpp native/src/engine/dtype.cpp \
+  native/src/engine/model.cpp native/src/quant/quantize.cpp -o "$out/checkpoint_fuzz"
+# New inputs go to build-fuzz/corpus; native/fuzz/corpus (committed) seeds every run.
+"$out/checkpoint_fuzz" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/" \
+  "$out/corpus" native/fuzz/corpus
