@@ -7,6 +7,7 @@ import { envCommand } from './commands/env.js';
 import { gateCommand } from './commands/gate.js';
 import { generateCommand } from './commands/generate.js';
 import { humanevalCommand } from './commands/humaneval.js';
+import { mergeCommand } from './commands/merge.js';
 import { parityCommand } from './commands/parity.js';
 import { profileCommand } from './commands/profile.js';
 import { quantizeCommand } from './commands/quantize.js';
@@ -27,6 +28,7 @@ try {
     .command(validateCommand)
     .command(humanevalCommand)
     .command(cpuVsCudaCommand)
+    .command(mergeCommand)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .fail((message, error, y) => {

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.js';
+import { parseShard } from '../shard.js';
 import { defaultPython } from '../reference/live.js';
 import { renderMarkdown, renderTerminal } from '../profile/render.js';
 import { writeResultFiles } from '../results/files.js';
@@ -44,6 +45,7 @@ function builder(y: Argv) {
     .option('memory-mb', { type: 'number', default: 1024, describe: 'address-space limit per program (RLIMIT_AS)' })
     .option('jobs', { type: 'number', default: Math.max(1, Math.floor(availableParallelism() / 2)), describe: 'programs executed in parallel' })
     .option('exec-python', { type: 'string', describe: 'python3 that runs the programs (default: python3 on PATH, else /usr/bin/python3)' })
+    .option('shard', { type: 'string', describe: 'run only part K of N of the samples (K/N, e.g. 2/8); `rabbit-bench merge` combines the parts' })
     .option('resume', { type: 'string', describe: 'continue the run recorded in this .jsonl file, skipping finished samples' })
     .option('out', { type: 'string', default: 'results', describe: 'folder for the records (.jsonl) and result files' })
     .option('save', { type: 'boolean', default: true, describe: 'write the JSON, CSV and Markdown result files (--no-save to skip; the records file is always written)' })
@@ -130,6 +132,7 @@ async function handler(a: Args): Promise<number> {
     execPython: a.execPython,
     hf: hfOption(a),
     resume: a.resume,
+    shard: parseShard(a.shard),
     outDir: a.out,
     progress: !a.json,
     log,

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.js';
+import { parseShard, shardLabel } from '../shard.js';
 import { F32_TOLERANCE } from '../reference/compare.js';
 import { prepareOutDir, resultStem, writeNewFiles } from '../results/files.js';
 import { CELL_FAULTS, parseInjectFaults } from '../validate/faults.js';
@@ -37,6 +38,7 @@ function builder(y: Argv) {
       type: 'string', array: true, default: [] as string[],
       describe: `test-only: CELL=FAULT breaks one cell's engine (CELL like llama-tied-gqa-f32/long/cpu; FAULT: ${CELL_FAULTS.join(', ')})`,
     })
+    .option('shard', { type: 'string', describe: 'run only part K of N of the cells (K/N, e.g. 2/4); `rabbit-bench merge` combines the parts' })
     .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
     .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON result file' })
     .option('save', { type: 'boolean', default: true, describe: 'write the result file (--no-save to skip)' });
@@ -79,13 +81,14 @@ async function handler(a: Args): Promise<number> {
     perfThresholdPct: a.perfThreshold,
     failOnPerf: a.failOnPerf,
     allowSkips: a.allowSkips,
+    shard: parseShard(a.shard),
     argv: process.argv,
     log: (line) => process.stderr.write(`${line}\n`),
   });
 
   let written: string | undefined;
   if (a.save) {
-    written = writeNewFiles(resolve(a.out), resultStem('validate', modelsLabel(file), new Date(file.run.started_at)), { json: `${JSON.stringify(file, null, 1)}\n` }).json;
+    written = writeNewFiles(resolve(a.out), resultStem('validate', `${modelsLabel(file)}${file.settings.shard ? `-${shardLabel(file.settings.shard)}` : ''}`, new Date(file.run.started_at)), { json: `${JSON.stringify(file, null, 1)}\n` }).json;
   }
   if (a.json) {
     process.stdout.write(`${JSON.stringify(file)}\n`);

@@ -14,6 +14,7 @@ import type { ModelInfo } from '../results/profile-schema.js';
 import { resultStem } from '../results/files.js';
 import type { PromptStyle } from './completion.js';
 import { loadProblems, selectProblems, type Problem } from './dataset.js';
+import { inShard, shardLabel, type Shard } from '../shard.js';
 import { sandboxJob } from './program.js';
 import { EngineGenerator } from './generator.js';
 import { compareWithHf, readHfFile, runHfHumaneval, type HfCase } from './hf.js';
@@ -45,6 +46,8 @@ export interface HumanevalRunOptions {
   /** Compare the engine's greedy completions with transformers': run the script live, or read its output. */
   hf: { kind: 'live'; python: string; threads?: number } | { kind: 'file'; path: string } | null;
   resume?: string;
+  /** This run's part of the samples (see shard.ts); null: all of them. */
+  shard: Shard | null;
   outDir: string;
   progress: boolean;
   log(line: string): void;
@@ -88,6 +91,7 @@ function runSettings(o: HumanevalRunOptions, datasetPath: string, modelDir: stri
     generation_timeout_ms: s.kind === 'engine' ? s.generationTimeoutMs : undefined,
     limits: { timeout_ms: l.timeoutMs, memory_bytes: l.memoryBytes, cpu_seconds: l.cpuSeconds, nproc: l.nproc, fsize_bytes: l.fsizeBytes, nofile: l.nofile },
     hf_compare: o.hf?.kind ?? null,
+    shard: o.shard,
   };
 }
 
@@ -133,7 +137,7 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
   const generator = o.source.kind === 'engine' ? await openGenerator(o.source) : undefined;
   for (const w of generator?.plan.warnings ?? []) o.log(`rabbit-bench: warning: ${w}`);
   const settings = runSettings(o, datasetPath, generator ? modelArgument(generator.plan.source) : undefined);
-  const modelName = generator ? basename(modelArgument(generator.plan.source), '.gguf') : o.source.kind;
+  const modelName = `${generator ? basename(modelArgument(generator.plan.source), '.gguf') : o.source.kind}${o.shard ? `-${shardLabel(o.shard)}` : ''}`;
   let opened;
   try {
     opened = o.resume ? RecordsFile.resume(resolve(o.resume), settings, o.log) : { file: RecordsFile.create(resolve(o.outDir), resultStem('humaneval', modelName), settings), done: [] };
@@ -144,7 +148,9 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
   const { file: records, done } = opened;
   const recordsPath = records.path;
   const finished = new Set(done.map((r) => sampleKey(r.task_id, r.sample)));
-  const tasks = tasksFor(problems, o.source, completions, o.log).filter((t) => !finished.has(sampleKey(t.problem.task_id, t.sample)));
+  const tasks = tasksFor(problems, o.source, completions, o.log)
+    .filter((_, position) => inShard(position, o.shard))
+    .filter((t) => !finished.has(sampleKey(t.problem.task_id, t.sample)));
   if (done.length > 0) o.log(`rabbit-bench: resuming ${recordsPath}: ${done.length} sample(s) done, ${tasks.length} to go`);
 
   const fresh: SampleRecord[] = [];

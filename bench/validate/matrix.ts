@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadAddon } from '../engine/native.js';
 import { collectEnvironment, runMetadata, type EnvironmentReport } from '../env/environment.js';
 import { UserError } from '../errors.js';
+import { inShard, type Shard } from '../shard.js';
 import { modelArgument } from '../model/resolve.js';
 import { applyBaseline, readValidateFile } from './baseline.js';
 import { cellEnv } from './faults.js';
@@ -35,6 +36,8 @@ export interface ValidateOptions {
   perfThresholdPct: number;
   failOnPerf: boolean;
   allowSkips: boolean;
+  /** This run's part of the cells (see shard.ts); null: all of them. */
+  shard: Shard | null;
   argv: string[];
   startedAt?: Date;
   /** Progress lines (stderr). */
@@ -102,6 +105,8 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
   for (const id of o.injectFaults.keys()) {
     if (!ids.includes(id)) throw new UserError(`--inject-fault: no cell ${id} in this matrix (cells: ${ids.join(', ')})`, 2);
   }
+  // Cells of this shard; references are prepared only for the models that have one.
+  const mine = new Set(ids.filter((_, position) => inShard(position, o.shard)));
   const globalFault = process.env.RABBIT_BENCH_FAULT || null;
   if (globalFault) o.log(`validate: WARNING: RABBIT_BENCH_FAULT=${globalFault} breaks every cell on purpose (test-only)`);
 
@@ -114,7 +119,7 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
   const cells: Cell[] = [];
   const prepared: Prepared[] = [];
   try {
-    for (const target of targets) {
+    for (const target of targets.filter((t) => o.prompts.some((p) => o.devices.some((d) => mine.has(cellId(t.name, p, d)))))) {
       let prompts: ValidatePrompt[] = [];
       let reference: ModelReference = { source: 'none', file: null, transformers_version: null, note: null, problem: null };
       if (target.plan) {
@@ -130,10 +135,11 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
       prepared.push({ target, prompts, reference });
     }
 
-    const total = ids.length;
+    const total = mine.size;
     for (const { target, reference } of prepared) {
       for (const prompt of o.prompts) {
         for (const device of o.devices) {
+          if (!mine.has(cellId(target.name, prompt, device))) continue;
           const cell = blankCell(target.name, prompt, device);
           const injected = o.injectFaults.get(cell.id);
           cell.fault = injected ?? globalFault;
@@ -203,6 +209,7 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
       fail_on_perf: o.failOnPerf,
       allow_skips: o.allowSkips,
       global_fault: globalFault,
+      shard: o.shard,
     },
     models: prepared.map(modelEntry),
     cells,

@@ -141,6 +141,8 @@ export const ValidateFileSchema = z.object({
     allow_skips: z.boolean(),
     /** RABBIT_BENCH_FAULT of the whole run (test-only), inherited by every cell. */
     global_fault: z.string().nullable(),
+    /** --shard K/N: this file holds that part of the matrix's cells (absent in files from before sharding). */
+    shard: z.object({ index: count, count: count }).nullable().optional(),
   }),
   models: z.array(ModelEntrySchema),
   cells: z.array(CellSchema),
