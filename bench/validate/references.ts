@@ -72,7 +72,9 @@ export function obtainReference(opts: {
       writeFileSync(file, JSON.stringify(reference));
       return { source: 'live', file, transformers_version: reference.transformers_version, note: null, problem: null };
     } catch (err) {
-      liveNote = `live HF reference failed: ${(err as Error).message.split('\n')[0]}`;
+      // The first line says what failed; the script's last line says why (e.g. non-finite logits).
+      const lines = (err as Error).message.trim().split('\n');
+      liveNote = `live HF reference failed: ${lines.length > 1 ? `${lines[0]} ${lines[lines.length - 1]}` : lines[0]}`;
     }
   }
 

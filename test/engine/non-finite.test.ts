@@ -5,6 +5,7 @@ import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader } from '../../bench/model/gguf/reader.js';
+import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
 import { buildFixtures } from '../fixtures/build.js';
 import { buildGgufFixtures } from '../fixtures/gguf.js';
 import { runCli } from '../helpers/cli.js';
@@ -100,6 +101,21 @@ describe('non-finite weights stop the run, naming the unit', () => {
     const f16 = runCli(['quantize', '--model', model, '--type', 'F16', '--out', out]);
     expect(f16.status, f16.stderr).toBe(0);
     expect(generate(out).stderr).toMatch(/first appeared in layers\.1, at the output of up_proj,/);
+  });
+
+  const python = defaultPython();
+  const noPython = python ? pythonProblem(python) : 'no .venv-hf (run scripts/setup-hf-venv.sh)';
+  it.skipIf(noPython !== undefined)(`parity and validate against transformers say so, not pass${noPython ? ` (skipped: ${noPython})` : ''}`, () => {
+    const model = poisoned(F32, 'model.layers.0.mlp.gate_proj.weight', NaN, 1);
+    const parity = runCli(['parity', '--model', model, '--python', python!]);
+    expect(parity.status).toBe(1);
+    expect(parity.stderr).toMatch(/the HF reference script failed/);
+    expect(parity.stderr).toMatch(/case 'short': the model produced non-finite logits/);
+    const validate = runCli(['validate', '--fixtures', 'none', '--models', model, '--prompts', 'short', '--python', python!, '--no-save', '--json']);
+    expect(validate.status).toBe(1);
+    const doc = JSON.parse(validate.stdout);
+    expect(doc.cells.map((c: { status: string }) => c.status)).toEqual(['error']);
+    expect(doc.cells[0].reason).toMatch(/non-finite logits/);
   });
 
   it('clean fixtures still run', () => {
