@@ -180,11 +180,15 @@ describe('sandbox', () => {
         ...['/tmp', '/var/tmp', '/dev/shm'].map((d) => `open(${JSON.stringify(`${d}/${marker}`)}, "w").write("x")`),
         'pids = [e for e in posix.listdir("/proc") if e.isdigit()]',
         'assert len(pids) < 8, pids',
-        `assert posix.listdir(${JSON.stringify(REPO_ROOT)}) == [], "tool tree visible"`,
+        // Covered by an empty mount, or (a checkout under /tmp) not there at all.
+        'try:',
+        `    assert posix.listdir(${JSON.stringify(REPO_ROOT)}) == [], "tool tree visible"`,
+        'except FileNotFoundError:',
+        '    pass',
       ].join('\n');
       const r = await run(`${program}\n`);
       expect(r, r.error ?? '').toMatchObject({ status: 'passed' });
-      expect(r.identity?.hidden).toContain(REPO_ROOT);
+      if (!/^\/(tmp|var\/tmp|dev\/shm)\//.test(REPO_ROOT)) expect(r.identity?.hidden).toContain(REPO_ROOT);
       for (const d of ['/tmp', '/var/tmp', '/dev/shm']) expect(existsSync(join(d, marker))).toBe(false);
       const leak = await run(`print(open(${JSON.stringify(join(REPO_ROOT, 'package.json'))}).read())\n`);
       expect(leak.status).toBe('failed');
