@@ -80,9 +80,9 @@ function apply(bytes: Buffer, d: Damage): Buffer {
   return d.cut === undefined ? out : out.subarray(0, d.cut);
 }
 
-let counter = 0;
+/** One file per name, rewritten for every case: an hour of fuzzing must not fill the disk. */
 function written(bytes: Buffer, name: string): string {
-  const file = join(work, `${counter++}-${name}`);
+  const file = join(work, name);
   writeFileSync(file, bytes);
   return file;
 }
