@@ -1,7 +1,7 @@
 // The CPU kernels' instruction set is chosen at run time: the choice is reported, either set
 // keeps HF parity on every fixture (decode reads weights in place, prefill packs panels, so both
 // paths of both sets run), and a bad override is a clear error rather than a crash.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,21 +9,8 @@ import { loadAddon } from '../../bench/engine/native.js';
 import { buildFixtures } from '../fixtures/build.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { AVX2, AVX2_SKIP, AVX512, KERNEL_SETS } from '../helpers/cpu.js';
 import { parseJsonRun, runValidate } from '../validate/helpers.js';
-
-function cpuFlags(): string[] {
-  if (process.arch !== 'x64' || !existsSync('/proc/cpuinfo')) return [];
-  return /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? [];
-}
-const FLAGS = cpuFlags();
-const AVX2 = ['avx2', 'fma', 'f16c'].every((f) => FLAGS.includes(f));
-const AVX512 = AVX2 && FLAGS.includes('avx512f');
-const AVX2_SKIP = AVX2 ? '' : ' (skipped: this CPU lacks AVX2, FMA or F16C)';
-const SETS = [
-  { isa: 'portable', runs: true, skip: '' },
-  { isa: 'avx2', runs: AVX2, skip: AVX2_SKIP },
-  { isa: 'avx512', runs: AVX512, skip: AVX512 ? '' : ' (skipped: this CPU lacks AVX-512F)' },
-];
 
 let work: string;
 beforeAll(() => {
@@ -45,7 +32,7 @@ describe('CPU kernel instruction sets', () => {
     expect(build?.cpu_kernels).toBe('portable');
   });
 
-  for (const { isa, runs, skip } of SETS) {
+  for (const { isa, runs, skip } of KERNEL_SETS) {
     it.skipIf(!runs)(`${isa}: every fixture, 8- and 512-token prompts, matches the HF goldens${skip}`, () => {
       const r = runValidate(['--no-live', '--json', '--out', join(work, isa)], { RABBIT_BENCH_CPU_KERNELS: isa });
       expect(r.status, r.stderr).toBe(0);
@@ -57,7 +44,7 @@ describe('CPU kernel instruction sets', () => {
   it.skipIf(!HAS_STORIES || !AVX2)(`stories260K: every set generates the same greedy text, prompt long enough for the prefill kernel${AVX2_SKIP}`, () => {
     const prompt = 'Once upon a time, there was a little girl named Lily. She loved to play outside.';
     const args = ['generate', '--model', STORIES_DIR, '--prompt', prompt, '--max-new-tokens', '40', '--greedy'];
-    const texts = SETS.filter((s) => s.runs).map(({ isa }) => {
+    const texts = KERNEL_SETS.filter((s) => s.runs).map(({ isa }) => {
       const r = runCli(args, { RABBIT_BENCH_CPU_KERNELS: isa });
       expect(r.status, r.stderr).toBe(0);
       return r.stdout.split('\n')[0];

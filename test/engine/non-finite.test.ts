@@ -9,12 +9,11 @@ import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
 import { buildFixtures } from '../fixtures/build.js';
 import { buildGgufFixtures } from '../fixtures/gguf.js';
 import { runCli } from '../helpers/cli.js';
+import { KERNEL_SETS } from '../helpers/cpu.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const temp = tempDirs();
-const FLAGS = /^flags\s*:(.*)$/m.exec(process.arch === 'x64' ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1].split(/\s+/) ?? [];
-const AVX2 = ['avx2', 'fma', 'f16c'].every((f) => FLAGS.includes(f));
-const KERNELS = ['portable', ...(AVX2 ? ['avx2'] : []), ...(AVX2 && FLAGS.includes('avx512f') ? ['avx512'] : [])];
+const KERNELS = KERNEL_SETS.filter((k) => k.runs).map((k) => k.isa);
 
 let fixtures: Record<string, string>;
 let gguf: Record<string, string>;
