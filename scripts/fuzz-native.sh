@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 out=build-fuzz
 mkdir -p "$out/corpus"
-command -v clang++ >/dev/null || { echo "fuzz-native: clang++ is missing (apt-get install clang)" >&2; exit 2; }
+command -v clang++ >/dev/null || { echo "fuzz-native: clang++ is missing (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
 clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer -ffp-contract=off \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Inative/src native/fuzz/checkpoint_fuzz.cpp native/src/engine/checkpoint_reader.cpp native/src/engine/dtype.cpp \

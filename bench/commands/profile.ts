@@ -12,6 +12,7 @@ import { tokenProgress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
 import { footer, headline, profileTables, renderTerminal } from '../profile/render.js';
 import { buildProfileFile, profileMarkdown, saveProfile } from '../profile/result.js';
+import { cacheMode, type ColdScope } from '../results/profile-schema.js';
 import type { ProfileSummary } from '../profile/summary.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
@@ -30,11 +31,24 @@ function builder(y: Argv) {
     .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer after its first load' })
     .option('threads', threadsOption('compute threads (0 = one per hardware thread)'))
-    .option('cold', { type: 'boolean', default: false, describe: 'evict the model files from the page cache before every run' })
+    .option('cold', {
+      type: 'string',
+      describe: 'read the model from the disk, not the page cache: --cold (=step) evicts every unit after each read, ' +
+        'as a model larger than RAM streams; --cold=run evicts the files before each run only',
+      coerce: coldScope,
+    })
     .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
+
+/** A bare --cold is step: what a model larger than RAM experiences. */
+function coldScope(v: string | boolean | undefined): ColdScope | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === '' || v === true || v === 'step') return 'step';
+  if (v === 'run') return 'run';
+  throw new UserError(`--cold must be 'step' (the default) or 'run', not ${JSON.stringify(v)}`, 2);
+}
 
 function checkCounts(a: Args): void {
   for (const [name, v, min] of [['--runs', a.runs, 1], ['--warmup', a.warmup, 0], ['--top-layers', a.topLayers, 1]] as const) {
@@ -51,13 +65,14 @@ async function handler(a: Args): Promise<number> {
   const format = a.json ? 'json' : a.format;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
+  const cold: false | ColdScope = a.cold ?? false;
   for (const w of plan.warnings) log(`rabbit-bench: warning: ${w}`);
   const promptIds = a.prompt !== undefined
     ? await (await ModelTokenizer.load(plan.source)).encode(a.prompt)
     : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);
   const metadata = runMetadata(process.argv);
   const addon = loadAddon();
-  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, threads: a.threads });
+  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, dropAfterRead: cold === 'step', threads: a.threads });
   const progress = tokenProgress((a.warmup + a.runs) * a.maxNewTokens, format === 'table' || format === 'md');
   const backend = engine.backend;
   let measuredRuns;
@@ -67,7 +82,8 @@ async function handler(a: Args): Promise<number> {
       maxNewTokens: a.maxNewTokens,
       runs: a.runs,
       warmup: a.warmup,
-      evict: a.cold ? () => evictOrWarn(addon, plan.files, log) : undefined,
+      cache: cacheMode(cold),
+      evict: cold ? () => evictOrWarn(addon, plan.files, log) : undefined,
       onToken: () => progress.tick(),
     });
   } finally {
@@ -78,13 +94,14 @@ async function handler(a: Args): Promise<number> {
   // engine's peak RSS. Disk bandwidth is measured where the model lives when we may write
   // there, since that is the disk load_safe_tensor reads from.
   const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(plan.modelDir) });
-  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold: a.cold, threads: a.threads,
+  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold, threads: a.threads,
     prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
   const file = buildProfileFile({ plan, settings, promptIds, runs: measuredRuns.runs, unitNames: measuredRuns.unitNames, metadata, environment, backend, build: addon.buildInfo() });
   // CUDA: peak and per-unit device memory, kept beside the summary's statistics.
   const vram = engine.deviceStats ? vramSummary(engine.deviceStats) : undefined;
   if (vram) file.summary.vram = vram;
   const summary = file.summary as unknown as ProfileSummary;
+  if (cold) warnIfNotCold(summary, log);
   const tables = profileTables(summary, a.topLayers);
   const written = a.save ? saveProfile(file, a.out, a.topLayers) : undefined;
 
@@ -97,6 +114,9 @@ async function handler(a: Args): Promise<number> {
   return 0;
 }
 
+/** Under --cold, the disk should deliver at least this share of the bytes read. */
+const COLD_DEVICE_SHARE = 0.9;
+
 let warnedNotCold = false;
 
 /** Evicts the model files; says so once if the kernel kept them cached (tmpfs, or not verifiable). */
@@ -107,6 +127,14 @@ async function evictOrWarn(addon: NativeAddon, files: string[], log: (line: stri
     warnedNotCold = true;
     log(`rabbit-bench: warning: --cold could not verify eviction of ${notCold.map((r) => `${basename(r.file)} (${r.status})`).join(', ')}; load times may include page-cache hits`);
   }
+}
+
+/** The bytes the profile reports should be the disk's under --cold; say so when the page cache served them. */
+function warnIfNotCold(s: ProfileSummary, log: (line: string) => void): void {
+  if (s.page_cache_share === null || s.page_cache_share <= 1 - COLD_DEVICE_SHARE) return;
+  const hint = s.cache === 'cold-run' ? ': --cold=run reads the disk in the first step only; --cold (=step) reads it in every step'
+    : ': the kernel kept the pages it was asked to drop (tmpfs? pages mapped by another process?)';
+  log(`rabbit-bench: warning: under --cold the page cache still served ${(100 * s.page_cache_share).toFixed(0)}% of the bytes read${hint}`);
 }
 
 export const profileCommand: CommandModule<object, Args> = {

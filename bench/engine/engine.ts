@@ -24,6 +24,11 @@ export interface EngineOptions {
   prefetch?: boolean;
   /** Keep every layer after its first load: the in-memory baseline (default false). */
   resident?: boolean;
+  /**
+   * Drop every unit (and embedding row) from the page cache right after reading it, so every step
+   * reads the disk, as a model larger than RAM does: profile --cold=step (default false).
+   */
+  dropAfterRead?: boolean;
   /** Compute threads; 0 or absent = one per hardware thread. */
   threads?: number;
   /**
@@ -115,6 +120,7 @@ export class InferenceEngine {
       emulateDevice: options.emulateDevice ?? false,
       prefetch: options.prefetch ?? true,
       resident: options.resident ?? false,
+      dropAfterRead: options.dropAfterRead ?? false,
       threads: options.threads ?? 0,
       fault: options.fault ?? faultFromEnv(),
       slowdownPercent: options.slowdownPercent ?? slowdownFromEnv(),

@@ -33,6 +33,8 @@ export interface NativeEngineOptions {
   emulateDevice?: boolean;
   prefetch: boolean;
   resident: boolean;
+  /** --cold=step: every unit and embedding row leaves the page cache right after it is read. */
+  dropAfterRead: boolean;
   threads: number;
   fault: FaultName;
   slowdownPercent: number;
@@ -172,6 +174,12 @@ export interface NativeDiskReadResult {
   /** Page-cache residency before each read: ~0 makes the cold read cold, ~1 the warm read warm. */
   residentBeforeCold: number;
   residentBeforeWarm: number;
+  /** Bytes the device delivered during the cold read (/proc/self/io read_bytes); null where not counted. */
+  coldDeviceBytes: number | null;
+  /** O_DIRECT reads of the whole file per block size x reads in flight; empty when refused. */
+  direct: { blockBytes: number; inFlight: number; mbps: number }[];
+  /** Why there are no O_DIRECT figures (tmpfs and some network filesystems refuse it); null otherwise. */
+  directRefused: string | null;
 }
 
 export interface NativeAddon {
@@ -187,7 +195,7 @@ export interface NativeAddon {
   evictFromPageCache(files: string[]): Promise<NativeEvictResult[]>;
   /** STREAM copy and triad over double arrays; rejects on bad options or too little free memory. */
   memoryBandwidth(options?: NativeMemoryBandwidthOptions): Promise<NativeMemoryBandwidthResult>;
-  /** Writes, syncs, evicts and reads back (cold, then warm) a temporary file in `dir`, then deletes it. */
+  /** Writes, syncs, evicts and reads back (buffered cold, warm, then O_DIRECT) a temporary file in `dir`, then deletes it. */
   diskReadBandwidth(options: NativeDiskReadOptions): Promise<NativeDiskReadResult>;
   /** The values of whole blocks of `dtype` (float types: their values), exactly as the format defines them. */
   dequantize(dtype: string, bytes: Uint8Array): Float32Array;

@@ -21,6 +21,12 @@ export interface StepRecord {
   wallNs: number;
   sampleNs: number;
   peakRssBytes: number;
+  /**
+   * Bytes the process had read from storage devices since the previous step ended (the prefetch
+   * thread's reads ahead included); the rest of the units' bytesRead came from the page cache.
+   * null where the kernel does not count them.
+   */
+  deviceBytesRead: number | null;
   units: UnitRecord[];
 }
 

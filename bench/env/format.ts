@@ -1,6 +1,6 @@
 // The environment report as a table for people; --json prints the report itself.
 import Table from 'cli-table3';
-import type { EnvironmentReport, SimdFlag } from './types.js';
+import { deviceReadLimit, type DiskRead, type EnvironmentReport, type SimdFlag } from './types.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -39,15 +39,31 @@ function measuredRows(m: NonNullable<EnvironmentReport['measured']>): [string, s
   const disk = m.disk_read;
   const gbps = (k: typeof mem.triad) => `${k.best_gbps.toFixed(1)} GB/s best, ${k.median_gbps.toFixed(1)} median`;
   const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const limit = deviceReadLimit(disk);
   return [
     ['Memory triad', `${gbps(mem.triad)} (a = b + s·c, ${mem.triad.bytes_per_element} B/element read+write)`],
     ['Memory copy', `${gbps(mem.copy)} (c = a, ${mem.copy.bytes_per_element} B/element read+write)`],
     ['', `${mem.threads} threads, 3 × ${mib(mem.array_bytes)} of ${mem.element_bytes}-byte doubles, best of ${mem.repeats}`],
-    ['Disk read cold', `${Math.round(disk.cold_mbps)} MB/s (${pct(disk.resident_before_cold)} cached before` +
-      `${disk.resident_before_cold > 0.05 ? ': NOT a cold read, this filesystem kept the pages (tmpfs?)' : ''})`],
-    ['Disk read warm', `${Math.round(disk.warm_mbps)} MB/s (${pct(disk.resident_before_warm)} cached before)`],
-    ['', `${mib(disk.file_bytes)} file in ${disk.dir}, pread in ${mib(disk.block_bytes)} blocks`],
+    ['Disk read cold', `${Math.round(disk.cold_mbps)} MB/s buffered (${pct(disk.resident_before_cold)} cached before` +
+      `${disk.resident_before_cold > 0.05 ? ': NOT a cold read, this filesystem kept the pages (tmpfs?)' : ''}` +
+      `${disk.cold_device_bytes != null ? `; the device delivered ${pct(Math.min(1, disk.cold_device_bytes / disk.file_bytes))} of it` : ''})`],
+    ['Disk read warm', `${Math.round(disk.warm_mbps)} MB/s buffered, from the page cache (${pct(disk.resident_before_warm)} cached before)`],
+    ['Disk direct', directLine(disk)],
+    ['', `${mib(disk.file_bytes)} file in ${disk.dir}, buffered pread in ${mib(disk.block_bytes)} blocks; ` +
+      `cold-disk limit ${Math.round(limit.mbps)} MB/s (${LIMIT_SOURCE[limit.source]})`],
   ];
+}
+
+const LIMIT_SOURCE: Record<ReturnType<typeof deviceReadLimit>['source'], string> = {
+  direct: 'the best O_DIRECT figure',
+  buffered: 'the buffered cold read, which the device delivered and which beat O_DIRECT',
+  unverified: 'the buffered cold read, unverified: no O_DIRECT figure and no device byte count',
+};
+
+function directLine(disk: DiskRead): string {
+  if (disk.direct === undefined) return 'not measured (a report from before the O_DIRECT probe)';
+  if (disk.direct.length === 0) return disk.direct_refused ?? 'no figure';
+  return `${disk.direct.map((d) => `${Math.round(d.mbps)} MB/s (${mib(d.block_bytes)} × ${d.in_flight} in flight)`).join(', ')}: O_DIRECT, what the device delivers`;
 }
 
 export function formatReport(r: EnvironmentReport): string {

@@ -10,7 +10,7 @@ export async function measureMemoryBandwidth(options: { arrayBytes?: number; rep
   return { array_bytes: r.bytes, element_bytes: r.elementBytes, threads: r.threads, repeats: r.repeats, copy: kernel(r.copy), triad: kernel(r.triad) };
 }
 
-/** Cold and warm sequential reads of a temporary file in `dir` (default 256 MiB). */
+/** Buffered cold and warm, then O_DIRECT, sequential reads of a temporary file in `dir` (default 256 MiB). */
 export async function measureDiskRead(dir: string, bytes?: number): Promise<DiskRead> {
   const r = await loadAddon().diskReadBandwidth({ dir, bytes });
   return {
@@ -21,5 +21,8 @@ export async function measureDiskRead(dir: string, bytes?: number): Promise<Disk
     warm_mbps: r.warmMBps,
     resident_before_cold: r.residentBeforeCold,
     resident_before_warm: r.residentBeforeWarm,
+    cold_device_bytes: r.coldDeviceBytes,
+    direct: r.direct.map((d) => ({ block_bytes: d.blockBytes, in_flight: d.inFlight, mbps: d.mbps })),
+    direct_refused: r.directRefused,
   };
 }

@@ -79,18 +79,53 @@ export const MemoryBandwidthSchema = z.object({
 });
 export type MemoryBandwidth = z.infer<typeof MemoryBandwidthSchema>;
 
+export const DirectReadSchema = z.object({
+  block_bytes: z.int().positive(),
+  /** Reads in flight at once (one thread each). */
+  in_flight: z.int().positive(),
+  mbps: z.number().positive(),
+});
+
 export const DiskReadSchema = z.object({
   dir: z.string(),
   file_bytes: z.int().positive(),
+  /** Of the buffered reads below. */
   block_bytes: z.int().positive(),
-  /** MB/s = 10^6 bytes per second; cold = just evicted from the page cache, warm = served from it. */
+  /**
+   * Buffered reads, as the engine streams: MB/s = 10^6 bytes per second; cold = just evicted from
+   * the page cache (kernel readahead still helps), warm = served from it.
+   */
   cold_mbps: z.number().positive(),
   warm_mbps: z.number().positive(),
   /** Page-cache residency before each read: ~0 makes the cold figure honest (tmpfs cannot evict). */
   resident_before_cold: z.number().min(0).max(1),
   resident_before_warm: z.number().min(0).max(1),
+  /** Bytes the device delivered during the cold read: ~file_bytes makes it a device figure too. Null: not counted; absent in older reports. */
+  cold_device_bytes: z.int().nonnegative().nullable().optional(),
+  /** O_DIRECT reads, what the device itself delivers; empty when refused. Absent in reports from before them. */
+  direct: z.array(DirectReadSchema).optional(),
+  /** Why `direct` is empty; null when it is not. */
+  direct_refused: z.string().nullable().optional(),
 });
 export type DiskRead = z.infer<typeof DiskReadSchema>;
+
+/** A buffered cold read is the device's figure when the device delivered at least this share of it. */
+export const DEVICE_READ_SHARE = 0.9;
+
+/**
+ * The cold-disk limit rooflines and verdicts compare with: the best of what the device delivered,
+ * read with O_DIRECT or buffered once the device bytes show the buffered read came from it (kernel
+ * readahead keeps several large requests in flight, which on some disks beats any O_DIRECT figure).
+ * Without a device figure (O_DIRECT refused and device bytes not counted, or an old report): the
+ * buffered cold read, marked unverified.
+ */
+export function deviceReadLimit(d: DiskRead): { mbps: number; source: 'direct' | 'buffered' | 'unverified' } {
+  const direct = (d.direct ?? []).map((r) => r.mbps);
+  const bufferedFromDevice = d.cold_device_bytes != null && d.cold_device_bytes >= DEVICE_READ_SHARE * d.file_bytes;
+  const best = Math.max(...direct, bufferedFromDevice ? d.cold_mbps : 0);
+  if (best <= 0) return { mbps: d.cold_mbps, source: 'unverified' };
+  return { mbps: best, source: bufferedFromDevice && best === d.cold_mbps ? 'buffered' : 'direct' };
+}
 
 const EngineBuildSchema = z.object({
   compiler: z.string(),

@@ -1,13 +1,15 @@
 // Runs the same generation repeatedly (warm-up first) and keeps every raw step record.
 import type { InferenceEngine } from '../engine/engine.js';
 import { toStepSample } from '../results/samples.js';
-import type { RunSample } from '../results/profile-schema.js';
+import type { CacheMode, RunSample } from '../results/profile-schema.js';
 
 export interface MeasureOptions {
   promptIds: number[];
   maxNewTokens: number;
   runs: number;
   warmup: number;
+  /** What the runs do to the page cache, recorded with each run; default warm. */
+  cache?: CacheMode;
   /** Called before every run (warm-ups included) to drop the model files from the page cache. */
   evict?: () => Promise<void>;
   /** Called after every generated token of every run. */
@@ -34,7 +36,7 @@ export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): P
     runs.push({
       index: i,
       warmup: i < o.warmup,
-      cache: o.evict ? 'cold' : 'warm',
+      cache: o.cache ?? 'warm',
       stop_reason: result.stopReason,
       cpu_ns: (cpu.user + cpu.system) * 1000,
       tokens: result.tokens,

@@ -23,6 +23,8 @@ export interface PhaseTotals {
   unaccounted: number;
   wall: number;
   bytesRead: number;
+  /** Bytes the storage devices delivered over the same steps; null when any step could not say. */
+  deviceBytesRead: number | null;
 }
 
 function emptyPhases(): Record<Phase, number> {
@@ -35,7 +37,9 @@ export function stepTotals(steps: readonly StepRecord[]): PhaseTotals {
   let backgroundLoad = 0;
   let wall = 0;
   let bytesRead = 0;
+  let deviceBytesRead: number | null = 0;
   for (const step of steps) {
+    deviceBytesRead = deviceBytesRead === null || step.deviceBytesRead === null ? null : deviceBytesRead + step.deviceBytesRead;
     wall += step.wallNs + step.sampleNs;
     sampling += step.sampleNs;
     for (const u of step.units) {
@@ -46,7 +50,17 @@ export function stepTotals(steps: readonly StepRecord[]): PhaseTotals {
   }
   const foreground = phases.load_safe_tensor - backgroundLoad + phases.load_safe_tensor_cpu_wait + phases.create_layer +
     phases.forward_per_layer + phases.kv_fill + sampling;
-  return { phases, sampling, backgroundLoad, unaccounted: Math.max(0, wall - foreground), wall, bytesRead };
+  return { phases, sampling, backgroundLoad, unaccounted: Math.max(0, wall - foreground), wall, bytesRead, deviceBytesRead };
+}
+
+/**
+ * The share of the bytes the engine read that the storage devices delivered, 0..1; null when the
+ * kernel does not count device bytes or nothing was read. Readahead past what a step uses can make
+ * the device deliver more than was read: that counts as all of it.
+ */
+export function deviceShare(t: Pick<PhaseTotals, 'bytesRead' | 'deviceBytesRead'>): number | null {
+  if (t.deviceBytesRead === null || t.bytesRead === 0) return null;
+  return Math.min(1, t.deviceBytesRead / t.bytesRead);
 }
 
 /** Work the compute thread itself does on the weights (what prefetch should hide the loads behind). */

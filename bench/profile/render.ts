@@ -1,6 +1,6 @@
 // The profile as tables: rows built once, then drawn for the terminal (cli-table3) or Markdown.
 import Table from 'cli-table3';
-import type { ProfileFile } from '../results/profile-schema.js';
+import { cacheMode, type CacheMode, type ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
 import { PHASE_ROWS, type ProfileSummary } from './summary.js';
 import { dtypeMix } from './units.js';
@@ -20,6 +20,12 @@ function stats(s: Summary, fmt: (x: number) => string): string[] {
   return [fmt(s.median), fmt(s.min), fmt(s.max), fmt(s.stdev)];
 }
 
+const CACHE_LABEL: Record<CacheMode, string> = {
+  warm: 'warm page cache',
+  'cold-run': 'COLD per run (--cold=run: files evicted before each run; later steps may hit the page cache)',
+  'cold-step': 'COLD per step (--cold=step: every unit evicted after each read)',
+};
+
 export function headline(file: ProfileFile): string {
   const m = file.model;
   const s = file.settings;
@@ -28,7 +34,7 @@ export function headline(file: ProfileFile): string {
   const measured = file.runs.filter((r) => !r.warmup).length;
   return (
     `${m.name} (${synthetic}${m.architecture}, ${m.dtype}, ${m.num_layers} layers, ${(m.params / 1e6).toFixed(1)}M params) · ` +
-    `${s.device} · ${mode} · ${s.cold ? 'COLD' : 'warm'} page cache\n` +
+    `${s.device} · ${mode} · ${CACHE_LABEL[cacheMode(s.cold)]}\n` +
     `${measured} runs (+${s.warmup} warmup) · prompt ${s.prompt_tokens} tok · ${s.max_new_tokens} new tokens · ${s.threads || 'all'} threads`
   );
 }
@@ -47,6 +53,7 @@ export function profileTables(summary: ProfileSummary, maxLayers: number): Table
     speed.push(['ms / token', ...stats(summary.decode.ms_per_token, f1)]);
   }
   if (summary.read_mb_per_s) speed.push(['read MB/s', ...stats(summary.read_mb_per_s, f1)]);
+  if (summary.device_bytes_read) speed.push(['device MiB read', ...stats(summary.device_bytes_read, (b) => f1(b / 2 ** 20))]);
   speed.push(['overlap efficiency', ...stats(summary.overlap_efficiency, f2)]);
 
   const layers = [...summary.layers]
@@ -74,9 +81,20 @@ export function footer(summary: ProfileSummary): string[] {
   const perStep = summary.decode.steps > 0 ? 'decode step' : 'prefill';
   return [
     `read ${mib(summary.bytes_read.median)} per run, ${mib(summary.bytes_per_decode_step)} per ${perStep} (weights ${dtypeMix(summary.dtypes)})`,
+    sourceLine(summary),
     `peak RSS ${mib(summary.peak_rss_bytes)} · overlap efficiency ${f2(summary.overlap_efficiency.median)} (max(Σload, Σcompute) / wall)`,
     `verdict: ${summary.verdict.line}`,
   ];
+}
+
+/** Where the bytes read came from, and how the read rate compares with what the disk can do. */
+function sourceLine(s: ProfileSummary): string {
+  const from = s.device_bytes_read && s.page_cache_share !== null
+    ? `the disk delivered ${mib(s.device_bytes_read.median)} per run: the page cache served ${pct(s.page_cache_share)} of the bytes read`
+    : 'device bytes not counted here (no /proc/self/io read_bytes): disk and page cache cannot be told apart';
+  const limit = s.device_read_limit_mb_per_s;
+  const rate = s.read_mb_per_s && limit ? ` · loads read ${f1(s.read_mb_per_s.median)} MB/s; env measured ${limit.toFixed(0)} MB/s for this disk` : '';
+  return `${from}${rate}`;
 }
 
 export function renderTerminal(tables: TableData[]): string {

@@ -1,10 +1,10 @@
 // Assembling a profile result file from measured runs, and writing its three forms.
 import { resolve } from 'node:path';
-import type { EnvironmentReport, RunMetadata } from '../env/types.js';
+import { deviceReadLimit, type EnvironmentReport, type RunMetadata } from '../env/types.js';
 import type { NativeBuildInfo } from '../engine/native.js';
 import type { LoadPlan } from '../model/types.js';
 import { resultStem, writeResultFiles, type WrittenFiles } from '../results/files.js';
-import { PROFILE_SCHEMA, type ProfileFile, type ProfileSettings, type RunSample } from '../results/profile-schema.js';
+import { cacheMode, PROFILE_SCHEMA, type ProfileFile, type ProfileSettings, type RunSample } from '../results/profile-schema.js';
 import { parseProfileFile } from '../results/read.js';
 import { fromStepSample } from '../results/samples.js';
 import { profileCsv } from './csv.js';
@@ -31,7 +31,8 @@ export function buildProfileFile(i: ProfileInputs): ProfileFile {
   const summary = summarizeProfile(measured, {
     prefetch: i.settings.prefetch,
     resident: i.settings.resident,
-    cold: i.settings.cold,
+    cache: cacheMode(i.settings.cold),
+    deviceReadLimitMBps: i.environment.measured ? deviceReadLimit(i.environment.measured.disk_read).mbps : null,
     units: unitFacts(i.plan),
     quantized: mixEstimates(i.plan),
   });

@@ -2,7 +2,8 @@
 import type { StepRecord } from '../engine/records.js';
 import { median, summarize, type Summary } from '../stats.js';
 import type { MixEstimate } from '../quantize/estimate.js';
-import { overlapEfficiency, PHASE_FIELD, PHASES, stepTotals, type Phase, type PhaseTotals } from './phases.js';
+import type { CacheMode } from '../results/profile-schema.js';
+import { deviceShare, overlapEfficiency, PHASE_FIELD, PHASES, stepTotals, type Phase, type PhaseTotals } from './phases.js';
 import type { UnitFacts } from './units.js';
 import { bottleneckVerdict, type Verdict } from './verdict.js';
 
@@ -32,7 +33,7 @@ export interface LayerStats {
 }
 
 export interface ProfileSummary {
-  cache: 'warm' | 'cold';
+  cache: CacheMode;
   measured_runs: number;
   /** Milliseconds per run (all steps of the run summed). */
   phases: Record<PhaseRow, PhaseStats>;
@@ -45,7 +46,13 @@ export interface ProfileSummary {
   bytes_per_decode_step: number;
   dtypes: Record<string, number>;
   bytes_read: Summary;
+  /** Bytes per run the storage devices delivered; null where the kernel does not count them. */
+  device_bytes_read: Summary | null;
+  /** Median share of the bytes read that the page cache served (1 - the devices' share), 0..1. */
+  page_cache_share: number | null;
   read_mb_per_s: Summary | null;
+  /** What `env` measured the model's disk to deliver (its best direct read), MB/s; null when not measured. */
+  device_read_limit_mb_per_s: number | null;
   overlap_efficiency: Summary;
   peak_rss_bytes: number;
   verdict: Verdict;
@@ -99,7 +106,9 @@ function decodeDtypes(units: readonly UnitFacts[]): Record<string, number> {
 export interface SummaryOptions {
   prefetch: boolean;
   resident: boolean;
-  cold: boolean;
+  cache: CacheMode;
+  /** The disk's measured limit (env), MB/s, which the verdict compares disk-bound loads with. */
+  deviceReadLimitMBps?: number | null;
   /** The model's units in the engine's order (from the load plan). */
   units: readonly UnitFacts[];
   /** What a decode token would read in smaller GGUF types, for the verdict's advice. */
@@ -121,13 +130,14 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
   const decodeRuns = measured.map((steps) => steps.filter((s) => s.kind === 'decode'));
   const decodeNs = decodeRuns.map((steps) => steps.reduce((a, s) => a + s.wallNs + s.sampleNs, 0));
   const decodeSteps = decodeRuns[0].length;
+  const deviceShares = totals.map(deviceShare);
   const readRates = totals.filter((t) => t.phases.load_safe_tensor > 0).map((t) => t.bytesRead / 1e6 / (t.phases.load_safe_tensor / 1e9));
 
   // The verdict judges the median run, so one noisy run cannot flip it.
   const medianWall = median(totals.map((t) => t.wall));
   const typical = totals.reduce((a, b) => (Math.abs(b.wall - medianWall) < Math.abs(a.wall - medianWall) ? b : a));
   return {
-    cache: opts.cold ? 'cold' : 'warm',
+    cache: opts.cache,
     measured_runs: measured.length,
     phases,
     wall_ms: summarize(totals.map((t) => toMs(t.wall))),
@@ -142,14 +152,18 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
     bytes_per_decode_step: median(perUnitSteps(measured).map((s) => s.units.reduce((a, u) => a + u.bytesRead, 0))),
     dtypes: decodeDtypes(opts.units),
     bytes_read: summarize(totals.map((t) => t.bytesRead)),
+    device_bytes_read: totals.every((t) => t.deviceBytesRead !== null) ? summarize(totals.map((t) => t.deviceBytesRead!)) : null,
+    page_cache_share: deviceShares.every((s) => s !== null) ? median(deviceShares.map((s) => 1 - s!)) : null,
     read_mb_per_s: readRates.length > 0 ? summarize(readRates) : null,
+    device_read_limit_mb_per_s: opts.deviceReadLimitMBps ?? null,
     overlap_efficiency: summarize(totals.map(overlapEfficiency)),
     peak_rss_bytes: Math.max(...measured.flatMap((steps) => steps.map((s) => s.peakRssBytes))),
     verdict: bottleneckVerdict({
       totals: typical,
       prefetch: opts.prefetch,
       resident: opts.resident,
-      cache: opts.cold ? 'cold' : 'warm',
+      cache: opts.cache,
+      deviceReadLimitMBps: opts.deviceReadLimitMBps ?? undefined,
       bytesPerToken: decodeWeightBytes(opts.units),
       quantized: opts.quantized,
     }),

@@ -1,9 +1,10 @@
 // The one-line bottleneck verdict, with the advice of RabbitLLM's troubleshooting notes
 // (shared/seeds/001): what dominates, and what to do about it.
 import type { MixEstimate } from '../quantize/estimate.js';
-import { computeNs, type PhaseTotals } from './phases.js';
+import type { CacheMode } from '../results/profile-schema.js';
+import { computeNs, deviceShare, type PhaseTotals } from './phases.js';
 
-/** 'page-cache': loads dominate, but the files were in the page cache: a memory copy, not the disk. */
+/** 'page-cache': loads dominate, but the page cache served them: a memory copy, not the disk. */
 export type Bottleneck = 'disk' | 'page-cache' | 'copy' | 'compute' | 'prefetch-stall' | 'overhead';
 
 export interface Verdict {
@@ -18,21 +19,25 @@ export interface VerdictInput {
   totals: PhaseTotals;
   prefetch: boolean;
   resident: boolean;
-  /** Whether the model files were evicted from the page cache before each run. */
-  cache: 'warm' | 'cold';
+  /** What the profile did to the page cache; decides disk vs page cache only where device bytes are unknown. */
+  cache: CacheMode;
   /** Weight bytes a decode token reads now, and in the smaller GGUF types rabbit-bench quantize writes. */
   bytesPerToken?: number;
   quantized?: readonly MixEstimate[];
+  /** What `env` measured the disk to deliver (MB/s), for a disk-bound verdict to compare with. */
+  deviceReadLimitMBps?: number;
 }
 
 /** cpu_wait above this share of wall time means the compute thread is starved. */
 export const STALL_SHARE = 0.2;
 /** Unaccounted time above this share means the phases miss where the time goes. */
 export const OVERHEAD_SHARE = 0.4;
+/** Loads are the disk's when the devices delivered at least this share of the bytes read. */
+export const DISK_SHARE = 0.5;
 
 const ADVICE: Record<Bottleneck, string> = {
   disk: 'put the model on a faster local SSD/NVMe, or read fewer bytes (a smaller dtype or compression; compression disables prefetch in RabbitLLM, so measure both)',
-  'page-cache': 'the model files were cached in RAM, so each load is a memory copy, not a disk read: read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold measures the disk a model larger than RAM would read from',
+  'page-cache': 'the page cache served the loads, so each is a memory copy, not a disk read: read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold (every step from the disk) measures what a model larger than RAM would read',
   copy: 'keep prefetch on so copies overlap loading; on CUDA use pinned memory and async transfer; store weights in the compute dtype so create_layer has nothing to convert',
   compute: 'faster attention and kernels (SDPA/Flash on GPU, SIMD kernels on CPU), more threads, or a smaller model; on small models the CPU can beat CUDA',
   'prefetch-stall': 'the compute thread waits for layers that should already be loaded: check that prefetch is on and overlapping (--no-prefetch vs default), and that nothing else competes for the disk',
@@ -41,7 +46,7 @@ const ADVICE: Record<Bottleneck, string> = {
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesPerToken, quantized }: VerdictInput): Verdict {
+export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesPerToken, quantized, deviceReadLimitMBps }: VerdictInput): Verdict {
   const wall = t.wall || 1;
   const load = t.phases.load_safe_tensor;
   const wait = t.phases.load_safe_tensor_cpu_wait;
@@ -49,11 +54,10 @@ export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesP
   const compute = t.phases.forward_per_layer + t.phases.kv_fill;
   const make = (bottleneck: Bottleneck, share: number, what: string): Verdict => {
     const advice = bottleneck === 'disk' || bottleneck === 'page-cache' ? `${ADVICE[bottleneck]}${fewerBytes(bytesPerToken, quantized)}` : ADVICE[bottleneck];
-    return { bottleneck, share, line: `${what} → ${advice}`, advice };
+    const rate = bottleneck === 'disk' ? diskRate(t, deviceReadLimitMBps) : '';
+    return { bottleneck, share, line: `${what}${rate} → ${advice}`, advice };
   };
-  // Loads that dominate a warm run copy from the page cache: the disk was not read.
-  const loadBound: Bottleneck = cache === 'warm' ? 'page-cache' : 'disk';
-  const loadWhat = cache === 'warm' ? 'page-cache copy-bound' : 'disk-bound';
+  const [loadBound, loadWhat] = loadSource(t, cache);
 
   if (t.unaccounted / wall > OVERHEAD_SHARE) {
     return make('overhead', t.unaccounted / wall, `overhead-bound: ${pct(t.unaccounted / wall)} of wall time is outside the measured phases`);
@@ -74,6 +78,30 @@ export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesP
   const [bottleneck, share, what] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));
   const hint = bottleneck === loadBound && !prefetch ? ' (prefetch is off: turning it on hides loads behind compute)' : '';
   return make(bottleneck, share, `${what} takes ${pct(share)} of wall time${hint}`);
+}
+
+/**
+ * Who served the loads: the devices when they delivered most of the bytes read, else the page
+ * cache, whatever --cold asked for (a cold-run profile reads the disk in its first step only).
+ * Where the kernel does not count device bytes, --cold is taken at its word, and the line says so.
+ */
+function loadSource(t: PhaseTotals, cache: CacheMode): [Bottleneck, string] {
+  const share = deviceShare(t);
+  if (share === null) {
+    return cache === 'warm' ? ['page-cache', 'page-cache copy-bound (device bytes not counted here; assumed from the warm cache)']
+      : ['disk', 'disk-bound (device bytes not counted here; assumed from --cold)'];
+  }
+  return share >= DISK_SHARE ? ['disk', `disk-bound (the disk delivered ${pct(share)} of the bytes read)`]
+    : ['page-cache', `page-cache copy-bound (the page cache served ${pct(1 - share)} of the bytes read)`];
+}
+
+/** The loads' read rate beside the disk's measured limit: how much a faster disk, or reading better, could give. */
+function diskRate(t: PhaseTotals, limit: number | undefined): string {
+  const load = t.phases.load_safe_tensor;
+  if (load <= 0) return '';
+  const rate = t.bytesRead / 1e6 / (load / 1e9);
+  const of = limit ? `, ${pct(rate / limit)} of the ${limit.toFixed(0)} MB/s env measured for this disk` : '';
+  return `; loads read ${rate.toFixed(0)} MB/s${of}`;
 }
 
 /** How many bytes a token would read in each smaller type `rabbit-bench quantize` writes. */

@@ -7,6 +7,24 @@ export const PROFILE_SCHEMA = 'rabbit-bench/profile@1';
 const nonNegative = z.number().finite().nonnegative();
 const count = z.number().int().nonnegative();
 
+/**
+ * What the page cache held for a run. warm: whatever the kernel kept; cold-run: the model files
+ * were evicted before the run; cold-step: and every unit after each read, so every step reads
+ * the disk (as a model larger than RAM does). Files from before the scopes say 'cold' for cold-run.
+ */
+export const CACHE_MODES = ['warm', 'cold-run', 'cold-step'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+const CacheModeSchema = z.preprocess((v) => (v === 'cold' ? 'cold-run' : v), z.enum(CACHE_MODES));
+
+/** --cold's scope, or false for a warm profile; `true` in files from before the scopes meant 'run'. */
+export const COLD_SCOPES = ['run', 'step'] as const;
+export type ColdScope = (typeof COLD_SCOPES)[number];
+const ColdSettingSchema = z.preprocess((v) => (v === true ? 'run' : v), z.union([z.literal(false), z.enum(COLD_SCOPES)]));
+
+export function cacheMode(cold: false | ColdScope): CacheMode {
+  return cold === false ? 'warm' : `cold-${cold}`;
+}
+
 /** One step; per-unit samples are columns aligned with the file's `unit_names`. */
 export const StepSampleSchema = z.object({
   kind: z.enum(['prefill', 'decode']),
@@ -15,6 +33,8 @@ export const StepSampleSchema = z.object({
   wall_ns: nonNegative,
   sample_ns: nonNegative,
   peak_rss_bytes: nonNegative,
+  /** Bytes the storage devices delivered since the previous step (null: the kernel does not say; absent in older files). */
+  device_bytes_read: nonNegative.nullable().optional(),
   load_ns: z.array(nonNegative),
   bytes_read: z.array(nonNegative),
   cpu_wait_ns: z.array(nonNegative),
@@ -27,7 +47,7 @@ export const StepSampleSchema = z.object({
 export const RunSampleSchema = z.object({
   index: count,
   warmup: z.boolean(),
-  cache: z.enum(['warm', 'cold']),
+  cache: CacheModeSchema,
   stop_reason: z.string(),
   /** Process CPU time (user + system, all threads) over the run: unlike wall time, not inflated when other processes take the cores. */
   cpu_ns: nonNegative.optional(),
@@ -39,7 +59,7 @@ export const SettingsSchema = z.object({
   device: z.enum(['cpu', 'cuda']),
   prefetch: z.boolean(),
   resident: z.boolean(),
-  cold: z.boolean(),
+  cold: ColdSettingSchema,
   threads: count,
   prompt_tokens: count,
   max_new_tokens: count,

@@ -11,6 +11,7 @@ export function toStepSample(step: StepRecord): StepSample {
     wall_ns: step.wallNs,
     sample_ns: step.sampleNs,
     peak_rss_bytes: step.peakRssBytes,
+    device_bytes_read: step.deviceBytesRead,
     load_ns: col('loadNs'),
     bytes_read: col('bytesRead'),
     cpu_wait_ns: col('cpuWaitNs'),
@@ -29,6 +30,7 @@ export function fromStepSample(s: StepSample, unitNames: readonly string[]): Ste
     wallNs: s.wall_ns,
     sampleNs: s.sample_ns,
     peakRssBytes: s.peak_rss_bytes,
+    deviceBytesRead: s.device_bytes_read ?? null,
     units: unitNames.map((name, i) => ({
       name,
       loadNs: s.load_ns[i],

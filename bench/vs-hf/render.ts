@@ -1,6 +1,7 @@
 // The result as a terminal table, a Markdown document and a CSV; the target checklist as lines.
 import { stringify } from 'csv-stringify/sync';
 import { renderMarkdown, renderTerminal, type TableData } from '../profile/render.js';
+import { deviceReadLimit } from '../env/types.js';
 import type { Row, TargetCheck, VsHfFile } from './schema.js';
 
 const HEAD = ['model', 'dtype', 'runner', 'prefill tok/s', 'decode tok/s', 'peak RSS MiB', 'prefill ÷ HF sdpa', 'decode ÷ HF sdpa', 'roofline tok/s', '% of roofline'];
@@ -63,7 +64,7 @@ export function headerLines(file: VsHfFile): string[] {
     `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (OpenMP ${b0.openmp ? 'on' : 'off'}, ${file.engine.threads} threads${extra})`,
     `${hf} · OMP_WAIT_POLICY ${file.settings.omp_wait_policy ?? 'unset'} for both`,
     `memory bandwidth (STREAM triad best, GB/s): start ${b.memory_start.triad.best_gbps.toFixed(1)}${end} → roofline uses ${(b.memory_used / 1e9).toFixed(1)} (${b.memory_used_from})`,
-    `page-cache read bandwidth (warm): ${(b.page_cache_used / 1e6).toFixed(0)} MB/s (cold disk ${b.disk.cold_mbps.toFixed(0)} MB/s) · measured in ${b.disk.dir}`,
+    `page-cache read bandwidth (warm): ${(b.page_cache_used / 1e6).toFixed(0)} MB/s (cold disk ${deviceReadLimit(b.disk).mbps.toFixed(0)} MB/s, ${deviceReadLimit(b.disk).source}) · measured in ${b.disk.dir}`,
     'roofline = bandwidth ÷ (decoder-layer + lm_head bytes per token): stored dtype for the engine, float32 for transformers; mem = memory, cache = page cache',
   ];
 }

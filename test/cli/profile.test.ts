@@ -67,13 +67,13 @@ describe.skipIf(!HAS_STORIES)(`profile (${STORIES_SUITE})`, () => {
   it('the table shows phases, rates, slowest units and the verdict; --cold is labelled', () => {
     const r = runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--cold', '--no-save']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/COLD page cache/);
+    expect(r.stdout).toMatch(/COLD per step/);
     for (const label of ['load_safe_tensor (prefetch thread)', 'load_safe_tensor_cpu_wait', 'create_layer', 'forward_per_layer', 'kv_fill', 'unaccounted', 'TTFT (ms)', 'decode tok/s', 'overlap efficiency', 'Slowest units', 'verdict:']) {
       expect(r.stdout).toContain(label);
     }
     const json = JSON.parse(runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--cold', '--no-save', '--json']).stdout);
-    expect(json.runs.every((run: { cache: string }) => run.cache === 'cold')).toBe(true);
-    expect(json.summary.cache).toBe('cold');
+    expect(json.runs.every((run: { cache: string }) => run.cache === 'cold-step')).toBe(true);
+    expect(json.summary.cache).toBe('cold-step');
   });
 
   it('--format csv and md print to stdout; --no-prefetch profiles show foreground loads', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../bench/engine/native.js';
 import { measureDiskRead, measureMemoryBandwidth } from '../../bench/env/measure.js';
-import { DiskReadSchema, MemoryBandwidthSchema } from '../../bench/env/types.js';
+import { deviceReadLimit, DiskReadSchema, MemoryBandwidthSchema } from '../../bench/env/types.js';
 import { runUnprivileged } from './unprivileged.js';
 
 const addon = loadAddon();
@@ -59,6 +59,38 @@ describe('diskReadBandwidth', () => {
     // tmpfs keeps its pages; anywhere else the cold read must really start from the disk.
     if (statfsSync(dir).type !== 0x01021994) expect(r.residentBeforeCold).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
+    // Off tmpfs the device delivers the cold read (readahead may add a little).
+    if (statfsSync(dir).type !== 0x01021994 && r.coldDeviceBytes !== null) expect(r.coldDeviceBytes).toBeGreaterThanOrEqual(0.9 * 8 * MiB);
+  });
+
+  it('reads with O_DIRECT in every block size that fits, one and four reads in flight, or says why not', async () => {
+    const dir = tempDir();
+    const r = await addon.diskReadBandwidth({ dir, bytes: 8 * MiB });
+    if (statfsSync(dir).type === 0x01021994) {
+      expect(r.direct).toEqual([]);
+      expect(r.directRefused).toMatch(/O_DIRECT/);
+      return;
+    }
+    // 16 MiB blocks do not fit an 8 MiB file.
+    expect(r.direct.map((d) => [d.blockBytes, d.inFlight])).toEqual([[4 * MiB, 1], [4 * MiB, 4]]);
+    for (const d of r.direct) expect(Number.isFinite(d.mbps) && d.mbps > 0).toBe(true);
+    expect(r.directRefused).toBeNull();
+    const big = await addon.diskReadBandwidth({ dir, bytes: 32 * MiB });
+    expect(big.direct.map((d) => [d.blockBytes / MiB, d.inFlight])).toEqual([[4, 1], [4, 4], [16, 1], [16, 4]]);
+  });
+
+  it('the cold-disk limit is the best figure the device delivered: O_DIRECT, or a buffered read the device bytes vouch for', () => {
+    const base = { dir: '/d', file_bytes: MiB, block_bytes: MiB, cold_mbps: 900, warm_mbps: 9000, resident_before_cold: 0, resident_before_warm: 1 };
+    expect(deviceReadLimit({ ...base, direct: [{ block_bytes: MiB, in_flight: 1, mbps: 1200 }, { block_bytes: MiB, in_flight: 4, mbps: 1700 }], direct_refused: null }))
+      .toEqual({ mbps: 1700, source: 'direct' });
+    expect(deviceReadLimit({ ...base, direct: [], direct_refused: 'this filesystem refuses O_DIRECT reads: Invalid argument' })).toEqual({ mbps: 900, source: 'unverified' });
+    expect(deviceReadLimit(base)).toEqual({ mbps: 900, source: 'unverified' });
+    // Readahead beat O_DIRECT, and the device delivered (nearly) all of the buffered read.
+    const direct = [{ block_bytes: MiB, in_flight: 1, mbps: 850 }];
+    expect(deviceReadLimit({ ...base, direct, cold_device_bytes: 0.95 * MiB })).toEqual({ mbps: 900, source: 'buffered' });
+    // A buffered read the page cache half served is no device figure.
+    expect(deviceReadLimit({ ...base, direct, cold_device_bytes: 0.5 * MiB })).toEqual({ mbps: 850, source: 'direct' });
+    expect(deviceReadLimit({ ...base, direct: [], cold_device_bytes: MiB })).toEqual({ mbps: 900, source: 'buffered' });
   });
 
   it('fits the report schema', async () => {

@@ -1,10 +1,12 @@
 // `rabbit-bench env` through yargs, as the CLI registers it: one JSON document, or a table.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import yargs from 'yargs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { envCommand } from '../../bench/commands/env.js';
-import { EnvironmentReportSchema } from '../../bench/env/types.js';
+import { formatReport } from '../../bench/env/format.js';
+import { EnvironmentReportSchema, type DiskRead, type EnvironmentReport } from '../../bench/env/types.js';
 
 async function runEnv(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }> {
   let stdout = '';
@@ -34,6 +36,27 @@ describe('rabbit-bench env', () => {
     const r = await runEnv(['--no-measure', '--disk-dir', tmpdir()]);
     expect(r.exitCode).toBe(0);
     for (const row of ['Machine', 'CPU', 'SIMD', 'Memory', 'Storage', 'Engine build', 'not measured']) expect(r.stdout).toContain(row);
+  });
+
+  it('the disk rows say which figures are buffered and which O_DIRECT, and which is the cold-disk limit', async () => {
+    const report = EnvironmentReportSchema.parse(JSON.parse((await runEnv(['--no-measure', '--json'])).stdout));
+    const kernel = { bytes_per_element: 24, best_gbps: 30, median_gbps: 29 };
+    const MiB = 2 ** 20;
+    const disk: DiskRead = { dir: '/m', file_bytes: 256 * MiB, block_bytes: 4 * MiB, cold_mbps: 2100, warm_mbps: 9000, resident_before_cold: 0, resident_before_warm: 1,
+      direct: [{ block_bytes: 4 * MiB, in_flight: 1, mbps: 1600 }, { block_bytes: 16 * MiB, in_flight: 4, mbps: 1740 }], direct_refused: null };
+    const measured = (d: DiskRead): EnvironmentReport => ({ ...report, measured: { memory_bandwidth: { array_bytes: MiB, element_bytes: 8, threads: 2, repeats: 3, copy: kernel, triad: kernel }, disk_read: d } });
+    // The table wraps long cells: read it as one line.
+    const flat = (r: EnvironmentReport) => stripVTControlCharacters(formatReport(r)).replace(/[\s│]+/g, ' ');
+    const text = flat(measured(disk));
+    expect(text).toMatch(/2100 MB\/s buffered/);
+    expect(text).toMatch(/1600 MB\/s \(4 MiB × 1 in flight\), 1740 MB\/s \(16 MiB × 4 in flight\): O_DIRECT/);
+    expect(text).toMatch(/cold-disk limit 1740 MB\/s \(the best O_DIRECT figure\)/);
+    const refused = flat(measured({ ...disk, direct: [], direct_refused: 'this filesystem refuses O_DIRECT reads: Invalid argument' }));
+    expect(refused).toMatch(/refuses O_DIRECT reads/);
+    expect(refused).toMatch(/cold-disk limit 2100 MB\/s \(the buffered cold read, unverified/);
+    const fromDevice = flat(measured({ ...disk, cold_device_bytes: 256 * MiB }));
+    expect(fromDevice).toMatch(/2100 MB\/s buffered \(0% cached before; the device delivered 100% of it\)/);
+    expect(fromDevice).toMatch(/cold-disk limit 2100 MB\/s \(the buffered cold read, which the device delivered/);
   });
 
   it('a missing --disk-dir is one error line and exit 1', async () => {

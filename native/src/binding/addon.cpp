@@ -229,6 +229,7 @@ Napi::Object resultToJs(Napi::Env env, const rb::GenerateResult& r) {
     so.Set("wallNs", static_cast<double>(s.wallNs));
     so.Set("sampleNs", static_cast<double>(s.sampleNs));
     so.Set("peakRssBytes", static_cast<double>(s.peakRssBytes));
+    so.Set("deviceBytesRead", s.deviceBytesRead < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(s.deviceBytesRead)));
     Napi::Array units = Napi::Array::New(env, s.units.size());
     for (size_t j = 0; j < s.units.size(); ++j) units.Set(j, unitToJs(env, s.units[j]));
     so.Set("units", units);
@@ -323,6 +324,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         options.emulateDevice = getBoolOr(o, "emulateDevice", false);
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
+        options.dropAfterRead = getBoolOr(o, "dropAfterRead", false);
         options.threads = toInt(getNumberOr(o, "threads", 0), "threads", 0, 1024);
         options.slowdownPercent = getNumberOr(o, "slowdownPercent", 0);
         if (!(options.slowdownPercent >= 0)) throw std::invalid_argument("slowdownPercent must be >= 0");
@@ -545,6 +547,17 @@ Napi::Value DiskReadToJs(Napi::Env env, const rb::sysbench::DiskReadResult& r) {
   o.Set("warmMBps", r.warmMBps);
   o.Set("residentBeforeCold", r.residentBeforeCold);
   o.Set("residentBeforeWarm", r.residentBeforeWarm);
+  o.Set("coldDeviceBytes", r.coldDeviceBytes < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(r.coldDeviceBytes)));
+  Napi::Array direct = Napi::Array::New(env, r.direct.size());
+  for (size_t i = 0; i < r.direct.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("blockBytes", static_cast<double>(r.direct[i].blockBytes));
+    d.Set("inFlight", r.direct[i].inFlight);
+    d.Set("mbps", r.direct[i].mbps);
+    direct.Set(i, d);
+  }
+  o.Set("direct", direct);
+  o.Set("directRefused", r.directRefused.empty() ? env.Null() : Napi::String::New(env, r.directRefused));
   return o;
 }
 

@@ -44,4 +44,12 @@ void CheckpointReader::read(const std::string& file, uint64_t offset, uint64_t b
   }
 }
 
+void CheckpointReader::dropFromPageCache(const std::string& file, uint64_t offset, uint64_t bytes) {
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t first = offset / page * page;
+  const uint64_t end = (offset + bytes + page - 1) / page * page;
+  const int err = ::posix_fadvise(fdFor(file), static_cast<off_t>(first), static_cast<off_t>(end - first), POSIX_FADV_DONTNEED);
+  if (err != 0) throw std::runtime_error("cannot drop " + file + " from the page cache (posix_fadvise): " + std::strerror(err));
+}
+
 }  // namespace rb

@@ -19,6 +19,9 @@ class CheckpointReader {
   // Reads exactly `bytes` bytes at `offset`; throws std::runtime_error naming the file on a
   // short read (a truncated checkpoint) or an I/O error.
   void read(const std::string& file, uint64_t offset, uint64_t bytes, void* dst);
+  // Asks the kernel to drop the cached pages holding [offset, offset + bytes), widened to whole
+  // pages (the kernel itself keeps a partly covered page), so the next read comes from the disk.
+  void dropFromPageCache(const std::string& file, uint64_t offset, uint64_t bytes);
 
  private:
   int fdFor(const std::string& file);

@@ -10,6 +10,7 @@
 
 #include "engine/cpu_backend.h"
 #include "engine/cuda_loader.h"
+#include "engine/device_io.h"
 #include "engine/dtype.h"
 #include "engine/emulated_backend.h"
 #include "engine/finite.h"
@@ -62,7 +63,7 @@ Fault parseFault(const std::string& name) {
 Engine::Engine(LoadPlan plan, EngineOptions options)
     : plan_(std::move(plan)),
       options_(options),
-      loader_((validatePlan(plan_), plan_), reader_),
+      loader_((validatePlan(plan_), plan_), reader_, options.dropAfterRead),
       source_(loader_, options.prefetch),
       backend_(makeBackend(plan_.spec, options)),
       caps_(backend_->caps()) {
@@ -139,6 +140,9 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
     reader_.read(e.file, e.offset + static_cast<uint64_t>(tokens[i]) * rowBytes, rowBytes,
                  embedBytes_.data() + i * rowBytes);
   }
+  if (options_.dropAfterRead) {
+    for (int32_t token : tokens) reader_.dropFromPageCache(e.file, e.offset + static_cast<uint64_t>(token) * rowBytes, rowBytes);
+  }
   rec.bytesRead = rowBytes * tokens.size();
   int64_t t1 = nowNs();
   if (caps_.rawEmbedding) {
@@ -187,9 +191,12 @@ StepRecord Engine::beginStep(const std::vector<int32_t>& tokens, int pos0, StepC
   return step;
 }
 
-void Engine::finishStep(StepRecord& step, const StepClocks& clocks) const {
+void Engine::finishStep(StepRecord& step, const StepClocks& clocks) {
   step.wallNs = nowNs() - clocks.wallNs;
   step.peakRssBytes = peakRssBytes();
+  const std::optional<uint64_t> device = deviceReadBytes();
+  if (device && deviceBytesMark_) step.deviceBytesRead = static_cast<int64_t>(*device - *deviceBytesMark_);
+  deviceBytesMark_ = device;
 }
 
 std::unique_ptr<UnitWeights> Engine::takeUnit(int unit, UnitRecord& rec, HostUnit& host) {
@@ -359,6 +366,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   GenerateResult result;
   std::vector<int32_t> context = request.prompt;
   std::vector<float> logits(spec.vocab);
+  deviceBytesMark_ = deviceReadBytes();
   source_.start(unitOrder(), !options_.resident);
   struct StopSource {
     LayerSource& s;

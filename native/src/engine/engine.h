@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct EngineOptions {
   bool emulateDevice = false;
   bool prefetch = true;
   bool resident = false;
+  // --cold=step: every unit (and every embedding row) leaves the page cache right after it is
+  // read, so each step reads the disk, as it does for a model larger than RAM. Off: the page
+  // cache keeps whatever the kernel keeps.
+  bool dropAfterRead = false;
   // Compute threads. 0: one per hardware thread, except in streamed decode steps with prefetch,
   // which leave one core to the prefetch thread.
   int threads = 0;
@@ -57,6 +62,10 @@ struct StepRecord {
   int64_t wallNs = 0;
   int64_t sampleNs = 0;
   uint64_t peakRssBytes = 0;
+  // Bytes the process had read from block devices since the previous step ended (the prefetch
+  // thread's reads for the next step included): the rest of the units' bytesRead came from the
+  // page cache. -1 where the kernel does not count them.
+  int64_t deviceBytesRead = -1;
   std::vector<UnitRecord> units;
 };
 
@@ -105,7 +114,7 @@ class Engine {
   // What every step starts and ends with: the abort fault, the record, the embedding; the wall
   // time and peak RSS.
   StepRecord beginStep(const std::vector<int32_t>& tokens, int pos0, StepClocks& clocks);
-  void finishStep(StepRecord& step, const StepClocks& clocks) const;
+  void finishStep(StepRecord& step, const StepClocks& clocks);
   std::string unitName(int unit) const;
   // load_safe_tensor (taken from the prefetcher) and create_layer of a streamed unit, recorded
   // in `rec`; `host` receives the buffer, which borrowing weights read in place.
@@ -130,6 +139,8 @@ class Engine {
   std::vector<std::unique_ptr<UnitWeights>> resident_;
   // Host buffers that resident units' weights read in place (backends that borrow host bytes).
   std::vector<HostUnit> residentHosts_;
+  // Device bytes read when the previous step ended (or the generation began).
+  std::optional<uint64_t> deviceBytesMark_;
   std::vector<uint8_t> embedBytes_;
   std::vector<float> embedRows_;
 };

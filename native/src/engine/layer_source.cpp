@@ -10,7 +10,8 @@ namespace {
 constexpr size_t kAlign = 64;
 }
 
-UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader) : reader_(reader) {
+UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead)
+    : reader_(reader), dropAfterRead_(dropAfterRead) {
   for (const auto& layer : plan.layers) {
     std::vector<const TensorRef*> slots(kNumRoles, nullptr);
     for (int r = 0; r < kNumRoles; ++r) {
@@ -43,6 +44,12 @@ void UnitLoader::load(int unit, HostUnit& out) {
     if (!slots[i]) continue;
     reader_.read(slots[i]->file, slots[i]->offset, slots[i]->bytes, out.bytes.data() + out.slices[i].offset);
     read += slots[i]->bytes;
+  }
+  // After the whole unit, not per tensor: a page two tensors share is read once.
+  if (dropAfterRead_) {
+    for (const TensorRef* t : slots) {
+      if (t) reader_.dropFromPageCache(t->file, t->offset, t->bytes);
+    }
   }
   out.bytesRead = read;
   out.loadNs = nowNs() - start;

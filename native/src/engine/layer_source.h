@@ -23,7 +23,8 @@ namespace rb {
 
 class UnitLoader {
  public:
-  UnitLoader(const LoadPlan& plan, CheckpointReader& reader);
+  // `dropAfterRead`: each unit's pages leave the page cache once it is read (see EngineOptions).
+  UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead);
   int numUnits() const { return static_cast<int>(units_.size()); }
   int headUnit() const { return numUnits() - 1; }
   // Reads every tensor of `unit` into `out`, reusing out.bytes' capacity.
@@ -35,6 +36,7 @@ class UnitLoader {
   std::vector<size_t> bytes_;
   std::vector<std::vector<const TensorRef*>> units_;  // per unit: slot -> tensor (or null)
   CheckpointReader& reader_;
+  const bool dropAfterRead_;
 };
 
 class LayerSource {

@@ -5,13 +5,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
+#include "engine/device_io.h"
 #include "sysbench/page_cache.h"
 #include "sysbench/posix_file.h"
 
@@ -22,6 +25,10 @@ constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kPage = 4096;
 // Room left for everyone else on the filesystem after our file.
 constexpr uint64_t kFreeSpaceMargin = 64 * kMiB;
+// O_DIRECT reads: blocks the size a layer-streaming reader would issue, one at a time and four
+// in flight (what an NVMe needs to reach its rated speed; SATA and network disks saturate sooner).
+constexpr uint64_t kDirectBlocks[] = {4 * kMiB, 16 * kMiB};
+constexpr int kDirectInFlight[] = {1, 4};
 
 /** The temporary file; deleted on every exit path so a failed run leaves nothing behind. */
 class TempFile {
@@ -98,6 +105,54 @@ double readAllMBps(const TempFile& file, uint64_t bytes, char* buffer) {
   return static_cast<double>(bytes) / 1e6 / std::max(seconds.count(), 1e-9);
 }
 
+double directReadMBps(int fd, const std::string& path, uint64_t bytes, uint64_t block, int inFlight) {
+  const uint64_t blocks = bytes / block;
+  std::vector<std::unique_ptr<char, FreeDeleter>> buffers;
+  for (int t = 0; t < inFlight; ++t) buffers.push_back(pageAlignedBuffer(block));
+  std::vector<std::exception_ptr> errors(inFlight);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> readers;
+  for (int t = 0; t < inFlight; ++t) {
+    readers.emplace_back([&, t] {
+      try {
+        for (uint64_t b = t; b < blocks; b += inFlight) preadFully(fd, buffers[t].get(), block, b * block, path);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& r : readers) r.join();
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return static_cast<double>(blocks * block) / 1e6 / std::max(seconds.count(), 1e-9);
+}
+
+// Every block size x reads in flight that fits the file; empty, with the reason, where the
+// filesystem refuses O_DIRECT (tmpfs, some network and FUSE filesystems).
+void measureDirect(const TempFile& file, uint64_t bytes, DiskReadResult& result) {
+  const int fd = ::open(file.path().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) {
+    result.directRefused = std::string("this filesystem refuses O_DIRECT reads: ") + std::strerror(errno);
+    return;
+  }
+  const Fd owned(fd);
+  for (const uint64_t block : kDirectBlocks) {
+    if (block > bytes) continue;
+    for (const int inFlight : kDirectInFlight) {
+      try {
+        result.direct.push_back({block, inFlight, directReadMBps(fd, file.path(), bytes, block, inFlight)});
+      } catch (const std::runtime_error& e) {
+        // Some filesystems open with O_DIRECT but fail the reads (EINVAL): the same answer.
+        result.direct.clear();
+        result.directRefused = std::string("O_DIRECT reads failed here: ") + e.what();
+        return;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 DiskReadResult measureDiskRead(const DiskReadOptions& options) {
@@ -112,9 +167,13 @@ DiskReadResult measureDiskRead(const DiskReadOptions& options) {
   result.options = options;
   const EvictResult evicted = evictFromPageCache({file.path()}).front();
   result.residentBeforeCold = evicted.residentAfter.value_or(1.0);
+  const std::optional<uint64_t> deviceBefore = rb::deviceReadBytes();
   result.coldMBps = readAllMBps(file, options.bytes, buffer.get());
+  const std::optional<uint64_t> deviceAfter = rb::deviceReadBytes();
+  if (deviceBefore && deviceAfter) result.coldDeviceBytes = static_cast<int64_t>(*deviceAfter - *deviceBefore);
   result.residentBeforeWarm = pageCacheResidency(file.path()).fraction();
   result.warmMBps = readAllMBps(file, options.bytes, buffer.get());
+  measureDirect(file, options.bytes, result);
   return result;
 }
 
