@@ -93,8 +93,12 @@ function sourceLine(s: ProfileSummary): string {
     ? `the disk delivered ${mib(s.device_bytes_read.median)} per run: the page cache served ${pct(s.page_cache_share)} of the bytes read`
     : 'device bytes not counted here (no /proc/self/io read_bytes): disk and page cache cannot be told apart';
   const limit = s.device_read_limit_mb_per_s;
-  const rate = s.read_mb_per_s && limit ? ` · loads read ${f1(s.read_mb_per_s.median)} MB/s; env measured ${limit.toFixed(0)} MB/s for this disk` : '';
-  return `${from}${rate}`;
+  if (!s.read_mb_per_s || !limit) return from;
+  const read = f1(s.read_mb_per_s.median);
+  const rate = s.verdict.bottleneck === 'page-cache' || (s.page_cache_share !== null && s.page_cache_share > 0.5)
+    ? `loads read ${read} MB/s from the page cache; this disk delivers at most ${limit.toFixed(0)} MB/s (env)`
+    : `loads read ${read} MB/s; env measured ${limit.toFixed(0)} MB/s for this disk`;
+  return `${from} · ${rate}`;
 }
 
 export function renderTerminal(tables: TableData[]): string {
