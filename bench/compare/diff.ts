@@ -27,6 +27,8 @@ export interface DiffResult {
   sameMachine: boolean;
   baseFingerprint: string | null;
   currentFingerprint: string | null;
+  /** How the two were measured differently (e.g. `cold false vs "step"`): timings that answer different questions. */
+  settingDifferences: string[];
   headline: MetricComparison[];
   layers: MetricComparison[];
   outputs: { comparable: boolean; identical: boolean; note: string };
@@ -51,6 +53,13 @@ function compareMetric(def: MetricDef, base: MeasuredRun[], current: MeasuredRun
 function fingerprint(file: ProfileFile): string | null {
   const f = (file.environment as { machine_fingerprint?: unknown }).machine_fingerprint;
   return typeof f === 'string' ? f : null;
+}
+
+/** Settings that change what the timings measure (device, streaming, the page cache, threads). */
+const TIMING_SETTINGS = ['device', 'prefetch', 'resident', 'cold', 'threads'] as const;
+
+export function settingDifferences(base: ProfileFile['settings'], current: ProfileFile['settings']): string[] {
+  return TIMING_SETTINGS.filter((k) => base[k] !== current[k]).map((k) => `${k} ${JSON.stringify(base[k])} vs ${JSON.stringify(current[k])}`);
 }
 
 const MODEL_SHAPE = ['architecture', 'dtype', 'params', 'weight_bytes', 'num_layers', 'hidden_size'] as const;
@@ -91,6 +100,7 @@ export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { th
     sameMachine: fingerprint(base) !== null && fingerprint(base) === fingerprint(current),
     baseFingerprint: fingerprint(base),
     currentFingerprint: fingerprint(current),
+    settingDifferences: settingDifferences(base.settings, current.settings),
     headline: compareAll(HEADLINE_METRICS),
     layers: compareAll(layerMetrics(sharedUnits)),
     outputs: compareOutputs(base, current, opts.sameModel ?? false),

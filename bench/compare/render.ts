@@ -37,6 +37,9 @@ export function diffTables(d: DiffResult, maxLayers = 10): TableData[] {
 export function diffNotes(d: DiffResult): string[] {
   const notes = [`outputs: ${d.outputs.note}`];
   if (d.paired) notes.push('base and current were measured alternately, run for run; each interval is of the median ratio within pairs');
+  if (d.settingDifferences.length > 0) {
+    notes.push(`WARNING: the files were measured differently (${d.settingDifferences.join(', ')}): timings answer different questions`);
+  }
   if (!d.sameMachine) {
     notes.push(`WARNING: the files come from different machines (${d.baseFingerprint ?? 'unknown'} vs ${d.currentFingerprint ?? 'unknown'}): timings are not comparable`);
   }

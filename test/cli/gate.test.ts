@@ -80,6 +80,14 @@ describe.skipIf(!HAS_STORIES)(`diff and gate (${STORIES_SUITE})`, () => {
     expect(md.stdout).not.toMatch(/\| TTFT \|/);
   });
 
+  it('diff warns when the two were measured differently (a cold profile against a warm one)', () => {
+    expect(runCli(['diff', base, base]).stdout).not.toMatch(/measured differently/);
+    const cold = write('cold.json', { ...doc, settings: { ...doc.settings, cold: 'step', threads: 1 } });
+    const r = runCli(['diff', base, cold]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/WARNING: the files were measured differently \(cold false vs "step", threads 0 vs 1\): timings answer different questions/);
+  });
+
   it('writes the Markdown to GITHUB_STEP_SUMMARY when it is set', () => {
     const summary = join(dir, 'summary.md');
     runCli(['diff', base, base], { GITHUB_STEP_SUMMARY: summary });
