@@ -1,4 +1,5 @@
-// `rabbit-bench parity`: the engine against a Hugging Face transformers reference.
+// `rabbit-bench parity`: the engine against a Hugging Face transformers reference, or against
+// llama.cpp on the same GGUF file (--llama-cpp).
 import Table from 'cli-table3';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
@@ -15,6 +16,9 @@ import { checkReferenceWeights } from '../reference/weights-check.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { engineOptions, newTokensOption, withEngineOptions } from './options.js';
 import { runCommand } from './run.js';
+import { availableParallelism } from 'node:os';
+import { llamaCppReference } from '../llama-cpp/run.js';
+import { runLlamaCppParity, toleranceFor, type LlamaCppCaseResult } from '../llama-cpp/parity.js';
 
 function builder(y: Argv) {
   return withEngineOptions(y)
@@ -24,22 +28,25 @@ function builder(y: Argv) {
     .option('max-new-tokens', newTokensOption(24, 1, 'greedy tokens to compare (live reference)'))
     .option('min-cosine', { type: 'number', default: F32_TOLERANCE.minCosine })
     .option('max-rel-diff', { type: 'number', default: F32_TOLERANCE.maxRelAbsDiff, describe: 'max |Δ logit| as a fraction of max |reference logit|' })
+    .option('llama-cpp', { type: 'boolean', default: false, describe: 'compare with llama.cpp (node-llama-cpp) on the same GGUF file: greedy tokens and the top 5 after the prompt' })
     .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
-    .conflicts('reference', 'python');
+    .conflicts('reference', 'python')
+    .conflicts('llama-cpp', ['reference', 'python']);
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
+
+function promptsFor(a: Args, plan: LoadPlan): ReferencePrompt[] {
+  return a.prompts ? (readJsonFile(a.prompts, 'prompts file') as ReferencePrompt[]) : defaultPrompts(ModelTokenizer.exists(plan.source), plan.spec.vocabSize);
+}
 
 async function obtainReference(a: Args, plan: LoadPlan): Promise<ReferenceFile> {
   if (a.reference) return readReference(a.reference);
   const python = a.python ?? defaultPython();
   if (!python) {
-    throw new UserError('no reference: pass --reference FILE, or --python PATH to a Python with transformers (scripts/setup-hf-venv.sh makes one)', 2);
+    throw new UserError('no reference: pass --reference FILE, or --python PATH to a Python with transformers (scripts/setup-hf-venv.sh makes one), or --llama-cpp for a GGUF file', 2);
   }
-  const prompts: ReferencePrompt[] = a.prompts
-    ? (readJsonFile(a.prompts, 'prompts file') as ReferencePrompt[])
-    : defaultPrompts(ModelTokenizer.exists(plan.source), plan.spec.vocabSize);
-  return runHfReference({ python, source: plan.source, prompts: await ownTokenIds(prompts, plan), maxNewTokens: a.maxNewTokens, threads: a.threads || undefined });
+  return runHfReference({ python, source: plan.source, prompts: await ownTokenIds(promptsFor(a, plan), plan), maxNewTokens: a.maxNewTokens, threads: a.threads || undefined });
 }
 
 /**
@@ -65,9 +72,44 @@ function printTable(results: CaseResult[]): void {
   for (const r of results.filter((x) => !x.pass)) process.stdout.write(`${r.name}: ${r.failures.join('; ')}\n`);
 }
 
+async function llamaCppHandler(a: Args, plan: LoadPlan): Promise<number> {
+  if (plan.source.format !== 'gguf') throw new UserError('--llama-cpp compares on the same GGUF file: pass a .gguf model (rabbit-bench quantize writes one)', 2);
+  if (plan.source.parts.length > 1) throw new UserError('--llama-cpp: pass the first part of a split GGUF file as llama.cpp loads it; this comparison reads single files', 2);
+  const prompts = await ownTokenIds(promptsFor(a, plan), plan);
+  const cases = prompts.map((p) => {
+    if (!('ids' in p)) throw new Error('prompts are token ids by now');
+    return { name: p.name, prompt_ids: p.ids, max_new_tokens: a.maxNewTokens };
+  });
+  const reference = llamaCppReference({ model: plan.source.file, threads: a.threads || availableParallelism(), cases });
+  const tol = toleranceFor(plan);
+  const engine = InferenceEngine.open(plan, engineOptions(a));
+  let results: LlamaCppCaseResult[];
+  try {
+    results = await runLlamaCppParity(reference, engine, tol);
+  } finally {
+    engine.close();
+  }
+  const pass = results.every((r) => r.pass);
+  const b = reference.build;
+  if (a.json) {
+    process.stdout.write(`${JSON.stringify({ model: plan.source.file, reference: { llama_cpp: b }, tolerance: tol, cases: results, pass })}\n`);
+  } else {
+    const table = new Table({ head: ['case', 'prompt tok', 'top-1', 'top-5', 'max |Δp| top-5', 'greedy', 'verdict'] });
+    for (const r of results) {
+      const m = r.metrics;
+      table.push([r.name, r.prompt_tokens, m.top1Match ? 'same' : 'DIFF', `${m.top5Overlap}/5`, m.maxProbDiff.toExponential(2), `${m.greedyPrefix}/${m.greedyLength}`, r.pass ? 'pass' : 'FAIL']);
+    }
+    process.stdout.write(`${table.toString()}\n`);
+    for (const r of results.filter((x) => !x.pass)) process.stdout.write(`${r.name}: ${r.failures.join('; ')}\n`);
+    process.stdout.write(`parity ${pass ? 'PASS' : 'FAIL'} against llama.cpp ${b.llama_cpp_release} (node-llama-cpp ${b.node_llama_cpp}, ${b.build_type}, ${b.threads} threads)\n`);
+  }
+  return pass ? 0 : 1;
+}
+
 async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model);
   for (const w of plan.warnings) process.stderr.write(`rabbit-bench: warning: ${w}\n`);
+  if (a.llamaCpp) return llamaCppHandler(a, plan);
   const reference = await obtainReference(a, plan);
   const weights = checkReferenceWeights(reference, plan.files);
   if (weights.status === 'mismatch') {

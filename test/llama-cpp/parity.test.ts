@@ -1,0 +1,75 @@
+// parity --llama-cpp: the comparison's logic on known data (always), the CLI's refusals (always),
+// and the engine against llama.cpp on GGUF files llama.cpp's converter wrote (with node-llama-cpp).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compareWithLlamaCpp, FLOAT_TOLERANCE, judgeLlamaCpp, QUANTIZED_TOLERANCE, softmax } from '../../bench/llama-cpp/compare.js';
+import { locateLlamaCpp } from '../../bench/llama-cpp/locate.js';
+import { runCli } from '../helpers/cli.js';
+import { HAS_SHARED_GGUF, HAS_STORIES, STORIES_DIR, STORIES_GGUF_DIR } from '../helpers/paths.js';
+
+const llama = locateLlamaCpp();
+const emptyCache = mkdtempSync(join(tmpdir(), 'rb-no-llama-'));
+afterAll(() => rmSync(emptyCache, { recursive: true, force: true }));
+
+describe('the comparison with llama.cpp', () => {
+  const logits = [2, 1, 0.5, 0, -1, -3, -4];
+  const p = softmax(logits);
+  const ref = (top5: { id: number; p: number }[], greedy = [0, 1, 2]) => ({ name: 'c', prompt_ids: [1], greedy_tokens: greedy, top5 });
+  const same = [0, 1, 2, 3, 4].map((id) => ({ id, p: p[id] }));
+
+  it('the same distribution and tokens pass; a softmax sums to 1', () => {
+    expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    const m = compareWithLlamaCpp(logits, [0, 1, 2], ref(same));
+    expect(m).toEqual({ top1Match: true, top5Overlap: 5, maxProbDiff: 0, greedyPrefix: 3, greedyLength: 3 });
+    expect(judgeLlamaCpp(m, FLOAT_TOLERANCE).pass).toBe(true);
+  });
+
+  it('a moved probability, another top 5, another top 1 or diverging tokens fail, each named', () => {
+    const moved = same.map((t, i) => (i === 1 ? { ...t, p: t.p + 0.02 } : t));
+    expect(judgeLlamaCpp(compareWithLlamaCpp(logits, [0, 1, 2], ref(moved)), FLOAT_TOLERANCE).failures).toEqual([expect.stringMatching(/max \|Δp\| over llama\.cpp's top 5 2\.00e-2 > 0\.01/)]);
+    expect(judgeLlamaCpp(compareWithLlamaCpp(logits, [0, 1, 2], ref(moved)), QUANTIZED_TOLERANCE).pass).toBe(true);
+    const other = [...same.slice(0, 4), { id: 6, p: p[6] }];
+    expect(judgeLlamaCpp(compareWithLlamaCpp(logits, [0, 1, 2], ref(other)), FLOAT_TOLERANCE).failures).toEqual(['top-5 overlap 4/5 < 5']);
+    const swapped = [same[1], same[0], ...same.slice(2)];
+    expect(judgeLlamaCpp(compareWithLlamaCpp(logits, [0, 1, 2], ref(swapped)), FLOAT_TOLERANCE).failures).toContain('top-1 token differs');
+    expect(judgeLlamaCpp(compareWithLlamaCpp(logits, [0, 2, 2], ref(same)), FLOAT_TOLERANCE).failures).toEqual(['greedy tokens diverge at 1 of 3']);
+  });
+});
+
+describe.skipIf(!HAS_STORIES)('parity --llama-cpp refusals', () => {
+  it('a safetensors model exits 2: llama.cpp compares on a GGUF file', () => {
+    const r = runCli(['parity', '--llama-cpp', '--model', STORIES_DIR]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--llama-cpp compares on the same GGUF file: pass a \.gguf model/);
+  });
+
+  // An empty cache hides the installed copy, unless it sits in this checkout's node_modules.
+  it.skipIf(!HAS_SHARED_GGUF || (llama.found && llama.from === 'checkout'))('without node-llama-cpp it exits 2 saying how to add it', () => {
+    const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf')], { XDG_CACHE_HOME: emptyCache });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no llama\.cpp reference: node-llama-cpp is not installed: `npm run setup:llama-cpp` puts node-llama-cpp@3\.21\.1/);
+  });
+});
+
+const skip = !HAS_SHARED_GGUF ? '../shared/models GGUF files are absent' : !llama.found ? llama.reason : null;
+
+describe.skipIf(skip !== null)(`the engine against llama.cpp${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('stories260K in f32 and bf16 (written by llama.cpp\'s converter): the same greedy tokens and top 5, short and long prompts', () => {
+    for (const type of ['f32', 'bf16']) {
+      const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, `stories260K-${type}.gguf`), '--max-new-tokens', '12', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.pass).toBe(true);
+      expect(doc.cases.map((c: { name: string; metrics: { greedyPrefix: number } }) => [c.name, c.metrics.greedyPrefix])).toEqual([['short', 12], ['long', 12]]);
+      expect(doc.reference.llama_cpp).toMatchObject({ node_llama_cpp: '3.21.1', build_type: expect.any(String) });
+    }
+  });
+
+  it('a broken engine (the wrong RoPE) fails against llama.cpp, exit 1', () => {
+    const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), '--max-new-tokens', '8'], { RABBIT_BENCH_FAULT: 'wrong-rope' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/parity FAIL against llama\.cpp/);
+  });
+});
