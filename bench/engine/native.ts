@@ -207,6 +207,21 @@ export interface NativeAddon {
 
 const loaded = new Map<string, NativeAddon>();
 
+/** OMP_WAIT_POLICY as the user set it (or not), before loadAddon chose one for the engine. */
+const userWaitPolicy = process.env.OMP_WAIT_POLICY;
+
+/**
+ * The environment for a peer runner (llama.cpp, transformers): this process's, less the
+ * OMP_WAIT_POLICY the engine chose for itself, so each peer runs with its own defaults, as users
+ * get them. (Passive waits slowed llama.cpp's 2-thread decode of SmolLM2 Q8_0 several times.)
+ */
+export function peerEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (userWaitPolicy === undefined) delete env.OMP_WAIT_POLICY;
+  else env.OMP_WAIT_POLICY = userWaitPolicy;
+  return env;
+}
+
 /**
  * The engine build at `path`; by default this checkout's, or RABBIT_BENCH_ADDON (e.g. a build
  * with the timers compiled out, to measure what profiling costs). Several builds can live in one

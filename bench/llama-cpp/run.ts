@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
+import { peerEnvironment } from '../engine/native.js';
 import { repoRoot } from '../paths.js';
 import { locateLlamaCpp } from './locate.js';
 import { ReferenceReportSchema, SpeedReportSchema, type LlamaCppJob, type ReferenceReport, type SpeedReport } from './schema.js';
@@ -23,7 +24,10 @@ function runChild<T>(schema: z.ZodType<T>, job: LlamaCppJob): LlamaCppResult<T> 
     writeFileSync(jobFile, JSON.stringify(job));
     const r = spawnSync(process.execPath, [join(repoRoot(), 'dist', 'bench', 'llama-cpp', 'child.js'), jobFile], {
       encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 2 ** 20,
-      env: { ...process.env, RB_NODE_LLAMA_CPP: where.entry },
+      // One libuv pool thread: llama-bench calls llama_decode from one thread, while node-llama-cpp's
+      // async calls hop among libuv's four, and ggml's CPU threads then contend with each other
+      // (measured: SmolLM2-135M Q8_0 on 2 threads decoded at 51 tok/s that way, 112 this way).
+      env: { UV_THREADPOOL_SIZE: '1', ...peerEnvironment(), RB_NODE_LLAMA_CPP: where.entry },
     });
     const lastErr = (r.stderr ?? '').trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
     if (r.error) return { ok: false, error: `llama.cpp (node-llama-cpp ${where.version}): ${r.error.message}` };

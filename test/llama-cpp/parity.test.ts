@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareWithLlamaCpp, FLOAT_TOLERANCE, judgeLlamaCpp, QUANTIZED_TOLERANCE, softmax } from '../../bench/llama-cpp/compare.js';
 import { locateLlamaCpp } from '../../bench/llama-cpp/locate.js';
+import { llamaCppSpeed } from '../../bench/llama-cpp/run.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_SHARED_GGUF, HAS_STORIES, STORIES_DIR, STORIES_GGUF_DIR } from '../helpers/paths.js';
 
@@ -65,6 +66,17 @@ describe.skipIf(skip !== null)(`the engine against llama.cpp${skip ? ` (skipped:
       expect(doc.cases.map((c: { name: string; metrics: { greedyPrefix: number } }) => [c.name, c.metrics.greedyPrefix])).toEqual([['short', 12], ['long', 12]]);
       expect(doc.reference.llama_cpp).toMatchObject({ node_llama_cpp: '3.21.1', build_type: expect.any(String) });
     }
+  });
+
+  it('the speed job times one prefill and one decode call per token, and names the build', () => {
+    const r = llamaCppSpeed({ model: join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), threads: 1, prompt_ids: [1, 403, 407, 261, 378], decode_tokens: 6 });
+    expect(r.ok, r.ok ? '' : r.error).toBe(true);
+    if (!r.ok) return;
+    expect(r.report).toMatchObject({ kind: 'speed', prompt_tokens: 5, decode_tokens: 6, build: { node_llama_cpp: '3.21.1', threads: 1 } });
+    expect(r.report.prefill_s).toBeGreaterThan(0);
+    expect(r.report.decode_s).toBeGreaterThan(0);
+    const missing = llamaCppSpeed({ model: join(emptyCache, 'none.gguf'), threads: 1, prompt_ids: [1], decode_tokens: 1 });
+    expect(missing.ok).toBe(false);
   });
 
   it('a broken engine (the wrong RoPE) fails against llama.cpp, exit 1', () => {
