@@ -9,7 +9,6 @@
 // lm_head keep their real sizes), synthesised once into the rabbit-bench cache.
 import { spawnSync } from 'node:child_process';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
 import { ensureShapeModel } from '../bench/cuda/shapes.js';
@@ -17,6 +16,7 @@ import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { measureDiskRead } from '../bench/env/measure.js';
 import { deviceReadLimit } from '../bench/env/types.js';
+import { parseBenchArgs } from '../bench/bench-args.js';
 import { UserError } from '../bench/errors.js';
 import { writableDir, repoRoot } from '../bench/paths.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
@@ -29,20 +29,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
-  const { values } = parseArgs({
-    options: {
-      model: { type: 'string' },
-      rounds: { type: 'string', default: '3' },
-      'prompt-tokens': { type: 'string', default: '16' },
-      'max-new-tokens': { type: 'string', default: '8' },
-      out: { type: 'string', default: 'results/cold' },
-    },
-    strict: true,
-  });
-  const rounds = Number(values.rounds);
-  for (const [name, v] of [['--rounds', rounds], ['--prompt-tokens', Number(values['prompt-tokens'])], ['--max-new-tokens', Number(values['max-new-tokens'])]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be a whole number >= 1`, 2);
-  }
+  const { numbers, strings: values } = parseBenchArgs({ rounds: 3, 'prompt-tokens': 16, 'max-new-tokens': 8 }, { model: undefined, out: 'results/cold' });
+  const { rounds, 'prompt-tokens': promptTokens, 'max-new-tokens': maxNewTokens } = numbers;
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();
   const model = values.model ?? ensureShapeModel('qwen2.5-7b', 2, 'bfloat16', log).dir;
@@ -55,8 +43,8 @@ async function main(): Promise<number> {
   const limit = deviceReadLimit(disk);
 
   const cli = join(repoRoot(), 'dist', 'bench', 'cli.js');
-  const common = ['profile', '--model', model, '--runs', '1', '--warmup', '1', '--prompt-tokens', values['prompt-tokens']!,
-    '--max-new-tokens', values['max-new-tokens']!, '--no-measure-env', '--no-save', '--json'];
+  const common = ['profile', '--model', model, '--runs', '1', '--warmup', '1', '--prompt-tokens', String(promptTokens),
+    '--max-new-tokens', String(maxNewTokens), '--no-measure-env', '--no-save', '--json'];
   const measurements: ColdMeasurement[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const mode of COLD_MODES) {
@@ -77,7 +65,7 @@ async function main(): Promise<number> {
     metadata,
     environment: await collectEnvironment({ measure: false }),
     engine: { build },
-    settings: { model, rounds, prompt_tokens: Number(values['prompt-tokens']), max_new_tokens: Number(values['max-new-tokens']), runs: 1, warmup: 1 },
+    settings: { model, rounds, prompt_tokens: promptTokens, max_new_tokens: maxNewTokens, runs: 1, warmup: 1 },
     disk: { ...disk, limit },
     measurements,
     rows,

@@ -8,12 +8,11 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
 import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
-import { UserError } from '../bench/errors.js';
+import { parseBenchArgs } from '../bench/bench-args.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
 import { aggregate, evaluateTargets, markdownTable, MODES, targetsTable, type QuantMeasurement, type QuantModel } from '../bench/quantize/bench.js';
 import { parseMix, quantizeModel } from '../bench/quantize/quantize.js';
@@ -28,23 +27,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
-  const { values } = parseArgs({
-    options: {
-      shapes: { type: 'string', default: 'smollm2-135m' },
-      types: { type: 'string', default: 'Q8_0,Q6_K,Q5_K_M,Q4_K_M,Q4_0' },
-      rounds: { type: 'string', default: '3' },
-      'prompt-tokens': { type: 'string', default: '512' },
-      'decode-tokens': { type: 'string', default: '32' },
-      out: { type: 'string', default: 'results/quant' },
-    },
-    strict: true,
-  });
-  const rounds = Number(values.rounds);
-  const promptTokens = Number(values['prompt-tokens']);
-  const decodeTokens = Number(values['decode-tokens']);
-  for (const [name, v] of [['--rounds', rounds], ['--prompt-tokens', promptTokens], ['--decode-tokens', decodeTokens]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be a whole number >= 1`, 2);
-  }
+  const { numbers, strings: values } = parseBenchArgs({ rounds: 3, 'prompt-tokens': 512, 'decode-tokens': 32 },
+    { shapes: 'smollm2-135m', types: 'Q8_0,Q6_K,Q5_K_M,Q4_K_M,Q4_0', out: 'results/quant' });
+  const { rounds, 'prompt-tokens': promptTokens, 'decode-tokens': decodeTokens } = numbers;
   const types = values.types!.split(',').map((t) => parseMix(t.trim()));
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();

@@ -9,13 +9,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
 import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { measureMemoryBandwidth } from '../bench/env/measure.js';
-import { UserError } from '../bench/errors.js';
+import { parseBenchArgs } from '../bench/bench-args.js';
 import { locateLlamaCpp } from '../bench/llama-cpp/locate.js';
 import { llamaCppSpeed } from '../bench/llama-cpp/run.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
@@ -31,23 +30,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
-  const { values } = parseArgs({
-    options: {
-      shapes: { type: 'string', default: 'smollm2-135m,qwen2.5-0.5b' },
-      types: { type: 'string', default: 'F32,BF16,Q8_0,Q4_K_M' },
-      rounds: { type: 'string', default: '3' },
-      'prompt-tokens': { type: 'string', default: '512' },
-      'decode-tokens': { type: 'string', default: '32' },
-      out: { type: 'string', default: 'results/vs-llama-cpp' },
-    },
-    strict: true,
-  });
-  const rounds = Number(values.rounds);
-  const promptTokens = Number(values['prompt-tokens']);
-  const decodeTokens = Number(values['decode-tokens']);
-  for (const [name, v] of [['--rounds', rounds], ['--prompt-tokens', promptTokens], ['--decode-tokens', decodeTokens]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be a whole number >= 1`, 2);
-  }
+  const { numbers, strings: values } = parseBenchArgs({ rounds: 3, 'prompt-tokens': 512, 'decode-tokens': 32 },
+    { shapes: 'smollm2-135m,qwen2.5-0.5b', types: 'F32,BF16,Q8_0,Q4_K_M', out: 'results/vs-llama-cpp' });
+  const { rounds, 'prompt-tokens': promptTokens, 'decode-tokens': decodeTokens } = numbers;
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();
   const threads = cpus().length;
