@@ -28,7 +28,7 @@ function builder(y: Argv) {
     .option('max-new-tokens', newTokensOption(24, 1, 'greedy tokens to compare (live reference)'))
     .option('min-cosine', { type: 'number', default: F32_TOLERANCE.minCosine })
     .option('max-rel-diff', { type: 'number', default: F32_TOLERANCE.maxRelAbsDiff, describe: 'max |Δ logit| as a fraction of max |reference logit|' })
-    .option('llama-cpp', { type: 'boolean', default: false, describe: 'compare with llama.cpp (node-llama-cpp) on the same GGUF file: greedy tokens and the top 5 after the prompt' })
+    .option('llama-cpp', { type: 'boolean', describe: 'compare with llama.cpp (node-llama-cpp) on the same GGUF file: greedy tokens and the top 5 after the prompt' })
     .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
     .conflicts('reference', 'python')
     .conflicts('llama-cpp', ['reference', 'python']);

@@ -46,6 +46,13 @@ describe.skipIf(!HAS_STORIES)('parity --llama-cpp refusals', () => {
     expect(r.stderr).toMatch(/--llama-cpp compares on the same GGUF file: pass a \.gguf model/);
   });
 
+  it('--llama-cpp conflicts with --python and --reference, and its absence does not', () => {
+    expect(runCli(['parity', '--llama-cpp', '--python', '/x', '--model', STORIES_DIR]).stderr).toMatch(/llama-cpp and python are mutually exclusive/);
+    const python = runCli(['parity', '--python', '/nonexistent/python', '--model', STORIES_DIR]);
+    expect(python.status).toBe(2);
+    expect(python.stderr).toMatch(/cannot run \/nonexistent\/python/);
+  });
+
   // An empty cache hides the installed copy, unless it sits in this checkout's node_modules.
   it.skipIf(!HAS_SHARED_GGUF || (llama.found && llama.from === 'checkout'))('without node-llama-cpp it exits 2 saying how to add it', () => {
     const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf')], { XDG_CACHE_HOME: emptyCache });
