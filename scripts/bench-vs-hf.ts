@@ -34,11 +34,11 @@ async function main(): Promise<number> {
   const opts = parseVsHfArgs(process.argv.slice(2));
   const metadata = runMetadata(process.argv, startedAt);
   const threads = cpus().length;
-  // loadAddon() sets OMP_WAIT_POLICY=passive unless the environment has it, and every child,
-  // transformers' included, inherits it: both sides run with the same OpenMP settings. With
-  // torch's default (spin, then sleep) transformers fell to ~1 decode tok/s (steps of ~2 s) on the
-  // 2-core development VM whenever other work took a core, against 10-22 tok/s with passive; on
-  // a quiet machine the default can be the faster one. Set OMP_WAIT_POLICY to choose for both.
+  // loadAddon() sets OMP_WAIT_POLICY=passive for the engine unless the environment has it; the
+  // transformers children get the environment as the user set it (peerEnvironment), so each side
+  // runs with its own defaults. torch's default spins: on a busy 2-core VM that once cost it
+  // most of its decode speed, on a quiet one passive cost it half; the table says which ran.
+  const hfOmpWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
   const build = loadAddon().buildInfo();
   const ompWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
 
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
       wall_s: (performance.now() - t0) / 1e3,
       metadata,
       environment,
-      settings: { models: opts.models, dtypes: opts.dtypes, rounds: opts.rounds, prompt_tokens: opts.promptTokens, decode_tokens: opts.decodeTokens, threads, omp_wait_policy: ompWaitPolicy, runners },
+      settings: { models: opts.models, dtypes: opts.dtypes, rounds: opts.rounds, prompt_tokens: opts.promptTokens, decode_tokens: opts.decodeTokens, threads, omp_wait_policy: ompWaitPolicy, hf_omp_wait_policy: hfOmpWaitPolicy, runners },
       engine: { build, threads },
       hf: {
         available: hf.available,

@@ -7,6 +7,11 @@ import type { Row, TargetCheck, VsHfFile } from './schema.js';
 const HEAD = ['model', 'dtype', 'runner', 'prefill tok/s', 'decode tok/s', 'peak RSS MiB', 'prefill ÷ HF sdpa', 'decode ÷ HF sdpa', 'roofline tok/s', '% of roofline'];
 
 /** One decimal from 10 up, two below: 1234.5, 12.3, 1.23. */
+function waitPolicies(s: VsHfFile['settings']): string {
+  if (s.hf_omp_wait_policy === undefined) return `OMP_WAIT_POLICY ${s.omp_wait_policy ?? 'unset'} for both`;
+  return `OMP_WAIT_POLICY: engine ${s.omp_wait_policy ?? 'unset'}, transformers ${s.hf_omp_wait_policy ?? "unset (torch's default)"}: each with its own default`;
+}
+
 export function fmtRate(v: number | null): string {
   if (v === null) return '-';
   return v >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -62,7 +67,7 @@ export function headerLines(file: VsHfFile): string[] {
   const extra = Object.entries(b0).filter(([k]) => !BUILD_FIELDS.includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('');
   return [
     `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (OpenMP ${b0.openmp ? 'on' : 'off'}, ${file.engine.threads} threads${extra})`,
-    `${hf} · OMP_WAIT_POLICY ${file.settings.omp_wait_policy ?? 'unset'} for both`,
+    `${hf} · ${waitPolicies(file.settings)}`,
     `memory bandwidth (STREAM triad best, GB/s): start ${b.memory_start.triad.best_gbps.toFixed(1)}${end} → roofline uses ${(b.memory_used / 1e9).toFixed(1)} (${b.memory_used_from})`,
     `page-cache read bandwidth (warm): ${(b.page_cache_used / 1e6).toFixed(0)} MB/s (cold disk ${deviceReadLimit(b.disk).mbps.toFixed(0)} MB/s, ${deviceReadLimit(b.disk).source}) · measured in ${b.disk.dir}`,
     'roofline = bandwidth ÷ (decoder-layer + lm_head bytes per token): stored dtype for the engine, float32 for transformers; mem = memory, cache = page cache',

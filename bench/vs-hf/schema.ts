@@ -196,8 +196,13 @@ export const VsHfFileSchema = z.object({
     decode_tokens: z.number().int().positive(),
     /** Hardware threads (os.cpus().length): the engine's OpenMP threads and torch.set_num_threads. */
     threads: z.number().int().positive(),
-    /** What both sides ran with: the engine sets passive unless the environment says otherwise (see notes). */
+    /** What the engine ran with: it sets passive unless the environment says otherwise. */
     omp_wait_policy: z.string().nullable(),
+    /**
+     * What transformers ran with: the user's setting, or none (torch's default). Absent in files
+     * from before peers ran with their own defaults, when transformers got the engine's.
+     */
+    hf_omp_wait_policy: z.string().nullable().optional(),
     runners: z.array(z.enum(RUNNERS)),
   }),
   engine: z.object({

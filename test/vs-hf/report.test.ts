@@ -134,6 +134,9 @@ describe('rendering and the result file', () => {
     expect(term).toMatch(/PASS\s+resident decode ≥ 2× transformers sdpa — tiny bf16: 2\.50×/);
     expect(term).toContain('note: a note');
     expect(term).toContain('OMP_WAIT_POLICY passive for both');
+    // Since peers run with their own defaults the file says what each got.
+    expect(terminalReport({ ...file, settings: { ...file.settings, hf_omp_wait_policy: null } }))
+      .toContain("OMP_WAIT_POLICY: engine passive, transformers unset (torch's default): each with its own default");
     expect(terminalReport({ ...file, engine: { ...file.engine, build: { ...BUILD, cpuKernels: 'avx2' } } })).toContain('2 threads, cpuKernels avx2)');
     const md = markdownReport(file);
     expect(md).toContain('| model | dtype | runner | prefill tok/s |');
