@@ -45,9 +45,9 @@ void CheckpointReader::read(const std::string& file, uint64_t offset, uint64_t b
 }
 
 void CheckpointReader::dropFromPageCache(const std::string& file, uint64_t offset, uint64_t bytes) {
-  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  const uint64_t first = offset / page * page;
-  const uint64_t end = (offset + bytes + page - 1) / page * page;
+  constexpr uint64_t kLargestFolio = 2ull << 20;
+  const uint64_t first = offset / kLargestFolio * kLargestFolio;
+  const uint64_t end = (offset + bytes + kLargestFolio - 1) / kLargestFolio * kLargestFolio;
   const int err = ::posix_fadvise(fdFor(file), static_cast<off_t>(first), static_cast<off_t>(end - first), POSIX_FADV_DONTNEED);
   if (err != 0) throw std::runtime_error("cannot drop " + file + " from the page cache (posix_fadvise): " + std::strerror(err));
 }

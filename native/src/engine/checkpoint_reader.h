@@ -19,8 +19,10 @@ class CheckpointReader {
   // Reads exactly `bytes` bytes at `offset`; throws std::runtime_error naming the file on a
   // short read (a truncated checkpoint) or an I/O error.
   void read(const std::string& file, uint64_t offset, uint64_t bytes, void* dst);
-  // Asks the kernel to drop the cached pages holding [offset, offset + bytes), widened to whole
-  // pages (the kernel itself keeps a partly covered page), so the next read comes from the disk.
+  // Asks the kernel to drop the cached pages holding [offset, offset + bytes), so the next read
+  // comes from the disk. The kernel drops only the folios wholly inside the range, and its page
+  // cache holds large folios (up to 2 MiB on x86-64), so the range is widened to 2 MiB: widened to
+  // pages only, SmolLM2-135M's 0.2-1.7 MB tensors kept 74% of the file cached under --cold=step.
   void dropFromPageCache(const std::string& file, uint64_t offset, uint64_t bytes);
 
  private:
