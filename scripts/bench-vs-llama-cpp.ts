@@ -61,19 +61,13 @@ async function main(): Promise<number> {
         writeFileSync(promptFile, JSON.stringify(promptIds));
         for (const runner of runners) {
           const base = { round, shape: m.shape, type: m.type, runner };
-          let measurement: VsLlamaMeasurement;
-          if (runner === 'llama.cpp') {
-            const r = llamaCppSpeed({ model: m.file, threads, prompt_ids: promptIds, decode_tokens: decodeTokens });
-            if (r.ok) llamaBuild = r.report.build;
-            measurement = r.ok
-              ? { ...base, error: null, prefill_tok_s: r.report.prompt_tokens / r.report.prefill_s, decode_tok_s: r.report.decode_tokens / r.report.decode_s, peak_rss_bytes: r.report.peak_rss_bytes }
-              : { ...base, error: r.error, prefill_tok_s: null, decode_tok_s: null, peak_rss_bytes: null };
-          } else {
-            const r = runEngineChild(runner === 'engine-resident' ? 'resident' : 'streaming', { modelDir: m.file, promptFile, decodeTokens, threads });
-            measurement = r.ok
-              ? { ...base, error: null, prefill_tok_s: r.report.prompt_tokens / r.report.prefill_s, decode_tok_s: r.report.decode_tokens / r.report.decode_s, peak_rss_bytes: r.report.peak_rss_bytes }
-              : { ...base, error: r.error, prefill_tok_s: null, decode_tok_s: null, peak_rss_bytes: null };
-          }
+          const r = runner === 'llama.cpp'
+            ? llamaCppSpeed({ model: m.file, threads, prompt_ids: promptIds, decode_tokens: decodeTokens })
+            : runEngineChild(runner === 'engine-resident' ? 'resident' : 'streaming', { modelDir: m.file, promptFile, decodeTokens, threads });
+          if (r.ok && runner === 'llama.cpp') llamaBuild = r.report.build;
+          const measurement: VsLlamaMeasurement = r.ok
+            ? { ...base, error: null, prefill_tok_s: r.report.prompt_tokens / r.report.prefill_s, decode_tok_s: r.report.decode_tokens / r.report.decode_s, peak_rss_bytes: r.report.peak_rss_bytes }
+            : { ...base, error: r.error, prefill_tok_s: null, decode_tok_s: null, peak_rss_bytes: null };
           measurements.push(measurement);
           log(`[${measurements.length}/${total}] round ${round + 1} ${m.shape} ${m.type} ${runner}: ` +
             (measurement.error ?? `prefill ${measurement.prefill_tok_s!.toFixed(1)} tok/s · decode ${measurement.decode_tok_s!.toFixed(1)} tok/s`));

@@ -1,4 +1,5 @@
-// Runs the llama.cpp child on one job and reads its report; every way it can fail is one line.
+// Runs the llama.cpp child on one job and reads its report (as bench:vs-hf reads its children's);
+// every way it can fail is one line.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,15 +8,14 @@ import type { z } from 'zod';
 import { UserError } from '../errors.js';
 import { peerEnvironment } from '../engine/native.js';
 import { repoRoot } from '../paths.js';
+import { parseChildOutput, type ChildResult } from '../vs-hf/children.js';
 import { locateLlamaCpp } from './locate.js';
 import { ReferenceReportSchema, SpeedReportSchema, type LlamaCppJob, type ReferenceReport, type SpeedReport } from './schema.js';
 
 /** A hung llama.cpp is killed after this long; the jobs here take seconds per GiB of weights. */
 const CHILD_TIMEOUT_MS = 20 * 60_000;
 
-export type LlamaCppResult<T> = { ok: true; report: T } | { ok: false; error: string };
-
-function runChild<T>(schema: z.ZodType<T>, job: LlamaCppJob): LlamaCppResult<T> {
+function runChild<T>(schema: z.ZodType<T>, job: LlamaCppJob): ChildResult<T> {
   const where = locateLlamaCpp();
   if (!where.found) return { ok: false, error: where.reason };
   const work = mkdtempSync(join(tmpdir(), 'rb-llama-cpp-'));
@@ -29,21 +29,8 @@ function runChild<T>(schema: z.ZodType<T>, job: LlamaCppJob): LlamaCppResult<T> 
       // (measured: SmolLM2-135M Q8_0 on 2 threads decoded at 51 tok/s that way, 112 this way).
       env: { UV_THREADPOOL_SIZE: '1', ...peerEnvironment(), RB_NODE_LLAMA_CPP: where.entry },
     });
-    const lastErr = (r.stderr ?? '').trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
-    if (r.error) return { ok: false, error: `llama.cpp (node-llama-cpp ${where.version}): ${r.error.message}` };
-    if (r.status !== 0) {
-      return { ok: false, error: `llama.cpp (node-llama-cpp ${where.version}) failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.status}`})${lastErr ? `: ${lastErr}` : ''}` };
-    }
-    const last = r.stdout.trim().split('\n').pop() ?? '';
-    let json: unknown;
-    try {
-      json = JSON.parse(last);
-    } catch {
-      return { ok: false, error: `llama.cpp printed no JSON report (last line: ${JSON.stringify(last.slice(0, 200))})` };
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) return { ok: false, error: `llama.cpp printed an unexpected report: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}` };
-    return { ok: true, report: parsed.data };
+    return parseChildOutput(schema, { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error },
+      `llama.cpp (node-llama-cpp ${where.version})`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -55,6 +42,6 @@ export function llamaCppReference(job: Omit<Extract<LlamaCppJob, { kind: 'refere
   return r.report;
 }
 
-export function llamaCppSpeed(job: Omit<Extract<LlamaCppJob, { kind: 'speed' }>, 'kind'>): LlamaCppResult<SpeedReport> {
+export function llamaCppSpeed(job: Omit<Extract<LlamaCppJob, { kind: 'speed' }>, 'kind'>): ChildResult<SpeedReport> {
   return runChild(SpeedReportSchema, { kind: 'speed', ...job });
 }

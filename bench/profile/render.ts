@@ -4,6 +4,7 @@ import { cacheMode, type CacheMode, type ProfileFile } from '../results/profile-
 import type { Summary } from '../stats.js';
 import { PHASE_ROWS, type ProfileSummary } from './summary.js';
 import { dtypeMix } from './units.js';
+import { DISK_SHARE } from './verdict.js';
 
 export interface TableData {
   title: string;
@@ -95,7 +96,7 @@ function sourceLine(s: ProfileSummary): string {
   const limit = s.device_read_limit_mb_per_s;
   if (!s.read_mb_per_s || !limit) return from;
   const read = f1(s.read_mb_per_s.median);
-  const rate = s.verdict.bottleneck === 'page-cache' || (s.page_cache_share !== null && s.page_cache_share > 0.5)
+  const rate = s.verdict.bottleneck === 'page-cache' || (s.page_cache_share !== null && s.page_cache_share > 1 - DISK_SHARE)
     ? `loads read ${read} MB/s from the page cache; this disk delivers at most ${limit.toFixed(0)} MB/s (env)`
     : `loads read ${read} MB/s; env measured ${limit.toFixed(0)} MB/s for this disk`;
   return `${from} · ${rate}`;
