@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     metadata,
     environment,
     engine: { build, threads },
-    settings: { shapes: values.shapes!.split(','), types, rounds, prompt_tokens: promptTokens, decode_tokens: decodeTokens, omp_wait_policy: process.env.OMP_WAIT_POLICY ?? null },
+    settings: { shapes: values.shapes!.split(','), types, rounds, prompt_tokens: promptTokens, decode_tokens: decodeTokens },
     models,
     measurements,
     rows,

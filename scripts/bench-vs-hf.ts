@@ -34,13 +34,11 @@ async function main(): Promise<number> {
   const opts = parseVsHfArgs(process.argv.slice(2));
   const metadata = runMetadata(process.argv, startedAt);
   const threads = cpus().length;
-  // loadAddon() sets OMP_WAIT_POLICY=passive for the engine unless the environment has it; the
-  // transformers children get the environment as the user set it (peerEnvironment), so each side
-  // runs with its own defaults. torch's default spins: on a busy 2-core VM that once cost it
-  // most of its decode speed, on a quiet one passive cost it half; the table says which ran.
+  // The transformers children get the environment as the user set it, so each side runs with its
+  // own defaults. torch's default spins: on a busy 2-core VM that once cost it most of its decode
+  // speed, on a quiet one passive cost it half; the table says which ran.
   const hfOmpWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
   const build = loadAddon().buildInfo();
-  const ompWaitPolicy = process.env.OMP_WAIT_POLICY ?? null;
 
   const models: (ModelEntry & { promptFile: string })[] = [];
   const work = mkdtempSync(join(tmpdir(), 'rb-vs-hf-'));
@@ -116,7 +114,7 @@ async function main(): Promise<number> {
       wall_s: (performance.now() - t0) / 1e3,
       metadata,
       environment,
-      settings: { models: opts.models, dtypes: opts.dtypes, rounds: opts.rounds, prompt_tokens: opts.promptTokens, decode_tokens: opts.decodeTokens, threads, omp_wait_policy: ompWaitPolicy, hf_omp_wait_policy: hfOmpWaitPolicy, runners },
+      settings: { models: opts.models, dtypes: opts.dtypes, rounds: opts.rounds, prompt_tokens: opts.promptTokens, decode_tokens: opts.decodeTokens, threads, hf_omp_wait_policy: hfOmpWaitPolicy, runners },
       engine: { build, threads },
       hf: {
         available: hf.available,

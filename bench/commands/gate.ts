@@ -88,7 +88,7 @@ async function measureAdaptively(a: Args, baseline: ProfileFile, threshold: numb
   const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.source, plan.spec.vocabSize, s.prompt_tokens));
   const metadata = runMetadata(process.argv);
   const environment = await collectEnvironment({ measure: false });
-  const workload = { prefetch: s.prefetch, resident: s.resident, threads: s.threads };
+  const workload = { prefetch: s.prefetch, resident: s.resident, io: s.io, threads: s.threads };
   const open = (make: () => InferenceEngine, build: NativeBuildInfo): Side => {
     const engine = make();
     return { make, engine, backend: engine.backend, build, runs: [], unitNames: [] };

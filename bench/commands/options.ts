@@ -1,6 +1,7 @@
 // Options several commands share, and turning them into engine settings.
 import type { Argv } from 'yargs';
-import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
+import { DEFAULT_IO, type EngineOptions, type SamplingOptions } from '../engine/engine.js';
+import { IO_MODES, type IoMode } from '../engine/native.js';
 import { UserError } from '../errors.js';
 
 /** Compute threads beyond this are a typo, not a machine (each one is an OS thread and a stack). */
@@ -26,16 +27,23 @@ export const threadsOption = (describe: string) =>
 export const newTokensOption = (defaultValue: number, min = 0, describe?: string) =>
   ({ type: 'number', default: defaultValue, describe, coerce: wholeNumber('max-new-tokens', min, MAX_TOKENS) }) as const;
 
+export const ioOption = {
+  choices: IO_MODES,
+  default: DEFAULT_IO,
+  describe: 'how streamed layers are read: pread (copy from the page cache), mmap (in place from the mapped file), direct (O_DIRECT, around the page cache)',
+} as const;
+
 export function withEngineOptions<T>(y: Argv<T>) {
   return y
     .option('model', { type: 'string', demandOption: true, describe: 'local HF model folder or Hub repo id (resolved in the local HF cache, never downloaded)' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer in memory after its first load (in-memory baseline)' })
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
-    .option('threads', threadsOption('compute threads (0 = one per hardware thread; streamed decode steps leave one to the prefetch thread)'));
+    .option('threads', threadsOption('compute threads (0 = one per hardware thread; streamed decode steps leave one to the prefetch thread)'))
+    .option('io', ioOption);
 }
 
-export function engineOptions(a: { resident: boolean; prefetch: boolean; threads: number }): EngineOptions {
-  return { resident: a.resident, prefetch: a.prefetch, threads: a.threads };
+export function engineOptions(a: { resident: boolean; prefetch: boolean; threads: number; io: IoMode }): EngineOptions {
+  return { resident: a.resident, prefetch: a.prefetch, threads: a.threads, io: a.io };
 }
 
 export function withSamplingOptions<T>(y: Argv<T>) {

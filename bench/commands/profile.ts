@@ -18,7 +18,7 @@ import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
 import { vramLine, vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { threadsOption, withMeasureOptions } from './options.js';
+import { ioOption, threadsOption, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { writableDir } from '../paths.js';
 import { prepareOutDir } from '../results/files.js';
@@ -31,6 +31,7 @@ function builder(y: Argv) {
     .option('warmup', { type: 'number', default: 1, describe: 'unmeasured runs first' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer after its first load' })
     .option('threads', threadsOption('compute threads (0 = one per hardware thread)'))
+    .option('io', ioOption)
     .option('cold', {
       type: 'string',
       describe: 'read the model from the disk, not the page cache: --cold (=step) evicts every unit after each read, ' +
@@ -72,7 +73,7 @@ async function handler(a: Args): Promise<number> {
     : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);
   const metadata = runMetadata(process.argv);
   const addon = loadAddon();
-  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, dropAfterRead: cold === 'step', threads: a.threads });
+  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, dropAfterRead: cold === 'step', io: a.io, threads: a.threads });
   const progress = tokenProgress((a.warmup + a.runs) * a.maxNewTokens, format === 'table' || format === 'md');
   const backend = engine.backend;
   let measuredRuns;
@@ -94,7 +95,7 @@ async function handler(a: Args): Promise<number> {
   // engine's peak RSS. Disk bandwidth is measured where the model lives when we may write
   // there, since that is the disk load_safe_tensor reads from.
   const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(plan.modelDir) });
-  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold, threads: a.threads,
+  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold, io: a.io, threads: a.threads,
     prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
   const file = buildProfileFile({ plan, settings, promptIds, runs: measuredRuns.runs, unitNames: measuredRuns.unitNames, metadata, environment, backend, build: addon.buildInfo() });
   // CUDA: peak and per-unit device memory, kept beside the summary's statistics.

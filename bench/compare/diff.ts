@@ -56,7 +56,7 @@ function fingerprint(file: ProfileFile): string | null {
 }
 
 /** Settings that change what the timings measure (device, streaming, the page cache, threads). */
-const TIMING_SETTINGS = ['device', 'prefetch', 'resident', 'cold', 'threads'] as const;
+const TIMING_SETTINGS = ['device', 'prefetch', 'resident', 'cold', 'io', 'threads'] as const;
 
 export function settingDifferences(base: ProfileFile['settings'], current: ProfileFile['settings']): string[] {
   return TIMING_SETTINGS.filter((k) => base[k] !== current[k]).map((k) => `${k} ${JSON.stringify(base[k])} vs ${JSON.stringify(current[k])}`);

@@ -3,7 +3,7 @@
 import { NonFiniteError, UserError } from '../errors.js';
 import type { LoadPlan } from '../model/types.js';
 import { requireCuda } from '../cuda/status.js';
-import { loadAddon, type DeviceName, type FaultName, type NativeDeviceResult, type NativeDeviceStats, type NativeEngine, type NativeSampling } from './native.js';
+import { IO_MODES, loadAddon, type DeviceName, type FaultName, type IoMode, type NativeDeviceResult, type NativeDeviceStats, type NativeEngine, type NativeSampling } from './native.js';
 
 export interface EngineOptions {
   /** Path of another build of the engine (a rabbit_native.node) to run instead of this checkout's. */
@@ -29,6 +29,8 @@ export interface EngineOptions {
    * reads the disk, as a model larger than RAM does: profile --cold=step (default false).
    */
   dropAfterRead?: boolean;
+  /** How streamed units are read (default DEFAULT_IO); mmap and direct run on the CPU only. */
+  io?: IoMode;
   /** Compute threads; 0 or absent = one per hardware thread. */
   threads?: number;
   /**
@@ -42,6 +44,8 @@ export interface EngineOptions {
    */
   slowdownPercent?: number;
 }
+
+export const DEFAULT_IO: IoMode = 'pread';
 
 function slowdownFromEnv(): number {
   const raw = process.env.RABBIT_BENCH_SLOWDOWN_PERCENT;
@@ -121,6 +125,7 @@ export class InferenceEngine {
       prefetch: options.prefetch ?? true,
       resident: options.resident ?? false,
       dropAfterRead: options.dropAfterRead ?? false,
+      io: options.io ?? DEFAULT_IO,
       threads: options.threads ?? 0,
       fault: options.fault ?? faultFromEnv(),
       slowdownPercent: options.slowdownPercent ?? slowdownFromEnv(),
@@ -133,6 +138,10 @@ export class InferenceEngine {
     }
     if (!Number.isInteger(resolved.threads) || resolved.threads < 0) throw new UserError('--threads must be a whole number >= 0');
     if (resolved.device !== 'cpu' && resolved.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, not ${String(resolved.device)}`, 2);
+    if (!IO_MODES.includes(resolved.io)) throw new UserError(`--io must be ${IO_MODES.join(', ')}, not ${String(resolved.io)}`, 2);
+    if (resolved.io !== 'pread' && (resolved.device !== 'cpu' || resolved.emulateDevice)) {
+      throw new UserError(`--io ${resolved.io} runs on the CPU only: CUDA reads units into its pinned buffers with pread`, 2);
+    }
     const addon = loadAddon(resolved.addon);
     // Checked here so a missing library, driver or device is one clear sentence (exit 2).
     if (resolved.device === 'cuda') requireCuda('--device cuda');

@@ -13,7 +13,6 @@ export interface NativeBuildInfo {
   buildType: string;
   backends: string[];
   timers: boolean;
-  openmp: boolean;
   /** CPU kernel instruction set chosen at run time: 'avx512', 'avx2' or 'portable' (RABBIT_BENCH_CPU_KERNELS overrides). */
   cpuKernels: string;
 }
@@ -35,10 +34,16 @@ export interface NativeEngineOptions {
   resident: boolean;
   /** --cold=step: every unit and embedding row leaves the page cache right after it is read. */
   dropAfterRead: boolean;
+  /** How streamed units are read (absent from builds before --io: pread). */
+  io: IoMode;
   threads: number;
   fault: FaultName;
   slowdownPercent: number;
 }
+
+/** pread: copied through the page cache; mmap: read in place from the mapped files; direct: O_DIRECT, around the page cache. */
+export const IO_MODES = ['pread', 'mmap', 'direct'] as const;
+export type IoMode = (typeof IO_MODES)[number];
 
 export interface NativeSampling {
   greedy: boolean;
@@ -207,21 +212,6 @@ export interface NativeAddon {
 
 const loaded = new Map<string, NativeAddon>();
 
-/** OMP_WAIT_POLICY as the user set it (or not), before loadAddon chose one for the engine. */
-const userWaitPolicy = process.env.OMP_WAIT_POLICY;
-
-/**
- * The environment for a peer runner (llama.cpp, transformers): this process's, less the
- * OMP_WAIT_POLICY the engine chose for itself, so each peer runs with its own defaults, as users
- * get them. (Passive waits slowed llama.cpp's 2-thread decode of SmolLM2 Q8_0 several times.)
- */
-export function peerEnvironment(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  if (userWaitPolicy === undefined) delete env.OMP_WAIT_POLICY;
-  else env.OMP_WAIT_POLICY = userWaitPolicy;
-  return env;
-}
-
 /**
  * The engine build at `path`; by default this checkout's, or RABBIT_BENCH_ADDON (e.g. a build
  * with the timers compiled out, to measure what profiling costs). Several builds can live in one
@@ -235,9 +225,6 @@ export function loadAddon(path?: string): NativeAddon {
     const hint = path ? 'build that commit with `npm ci` in a checkout of it' : 'run `npm install` or `npm run build`';
     throw new UserError(`the native engine is not built (${file} is missing): ${hint}`, 2);
   }
-  // libgomp reads this once when it loads. Spinning workers would steal the cores the prefetch
-  // thread and Node need (measured: 10x slower decode on 2 cores); users can still override it.
-  process.env.OMP_WAIT_POLICY ??= 'passive';
   const addon = createRequire(import.meta.url)(file) as NativeAddon;
   loaded.set(file, addon);
   return addon;

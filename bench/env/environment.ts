@@ -25,7 +25,7 @@ export interface CollectOptions {
 
 function engineBuild(): EnvironmentReport['engine_build'] {
   const b = loadAddon().buildInfo();
-  return { compiler: b.compiler, flags: b.flags, build_type: b.buildType, backends: b.backends, timers: b.timers, openmp: b.openmp, cpu_kernels: b.cpuKernels };
+  return { compiler: b.compiler, flags: b.flags, build_type: b.buildType, backends: b.backends, timers: b.timers, cpu_kernels: b.cpuKernels };
 }
 
 export async function collectEnvironment(options: CollectOptions): Promise<EnvironmentReport> {

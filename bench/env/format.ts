@@ -31,7 +31,7 @@ function storageLine(s: EnvironmentReport['storage']): string {
 
 function buildLine(b: EnvironmentReport['engine_build']): string {
   return `${b.compiler}, ${b.build_type}, flags "${b.flags.trim()}", backends ${b.backends.join(' ')}, ` +
-    `timers ${b.timers ? 'on' : 'off'}, OpenMP ${b.openmp ? 'on' : 'off'}, CPU kernels ${b.cpu_kernels ?? 'unknown'}`;
+    `timers ${b.timers ? 'on' : 'off'}, ${b.openmp === undefined ? '' : `OpenMP ${b.openmp ? 'on' : 'off'}, `}CPU kernels ${b.cpu_kernels ?? 'unknown'}`;
 }
 
 function measuredRows(m: NonNullable<EnvironmentReport['measured']>): [string, string][] {

@@ -133,7 +133,8 @@ const EngineBuildSchema = z.object({
   build_type: z.string(),
   backends: z.array(z.string()),
   timers: z.boolean(),
-  openmp: z.boolean(),
+  /** Present in reports from builds whose compute threads were OpenMP's, before the engine's own pool. */
+  openmp: z.boolean().optional(),
   /** Absent in reports from before the SIMD kernels. */
   cpu_kernels: z.string().optional(),
 });

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
-import { peerEnvironment } from '../engine/native.js';
 import { repoRoot } from '../paths.js';
 import { parseChildOutput, type ChildResult } from '../vs-hf/children.js';
 import { locateLlamaCpp } from './locate.js';
@@ -27,7 +26,7 @@ function runChild<T>(schema: z.ZodType<T>, job: LlamaCppJob): ChildResult<T> {
       // One libuv pool thread: llama-bench calls llama_decode from one thread, while node-llama-cpp's
       // async calls hop among libuv's four, and ggml's CPU threads then contend with each other
       // (measured: SmolLM2-135M Q8_0 on 2 threads decoded at 51 tok/s that way, 112 this way).
-      env: { UV_THREADPOOL_SIZE: '1', ...peerEnvironment(), RB_NODE_LLAMA_CPP: where.entry },
+      env: { UV_THREADPOOL_SIZE: '1', ...process.env, RB_NODE_LLAMA_CPP: where.entry },
     });
     return parseChildOutput(schema, { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error },
       `llama.cpp (node-llama-cpp ${where.version})`);

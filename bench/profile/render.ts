@@ -30,7 +30,7 @@ const CACHE_LABEL: Record<CacheMode, string> = {
 export function headline(file: ProfileFile): string {
   const m = file.model;
   const s = file.settings;
-  const mode = s.resident ? 'resident' : s.prefetch ? 'streaming + prefetch' : 'streaming, no prefetch';
+  const mode = `${s.resident ? 'resident' : s.prefetch ? 'streaming + prefetch' : 'streaming, no prefetch'} (--io ${s.io})`;
   const synthetic = m.synthetic ? `synthetic ${m.synthetic.shape}, ` : '';
   const measured = file.runs.filter((r) => !r.warmup).length;
   return (

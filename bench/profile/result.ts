@@ -32,6 +32,7 @@ export function buildProfileFile(i: ProfileInputs): ProfileFile {
     prefetch: i.settings.prefetch,
     resident: i.settings.resident,
     cache: cacheMode(i.settings.cold),
+    io: i.settings.io,
     deviceReadLimitMBps: i.environment.measured ? deviceReadLimit(i.environment.measured.disk_read).mbps : null,
     units: unitFacts(i.plan),
     quantized: mixEstimates(i.plan),

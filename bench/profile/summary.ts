@@ -1,4 +1,5 @@
 // Statistics across the measured runs of a profile: the numbers every table prints.
+import type { IoMode } from '../engine/native.js';
 import type { StepRecord } from '../engine/records.js';
 import { median, summarize, type Summary } from '../stats.js';
 import type { MixEstimate } from '../quantize/estimate.js';
@@ -107,6 +108,7 @@ export interface SummaryOptions {
   prefetch: boolean;
   resident: boolean;
   cache: CacheMode;
+  io?: IoMode;
   /** The disk's measured limit (env), MB/s, which the verdict compares disk-bound loads with. */
   deviceReadLimitMBps?: number | null;
   /** The model's units in the engine's order (from the load plan). */
@@ -163,6 +165,7 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
       prefetch: opts.prefetch,
       resident: opts.resident,
       cache: opts.cache,
+      io: opts.io,
       deviceReadLimitMBps: opts.deviceReadLimitMBps ?? undefined,
       bytesPerToken: decodeWeightBytes(opts.units),
       quantized: opts.quantized,

@@ -1,5 +1,6 @@
 // The one-line bottleneck verdict, with the advice of RabbitLLM's troubleshooting notes
 // (shared/seeds/001): what dominates, and what to do about it.
+import type { IoMode } from '../engine/native.js';
 import type { MixEstimate } from '../quantize/estimate.js';
 import type { CacheMode } from '../results/profile-schema.js';
 import { computeNs, deviceShare, type PhaseTotals } from './phases.js';
@@ -26,7 +27,12 @@ export interface VerdictInput {
   quantized?: readonly MixEstimate[];
   /** What `env` measured the disk to deliver (MB/s), for a disk-bound verdict to compare with. */
   deviceReadLimitMBps?: number;
+  /** How units were read; only mmap changes the advice (it already reads the page cache in place). */
+  io?: IoMode;
 }
+
+/** Under --io mmap a page-cache load maps pages instead of copying them. */
+const MAPPED_PAGE_CACHE = 'the page cache served the loads, mapped in place (--io mmap), not read from the disk: read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold (every step from the disk) measures what a model larger than RAM would read';
 
 /** cpu_wait above this share of wall time means the compute thread is starved. */
 export const STALL_SHARE = 0.2;
@@ -37,7 +43,7 @@ export const DISK_SHARE = 0.5;
 
 const ADVICE: Record<Bottleneck, string> = {
   disk: 'put the model on a faster local SSD/NVMe, or read fewer bytes (a smaller dtype or compression; compression disables prefetch in RabbitLLM, so measure both)',
-  'page-cache': 'the page cache served the loads, so each is a memory copy, not a disk read: read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold (every step from the disk) measures what a model larger than RAM would read',
+  'page-cache': 'the page cache served the loads, so each is a memory copy, not a disk read: --io mmap reads them in place (CPU), or read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold (every step from the disk) measures what a model larger than RAM would read',
   copy: 'keep prefetch on so copies overlap loading; on CUDA use pinned memory and async transfer; store weights in the compute dtype so create_layer has nothing to convert',
   compute: 'faster attention and kernels (SDPA/Flash on GPU, SIMD kernels on CPU), more threads, or a smaller model; on small models the CPU can beat CUDA',
   'prefetch-stall': 'the compute thread waits for layers that should already be loaded: check that prefetch is on and overlapping (--no-prefetch vs default), and that nothing else competes for the disk',
@@ -46,14 +52,15 @@ const ADVICE: Record<Bottleneck, string> = {
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesPerToken, quantized, deviceReadLimitMBps }: VerdictInput): Verdict {
+export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesPerToken, quantized, deviceReadLimitMBps, io }: VerdictInput): Verdict {
   const wall = t.wall || 1;
   const load = t.phases.load_safe_tensor;
   const wait = t.phases.load_safe_tensor_cpu_wait;
   const create = t.phases.create_layer;
   const compute = t.phases.forward_per_layer + t.phases.kv_fill;
   const make = (bottleneck: Bottleneck, share: number, what: string): Verdict => {
-    const advice = bottleneck === 'disk' || bottleneck === 'page-cache' ? `${ADVICE[bottleneck]}${fewerBytes(bytesPerToken, quantized)}` : ADVICE[bottleneck];
+    const base = bottleneck === 'page-cache' && io === 'mmap' ? MAPPED_PAGE_CACHE : ADVICE[bottleneck];
+    const advice = bottleneck === 'disk' || bottleneck === 'page-cache' ? `${base}${fewerBytes(bytesPerToken, quantized)}` : base;
     const rate = bottleneck === 'disk' ? diskRate(t, deviceReadLimitMBps) : '';
     return { bottleneck, share, line: `${what}${rate} → ${advice}`, advice };
   };

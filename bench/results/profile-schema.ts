@@ -1,6 +1,7 @@
 // The profile result file: versioned, validated on read, and raw enough (every run, step and
 // unit) that `diff` can redo the statistics later.
 import { z } from 'zod';
+import { IO_MODES } from '../engine/native.js';
 
 export const PROFILE_SCHEMA = 'rabbit-bench/profile@1';
 
@@ -60,6 +61,8 @@ export const SettingsSchema = z.object({
   prefetch: z.boolean(),
   resident: z.boolean(),
   cold: ColdSettingSchema,
+  /** How streamed units were read; files from before --io read with pread. */
+  io: z.enum(IO_MODES).default('pread'),
   threads: count,
   prompt_tokens: count,
   max_new_tokens: count,

@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { performance } from 'node:perf_hooks';
-import { peerEnvironment } from '../engine/native.js';
 import { repoRoot } from '../paths.js';
 import { defaultPython, pythonProblem } from '../reference/live.js';
 import { otherCores, readCpuTicks } from './cpu-load.js';
@@ -48,17 +47,16 @@ export function parseChildOutput<T>(schema: z.ZodType<T>, run: { status: number 
   return { ok: true, report: parsed.data };
 }
 
-/** The engine's children inherit its environment (OMP_WAIT_POLICY included); transformers' get `env`. */
-function spawnChild(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 2 ** 20, env });
+function spawnChild(command: string, args: string[]) {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 2 ** 20 });
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
 }
 
 /** Runs a measuring child, noting its wall time and what else the machine did meanwhile. */
-function measureChild<T extends { cpu_s: number }>(schema: z.ZodType<T>, command: string, args: string[], what: string, env?: NodeJS.ProcessEnv): MeasuredChild<T> {
+function measureChild<T extends { cpu_s: number }>(schema: z.ZodType<T>, command: string, args: string[], what: string): MeasuredChild<T> {
   const before = readCpuTicks();
   const t0 = performance.now();
-  const out = spawnChild(command, args, env);
+  const out = spawnChild(command, args);
   const wallS = (performance.now() - t0) / 1e3;
   const after = readCpuTicks();
   const r = parseChildOutput(schema, out, what);
@@ -75,8 +73,7 @@ export function runEngineChild(mode: 'resident' | 'streaming', job: ChildJob): M
 export function runHfChild(python: string, attn: 'eager' | 'sdpa', job: ChildJob): MeasuredChild<HfSpeed> {
   const script = join(repoRoot(), 'scripts', 'hf_speed.py');
   const args = [script, '--model', job.modelDir, '--attn', attn, '--prompt-file', job.promptFile, '--decode-tokens', String(job.decodeTokens), '--threads', String(job.threads)];
-  // transformers runs with its own defaults, as users get it: not the engine's OMP_WAIT_POLICY.
-  return measureChild(HfSpeedSchema, python, args, `transformers ${attn}`, peerEnvironment());
+  return measureChild(HfSpeedSchema, python, args, `transformers ${attn}`);
 }
 
 export type HfAvailability = { available: true; python: string; versions: HfVersions } | { available: false; python: string | null; reason: string };

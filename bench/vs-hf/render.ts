@@ -8,8 +8,10 @@ const HEAD = ['model', 'dtype', 'runner', 'prefill tok/s', 'decode tok/s', 'peak
 
 /** One decimal from 10 up, two below: 1234.5, 12.3, 1.23. */
 function waitPolicies(s: VsHfFile['settings']): string {
+  const hf = s.hf_omp_wait_policy ?? "unset (torch's default)";
+  if (s.omp_wait_policy === undefined) return `transformers OMP_WAIT_POLICY ${hf}; the engine's own thread pool spins briefly, then sleeps`;
   if (s.hf_omp_wait_policy === undefined) return `OMP_WAIT_POLICY ${s.omp_wait_policy ?? 'unset'} for both`;
-  return `OMP_WAIT_POLICY: engine ${s.omp_wait_policy ?? 'unset'}, transformers ${s.hf_omp_wait_policy ?? "unset (torch's default)"}: each with its own default`;
+  return `OMP_WAIT_POLICY: engine ${s.omp_wait_policy ?? 'unset'}, transformers ${hf}: each with its own default`;
 }
 
 export function fmtRate(v: number | null): string {
@@ -52,6 +54,7 @@ export function checklistLines(targets: readonly TargetCheck[]): string[] {
   return targets.map((t) => `${t.status.padEnd(width)}  ${t.target} — ${t.scope}: ${t.detail}`);
 }
 
+// 'openmp': files from builds before the engine's own thread pool.
 const BUILD_FIELDS = ['compiler', 'flags', 'buildType', 'backends', 'timers', 'openmp'];
 
 /** What the numbers rest on: machine, bandwidths, versions, thread counts. */
@@ -66,7 +69,7 @@ export function headerLines(file: VsHfFile): string[] {
   // Fields newer builds add (e.g. which CPU kernels they chose at run time).
   const extra = Object.entries(b0).filter(([k]) => !BUILD_FIELDS.includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('');
   return [
-    `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (OpenMP ${b0.openmp ? 'on' : 'off'}, ${file.engine.threads} threads${extra})`,
+    `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (${b0.openmp === undefined ? '' : `OpenMP ${b0.openmp ? 'on' : 'off'}, `}${file.engine.threads} threads${extra})`,
     `${hf} · ${waitPolicies(file.settings)}`,
     `memory bandwidth (STREAM triad best, GB/s): start ${b.memory_start.triad.best_gbps.toFixed(1)}${end} → roofline uses ${(b.memory_used / 1e9).toFixed(1)} (${b.memory_used_from})`,
     `page-cache read bandwidth (warm): ${(b.page_cache_used / 1e6).toFixed(0)} MB/s (cold disk ${deviceReadLimit(b.disk).mbps.toFixed(0)} MB/s, ${deviceReadLimit(b.disk).source}) · measured in ${b.disk.dir}`,

@@ -18,7 +18,7 @@ export const DTYPES = { f32: 'float32', bf16: 'bfloat16' } as const;
 export type DtypeFlag = keyof typeof DTYPES;
 
 /** loadAddon().buildInfo(), keeping fields newer builds add (e.g. which CPU kernels they chose). */
-const BuildSchema = z.looseObject({ compiler: z.string(), flags: z.string(), buildType: z.string(), backends: z.array(z.string()), timers: z.boolean(), openmp: z.boolean() });
+const BuildSchema = z.looseObject({ compiler: z.string(), flags: z.string(), buildType: z.string(), backends: z.array(z.string()), timers: z.boolean() });
 
 const nonNegative = z.number().finite().nonnegative();
 const positive = z.number().finite().positive();
@@ -194,10 +194,13 @@ export const VsHfFileSchema = z.object({
     rounds: z.number().int().positive(),
     prompt_tokens: z.number().int().positive(),
     decode_tokens: z.number().int().positive(),
-    /** Hardware threads (os.cpus().length): the engine's OpenMP threads and torch.set_num_threads. */
+    /** Hardware threads (os.cpus().length): the engine's compute threads and torch.set_num_threads. */
     threads: z.number().int().positive(),
-    /** What the engine ran with: it sets passive unless the environment says otherwise. */
-    omp_wait_policy: z.string().nullable(),
+    /**
+     * OMP_WAIT_POLICY the engine ran with (it set passive unless the environment said otherwise).
+     * Absent in files from engines with their own thread pool, which OMP_WAIT_POLICY does not reach.
+     */
+    omp_wait_policy: z.string().nullable().optional(),
     /**
      * What transformers ran with: the user's setting, or none (torch's default). Absent in files
      * from before peers ran with their own defaults, when transformers got the engine's.

@@ -17,8 +17,9 @@ describe.skipIf(!CXX)(`CUDA kernels on emulated threads${CXX ? '' : ' (skipped: 
   it('every kernel matches the CPU reference: dtype widening, embedding, RMSNorm, RoPE, attention (prefill, decode, GQA/MQA, window, fault), GEMM/GEMV, SwiGLU, argmax', () => {
     const src = (p: string) => join(REPO_ROOT, 'native', p);
     const exe = join(dir, 'kernels_test');
-    const build = spawnSync(CXX!, ['-std=c++17', '-O2', '-Wall', '-Wno-unknown-pragmas', '-Wno-unused-variable', '-DRB_KERNEL_EMULATION', `-I${src('src')}`,
-      src('test/kernels_test.cpp'), src('src/engine/cpu_kernels.cpp'), src('src/engine/rope.cpp'), src('src/engine/dtype.cpp'), '-o', exe], { encoding: 'utf8' });
+    const build = spawnSync(CXX!, ['-std=c++17', '-O2', '-Wall', '-Wno-unused-variable', '-pthread', '-DRB_KERNEL_EMULATION', `-I${src('src')}`,
+      src('test/kernels_test.cpp'), src('src/engine/cpu_kernels.cpp'), src('src/engine/worker_pool.cpp'), src('src/engine/rope.cpp'),
+      src('src/engine/dtype.cpp'), '-o', exe], { encoding: 'utf8' });
     expect(build.status, build.stderr).toBe(0);
     const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 120_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);

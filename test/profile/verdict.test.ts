@@ -60,7 +60,12 @@ describe('bottleneck verdict', () => {
     const v = bottleneckVerdict({ ...streaming, cache: 'warm', totals: t });
     expect(v.bottleneck).toBe('page-cache');
     expect(v.line).toMatch(/^page-cache copy-bound \(device bytes not counted here; assumed from the warm cache\): prefetch waits 56% of wall time/);
-    expect(v.advice).toMatch(/memory copy, not a disk read.*--resident.*--cold/);
+    expect(v.advice).toMatch(/memory copy, not a disk read: --io mmap reads them in place.*--resident.*--cold/);
+    // Already mapped: no copy to avoid, so no --io advice.
+    const mapped = bottleneckVerdict({ ...streaming, cache: 'warm', totals: t, io: 'mmap' });
+    expect(mapped.bottleneck).toBe('page-cache');
+    expect(mapped.advice).toMatch(/mapped in place \(--io mmap\), not read from the disk: read fewer bytes/);
+    expect(mapped.advice).not.toContain('memory copy');
   });
 
   it('the device bytes, not --cold, say whether the disk served the loads', () => {

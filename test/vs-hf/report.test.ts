@@ -137,6 +137,10 @@ describe('rendering and the result file', () => {
     // Since peers run with their own defaults the file says what each got.
     expect(terminalReport({ ...file, settings: { ...file.settings, hf_omp_wait_policy: null } }))
       .toContain("OMP_WAIT_POLICY: engine passive, transformers unset (torch's default): each with its own default");
+    // Since the engine's own pool replaced OpenMP, only transformers' policy is recorded.
+    const { omp_wait_policy: _engine, ...poolSettings } = file.settings;
+    expect(terminalReport({ ...file, settings: { ...poolSettings, hf_omp_wait_policy: 'passive' } }))
+      .toContain("transformers OMP_WAIT_POLICY passive; the engine's own thread pool spins briefly, then sleeps");
     expect(terminalReport({ ...file, engine: { ...file.engine, build: { ...BUILD, cpuKernels: 'avx2' } } })).toContain('2 threads, cpuKernels avx2)');
     const md = markdownReport(file);
     expect(md).toContain('| model | dtype | runner | prefill tok/s |');

@@ -325,6 +325,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
         options.dropAfterRead = getBoolOr(o, "dropAfterRead", false);
+        Napi::Value io = o.Get("io");
+        if (io.IsString()) options.io = rb::parseIoMode(io.As<Napi::String>().Utf8Value());
         options.threads = toInt(getNumberOr(o, "threads", 0), "threads", 0, 1024);
         options.slowdownPercent = getNumberOr(o, "slowdownPercent", 0);
         if (!(options.slowdownPercent >= 0)) throw std::invalid_argument("slowdownPercent must be >= 0");
@@ -383,7 +385,6 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < b.backends.size(); ++i) backends.Set(i, b.backends[i]);
   o.Set("backends", backends);
   o.Set("timers", b.timers);
-  o.Set("openmp", b.openmp);
   o.Set("cpuKernels", b.cpuKernels);
   return o;
 }

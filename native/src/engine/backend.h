@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -20,8 +21,9 @@ namespace rb {
 struct HostSlice {
   bool present = false;
   DType dtype = DType::F32;
-  size_t offset = 0;
+  size_t offset = 0;  // into HostUnit::bytes, unless `mapped`
   int64_t numel = 0;
+  const uint8_t* mapped = nullptr;  // --io mmap: the tensor in the mapped file, read in place
 };
 
 // Host memory for streamed units that a backend may supply instead of ordinary pageable memory,
@@ -32,6 +34,21 @@ class HostAllocator {
   // Throws (std::bad_alloc or std::runtime_error) when the memory cannot be had.
   virtual void* allocate(size_t bytes) = 0;
   virtual void deallocate(void* p, size_t bytes) noexcept = 0;
+};
+
+// Pageable memory aligned to `alignment` bytes (O_DIRECT reads need page-aligned buffers).
+class AlignedHostAllocator : public HostAllocator {
+ public:
+  explicit AlignedHostAllocator(size_t alignment) : alignment_(alignment) {}
+  void* allocate(size_t bytes) override {
+    void* p = std::aligned_alloc(alignment_, (bytes + alignment_ - 1) / alignment_ * alignment_);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p, size_t) noexcept override { std::free(p); }
+
+ private:
+  size_t alignment_;
 };
 
 // A unit's host buffer. Without an allocator it is a std::vector<uint8_t> (the CPU path, exactly
@@ -106,7 +123,9 @@ struct HostUnit {
   std::vector<HostSlice> slices;  // layer: indexed by Role; head: slot 0 is lm_head
   int64_t loadNs = 0;
   uint64_t bytesRead = 0;
-  const void* data(size_t slot) const { return bytes.data() + slices[slot].offset; }
+  const void* data(size_t slot) const {
+    return slices[slot].mapped ? slices[slot].mapped : bytes.data() + slices[slot].offset;
+  }
 };
 
 // Weights of one unit in the backend's compute-ready form.

@@ -17,7 +17,6 @@ BuildInfo buildInfo() {
   info.buildType = RB_BUILD_TYPE;
   info.backends = {"cpu"};
   info.timers = RB_TIMERS;
-  info.openmp = RB_OPENMP;
   info.cpuKernels = cpu::kernelIsa();
   return info;
 }

@@ -11,7 +11,6 @@ struct BuildInfo {
   std::string buildType;
   std::vector<std::string> backends;
   bool timers;
-  bool openmp;
   // Chosen at run time for this CPU (see cpu_kernels.h): "avx512", "avx2" or "portable".
   std::string cpuKernels;
 };

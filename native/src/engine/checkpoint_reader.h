@@ -1,5 +1,5 @@
-// Reads byte ranges of safetensors files with pread. Files stay open for the engine's life;
-// reads never go through mmap so that `load_safe_tensor` measures real reads.
+// Reads byte ranges of checkpoint files: with pread (through the page cache), with O_DIRECT
+// (around it), or by mapping the file. Files stay open, and mapped, for the engine's life.
 #pragma once
 
 #include <cstdint>
@@ -25,10 +25,29 @@ class CheckpointReader {
   // pages only, SmolLM2-135M's 0.2-1.7 MB tensors kept 74% of the file cached under --cold=step.
   void dropFromPageCache(const std::string& file, uint64_t offset, uint64_t bytes);
 
+  // O_DIRECT reads go to the device whatever the page cache holds. Offsets, lengths and buffers
+  // must be multiples of this (the logical block size of every common disk divides it).
+  static constexpr uint64_t kDirectAlign = 4096;
+  // Reads the aligned range [offset, offset + bytes) with O_DIRECT into aligned `dst`; the file
+  // may end inside it, but not before `needed` bytes. Returns the bytes read. Throws naming the
+  // file when its filesystem refuses O_DIRECT (tmpfs does on some kernels).
+  uint64_t readDirect(const std::string& file, uint64_t offset, uint64_t bytes, uint64_t needed, void* dst);
+  // The whole file mapped read-only; throws naming the file if [offset, offset + bytes) is past
+  // its end (a truncated checkpoint).
+  const uint8_t* map(const std::string& file, uint64_t offset, uint64_t bytes);
+  // Unmaps every page of every mapped file from this process (they stay in the page cache):
+  // the kernel maps pages around each fault, beyond the tensor that faulted.
+  void unmapAllPages();
+
  private:
-  int fdFor(const std::string& file);
+  int fdFor(const std::string& file, bool direct = false);
   std::mutex mutex_;
-  std::unordered_map<std::string, int> fds_;
+  std::unordered_map<std::string, int> fds_, directFds_;
+  struct Mapping {
+    const uint8_t* base;
+    uint64_t size;
+  };
+  std::unordered_map<std::string, Mapping> maps_;
 };
 
 }  // namespace rb

@@ -13,6 +13,7 @@
 #include "engine/dtype.h"
 #include "engine/finite.h"
 #include "engine/timer.h"
+#include "engine/worker_pool.h"
 
 namespace rb {
 namespace {
@@ -255,10 +256,10 @@ class CpuBackend : public Backend {
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
     const int window = spec_.slidingWindow;
     const long work = static_cast<long>(n) * heads * (pos0_ + n) * D;
-    // Dynamic: causal rows grow with t, so equal static chunks would leave one thread the tail.
-#pragma omp parallel for collapse(2) schedule(dynamic, 4) if (work >= (1L << 15))
-    for (int t = 0; t < n; ++t) {
-      for (int h = 0; h < heads; ++h) {
+    // Small chunks: causal rows grow with t, so equal static shares would leave one thread the tail.
+    const auto queryHeads = [&](int begin, int end) {
+      for (int i = begin; i < end; ++i) {
+        const int t = i / heads, h = i % heads;
         const int pos = pos0_ + t;
         int first = window > 0 ? std::max(0, pos - window + 1) : 0;
         int last = pos;
@@ -280,7 +281,9 @@ class CpuBackend : public Backend {
         }
         cpu::softmaxMix(scores, count, values, KV, D, attn_.data() + static_cast<size_t>(t) * Q + h * D);
       }
-    }
+    };
+    if (work >= (1L << 15)) parallelFor(n * heads, 4, queryHeads);
+    else queryHeads(0, n * heads);
   }
 
   ModelSpec spec_;

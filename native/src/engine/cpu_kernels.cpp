@@ -11,10 +11,7 @@
 
 #include "engine/cpu_kernels_isa.h"
 #include "engine/dtype.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "engine/worker_pool.h"
 
 namespace rb::cpu {
 namespace {
@@ -118,14 +115,6 @@ constexpr int kMaxPanelWidth = 32;
 // Up to this many token rows (decode; short prompts), weights are read in place.
 constexpr int kDirectMaxRows = 8;
 
-int threadCount() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 // Copies rows [first, first + width) x [k0, k0 + kc) of W into P as f32, k-major; rows past
 // the matrix are zero.
 void packPanel(const WeightMatrix& W, int first, int width, int k0, int kc, float* P) {
@@ -184,30 +173,33 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   }
   // Dynamic chunks: a thread the OS preempts (the prefetch thread shares the cores) delays only
   // its own chunk, not a fixed half of the blocks.
-  const int chunk = std::max(1, totalBlocks / (threadCount() * 8));
+  const int chunk = std::max(1, totalBlocks / (computeThreads() * 8));
   const int kBlock = direct ? cols : kKBlock;
   for (int k0 = 0; k0 < cols; k0 += kBlock) {
     const int kc = std::min(kBlock, cols - k0);
     // Work item i: `width` output rows of one job.
-#pragma omp parallel for schedule(dynamic, chunk) if (work >= kParallelMinWork)
-    for (int i = 0; i < totalBlocks; ++i) {
-      int j = 0, b = i;
-      while (b >= blocksOf(jobs[j].W)) b -= blocksOf(jobs[j++].W);
-      const GemmJob& job = jobs[j];
-      const WeightMatrix& W = job.W;
-      const int first = b * width;
-      const int rows = std::min(width, W.rows - first);
-      const float* bias = job.bias ? job.bias + first : nullptr;
-      if (direct) {
-        k.rows(W.dtype, X, static_cast<size_t>(cols), n, W.row(first), W.rowBytes, rows, cols, bias, sums,
-               job.Y + first, static_cast<size_t>(W.rows));
-      } else {
-        alignas(64) float P[kMaxPanelWidth * kKBlock];
-        packPanel(W, first, width, k0, kc, P);
-        k.panel(X + k0, static_cast<size_t>(cols), n, P, kc, bias, k0 > 0, job.Y + first, static_cast<size_t>(W.rows),
-                rows);
+    const auto blocks = [&](int begin, int end) {
+      for (int i = begin; i < end; ++i) {
+        int j = 0, b = i;
+        while (b >= blocksOf(jobs[j].W)) b -= blocksOf(jobs[j++].W);
+        const GemmJob& job = jobs[j];
+        const WeightMatrix& W = job.W;
+        const int first = b * width;
+        const int rows = std::min(width, W.rows - first);
+        const float* bias = job.bias ? job.bias + first : nullptr;
+        if (direct) {
+          k.rows(W.dtype, X, static_cast<size_t>(cols), n, W.row(first), W.rowBytes, rows, cols, bias, sums,
+                 job.Y + first, static_cast<size_t>(W.rows));
+        } else {
+          alignas(64) float P[kMaxPanelWidth * kKBlock];
+          packPanel(W, first, width, k0, kc, P);
+          k.panel(X + k0, static_cast<size_t>(cols), n, P, kc, bias, k0 > 0, job.Y + first,
+                  static_cast<size_t>(W.rows), rows);
+        }
       }
-    }
+    };
+    if (work >= kParallelMinWork) parallelFor(totalBlocks, chunk, blocks);
+    else blocks(0, totalBlocks);
   }
 }
 

@@ -15,10 +15,7 @@
 #include "engine/emulated_backend.h"
 #include "engine/finite.h"
 #include "engine/timer.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "engine/worker_pool.h"
 
 namespace rb {
 namespace {
@@ -63,13 +60,21 @@ Fault parseFault(const std::string& name) {
 Engine::Engine(LoadPlan plan, EngineOptions options)
     : plan_(std::move(plan)),
       options_(options),
-      loader_((validatePlan(plan_), plan_), reader_, options.dropAfterRead),
+      loader_((validatePlan(plan_), plan_), reader_, options.dropAfterRead, options.io),
       source_(loader_, options.prefetch),
       backend_(makeBackend(plan_.spec, options)),
       caps_(backend_->caps()) {
   if (!caps_.quantizedWeights) refuseQuantized();
-  // A CUDA backend reads units into its pinned host memory; the CPU backend has no allocator.
-  if (std::shared_ptr<HostAllocator> allocator = backend_->hostAllocator()) source_.setHostAllocator(std::move(allocator));
+  if (options.io != IoMode::Pread && (options.device != Device::Cpu || options.emulateDevice)) {
+    throw std::invalid_argument(std::string("--io ") + ioModeName(options.io) + " runs on the CPU only: CUDA reads units into its pinned buffers with pread");
+  }
+  // A CUDA backend reads units into its pinned host memory; the CPU backend has no allocator,
+  // except that O_DIRECT needs page-aligned buffers.
+  if (std::shared_ptr<HostAllocator> allocator = backend_->hostAllocator()) {
+    source_.setHostAllocator(std::move(allocator));
+  } else if (options.io == IoMode::Direct) {
+    source_.setHostAllocator(std::make_shared<AlignedHostAllocator>(CheckpointReader::kDirectAlign));
+  }
   // The final norm is a single vector: it stays resident and is read once, here.
   backend_->setFinalNorm(readTensorF32(reader_, plan_.finalNorm));
   resident_.resize(loader_.numUnits());
@@ -105,18 +110,13 @@ void Engine::spinForCalibration(int64_t stepCpuStart) const {
   // X% more CPU time, which is what the gate decides on: every compute thread spins for its
   // share of X% of the CPU time the step used so far. (Spinning on one thread while the step
   // computed on several added only X%/threads.) Wall time grows by at most X%.
-#ifdef _OPENMP
-  const int threads = omp_get_max_threads();
-#else
-  const int threads = 1;
-#endif
+  const int threads = computeThreads();
   const double extra = static_cast<double>(processCpuNs() - stepCpuStart) * options_.slowdownPercent / 100.0;
   const int64_t until = nowNs() + static_cast<int64_t>(extra / threads);
-#pragma omp parallel num_threads(threads)
-  {
+  parallelFor(threads, 1, [until](int, int) {
     while (nowNs() < until) {
     }
-  }
+  });
 }
 
 std::vector<int> Engine::unitOrder() const {
@@ -160,7 +160,7 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
   return rec;
 }
 
-int Engine::computeThreads(size_t stepTokens) const {
+int Engine::stepThreads(size_t stepTokens) const {
   if (options_.threads > 0) return options_.threads;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // A streamed decode step reads as many bytes as it computes on, so the prefetch thread is busy
@@ -212,9 +212,7 @@ std::unique_ptr<UnitWeights> Engine::takeUnit(int unit, UnitRecord& rec, HostUni
 }
 
 StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* logits) {
-#ifdef _OPENMP
-  omp_set_num_threads(computeThreads(tokens.size()));
-#endif
+  setComputeThreads(stepThreads(tokens.size()));
   if (caps_.pipelined) return runStepPipelined(tokens, pos0, logits);
   StepClocks clocks;
   StepRecord step = beginStep(tokens, pos0, clocks);

@@ -33,6 +33,8 @@ struct EngineOptions {
   // read, so each step reads the disk, as it does for a model larger than RAM. Off: the page
   // cache keeps whatever the kernel keeps.
   bool dropAfterRead = false;
+  // How streamed units are read (see IoMode). mmap and direct: CPU backend only.
+  IoMode io = IoMode::Pread;
   // Compute threads. 0: one per hardware thread, except in streamed decode steps with prefetch,
   // which leave one core to the prefetch thread.
   int threads = 0;
@@ -122,8 +124,8 @@ class Engine {
   // Calibration knob: spins for slowdownPercent of the time since `stepStart`.
   void spinForCalibration(int64_t stepCpuStart) const;
   static int64_t processCpuNs();
-  // OpenMP threads for a step of `stepTokens` tokens (see EngineOptions::threads).
-  int computeThreads(size_t stepTokens) const;
+  // Compute threads for a step of `stepTokens` tokens (see EngineOptions::threads).
+  int stepThreads(size_t stepTokens) const;
   static constexpr size_t kDecodeTokens = 8;
   std::vector<int> unitOrder() const;
   // Throws naming the first block-quantized tensor, for a backend that cannot run them.

@@ -1,6 +1,9 @@
 #include "engine/layer_source.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include "engine/timer.h"
@@ -8,10 +11,31 @@
 namespace rb {
 namespace {
 constexpr size_t kAlign = 64;
+constexpr uint64_t kPage = 4096;
+// Tensors of a unit closer than this are read by one O_DIRECT call, gap included.
+constexpr uint64_t kMaxSpanGap = 1 << 20;
+
+uint64_t alignDown(uint64_t v, uint64_t a) { return v / a * a; }
+uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+}  // namespace
+
+IoMode parseIoMode(const std::string& name) {
+  if (name == "pread") return IoMode::Pread;
+  if (name == "mmap") return IoMode::Mmap;
+  if (name == "direct") return IoMode::Direct;
+  throw std::invalid_argument("io must be pread, mmap or direct, not '" + name + "'");
 }
 
-UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead)
-    : reader_(reader), dropAfterRead_(dropAfterRead) {
+const char* ioModeName(IoMode mode) {
+  switch (mode) {
+    case IoMode::Mmap: return "mmap";
+    case IoMode::Direct: return "direct";
+    default: return "pread";
+  }
+}
+
+UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead, IoMode io)
+    : reader_(reader), dropAfterRead_(dropAfterRead), io_(io) {
   for (const auto& layer : plan.layers) {
     std::vector<const TensorRef*> slots(kNumRoles, nullptr);
     for (int r = 0; r < kNumRoles; ++r) {
@@ -21,8 +45,34 @@ UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool drop
   }
   units_.push_back({&plan.lmHead});
   for (const auto& slots : units_) {
+    std::vector<const TensorRef*> byOffset;
     size_t total = 0;
-    for (const TensorRef* t : slots) total += t ? (t->bytes + kAlign - 1) / kAlign * kAlign : 0;
+    for (const TensorRef* t : slots) {
+      if (!t) continue;
+      total += (t->bytes + kAlign - 1) / kAlign * kAlign;
+      byOffset.push_back(t);
+    }
+    std::vector<Span> spans;
+    if (io_ == IoMode::Direct) {
+      std::sort(byOffset.begin(), byOffset.end(), [](const TensorRef* a, const TensorRef* b) {
+        return a->file != b->file ? a->file < b->file : a->offset < b->offset;
+      });
+      total = 0;
+      uint64_t end = 0;  // of the tensors in the current span
+      for (const TensorRef* t : byOffset) {
+        if (spans.empty() || *spans.back().file != t->file || t->offset > end + kMaxSpanGap) {
+          if (!spans.empty()) total += spans.back().bytes;
+          spans.push_back(Span{&t->file, alignDown(t->offset, kPage), 0, 0, total});
+          end = 0;
+        }
+        end = std::max(end, t->offset + t->bytes);
+        Span& span = spans.back();
+        span.needed = end - span.offset;
+        span.bytes = alignUp(span.needed, kPage);
+      }
+      if (!spans.empty()) total += spans.back().bytes;
+    }
+    spans_.push_back(std::move(spans));
     bytes_.push_back(total);
   }
 }
@@ -32,6 +82,16 @@ void UnitLoader::load(int unit, HostUnit& out) {
   const auto& slots = units_.at(unit);
   out.unit = unit;
   out.slices.assign(slots.size(), HostSlice{});
+  out.bytesRead = 0;
+  switch (io_) {
+    case IoMode::Mmap: loadMapped(slots, out); break;
+    case IoMode::Direct: loadDirect(unit, slots, out); break;
+    default: loadPread(slots, out); break;
+  }
+  out.loadNs = nowNs() - start;
+}
+
+void UnitLoader::loadPread(const std::vector<const TensorRef*>& slots, HostUnit& out) {
   size_t total = 0;
   for (size_t i = 0; i < slots.size(); ++i) {
     if (!slots[i]) continue;
@@ -39,11 +99,10 @@ void UnitLoader::load(int unit, HostUnit& out) {
     total += (slots[i]->bytes + kAlign - 1) / kAlign * kAlign;
   }
   out.bytes.resize(total);
-  uint64_t read = 0;
   for (size_t i = 0; i < slots.size(); ++i) {
     if (!slots[i]) continue;
     reader_.read(slots[i]->file, slots[i]->offset, slots[i]->bytes, out.bytes.data() + out.slices[i].offset);
-    read += slots[i]->bytes;
+    out.bytesRead += slots[i]->bytes;
   }
   // After the whole unit, not per tensor: a page two tensors share is read once.
   if (dropAfterRead_) {
@@ -51,8 +110,63 @@ void UnitLoader::load(int unit, HostUnit& out) {
       if (t) reader_.dropFromPageCache(t->file, t->offset, t->bytes);
     }
   }
-  out.bytesRead = read;
-  out.loadNs = nowNs() - start;
+}
+
+void UnitLoader::loadMapped(const std::vector<const TensorRef*>& slots, HostUnit& out) {
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const TensorRef* t = slots[i];
+    if (!t) continue;
+    const uint8_t* base = reader_.map(t->file, t->offset, t->bytes);
+    out.slices[i] = HostSlice{true, t->dtype, 0, t->numel(), base + t->offset};
+    // Fault the pages in here, on the loader's thread, so the forward pass finds them mapped:
+    // WILLNEED starts the disk reads of what the page cache lacks, POPULATE_READ maps the pages
+    // (Linux 5.14+; older kernels touch every page).
+    const uint64_t first = alignDown(t->offset, kPage), end = alignUp(t->offset + t->bytes, kPage);
+    auto* range = const_cast<uint8_t*>(base + first);
+    ::madvise(range, end - first, MADV_WILLNEED);
+    if (::madvise(range, end - first, MADV_POPULATE_READ) != 0) {
+      for (uint64_t at = t->offset; at < t->offset + t->bytes; at = alignDown(at, kPage) + kPage) {
+        (void)*static_cast<const volatile uint8_t*>(base + at);
+      }
+    }
+    out.bytesRead += t->bytes;
+  }
+}
+
+void UnitLoader::loadDirect(int unit, const std::vector<const TensorRef*>& slots, HostUnit& out) {
+  const std::vector<Span>& spans = spans_.at(unit);
+  out.bytes.resize(bytes_.at(unit));
+  if (reinterpret_cast<uintptr_t>(out.bytes.data()) % CheckpointReader::kDirectAlign != 0) {
+    throw std::logic_error("--io direct needs aligned host buffers");
+  }
+  for (const Span& span : spans) {
+    out.bytesRead += reader_.readDirect(*span.file, span.offset, span.bytes, span.needed, out.bytes.data() + span.at);
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const TensorRef* t = slots[i];
+    if (!t) continue;
+    for (const Span& span : spans) {
+      if (*span.file == t->file && t->offset >= span.offset && t->offset + t->bytes <= span.offset + span.needed) {
+        out.slices[i] = HostSlice{true, t->dtype, span.at + (t->offset - span.offset), t->numel()};
+        break;
+      }
+    }
+  }
+}
+
+void UnitLoader::releaseAll() {
+  if (io_ == IoMode::Mmap) reader_.unmapAllPages();
+}
+
+void UnitLoader::release(const HostUnit& unit) {
+  if (io_ != IoMode::Mmap || unit.unit < 0) return;
+  for (const TensorRef* t : units_.at(unit.unit)) {
+    if (!t) continue;
+    const uint8_t* base = reader_.map(t->file, t->offset, t->bytes);
+    const uint64_t first = alignDown(t->offset, kPage), end = alignUp(t->offset + t->bytes, kPage);
+    ::madvise(const_cast<uint8_t*>(base + first), end - first, MADV_DONTNEED);
+    if (dropAfterRead_) reader_.dropFromPageCache(t->file, t->offset, t->bytes);
+  }
 }
 
 namespace {
@@ -78,15 +192,13 @@ LayerSource::~LayerSource() { stop(); }
 
 void LayerSource::start(std::vector<int> order, bool cyclic) {
   stop();
+  cyclic_ = cyclic;
   if (!prefetch_ || order.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
     exhausted_ = false;
     error_ = nullptr;
-    for (HostUnit& unit : ready_) pool_.give(std::move(unit));
-    ready_.clear();
-    readyBytes_ = 0;
   }
   thread_ = std::thread(&LayerSource::prefetchLoop, this, std::move(order), cyclic);
 }
@@ -98,6 +210,16 @@ void LayerSource::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Units read ahead but never taken: released (unmapped) so nothing of them stays resident.
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (HostUnit& unit : ready_) {
+    loader_.release(unit);
+    pool_.give(std::move(unit));
+  }
+  ready_.clear();
+  readyBytes_ = 0;
+  // A resident unit reads its pages in place for the engine's life.
+  if (cyclic_) loader_.releaseAll();
 }
 
 HostUnit LayerSource::freshBuffer(int unit) {
@@ -177,6 +299,7 @@ HostUnit LayerSource::take(int unit, int64_t& waitNs) {
 }
 
 void LayerSource::giveBack(HostUnit unit) {
+  loader_.release(unit);
   std::lock_guard<std::mutex> lock(mutex_);
   pool_.give(std::move(unit));
 }

@@ -21,22 +21,50 @@
 
 namespace rb {
 
+// How a unit's bytes come off the disk. pread: copied through the page cache into a host buffer.
+// mmap: the files are mapped and a unit is read in place; its load faults its pages in (from
+// the page cache when there, else the disk) and its release unmaps them again, so the resident
+// set stays at about the look-ahead. direct: O_DIRECT reads of whole aligned spans into aligned
+// host buffers, around the page cache, so every load reads the device (for models larger than
+// RAM, where the page cache only thrashes).
+enum class IoMode { Pread, Mmap, Direct };
+IoMode parseIoMode(const std::string& name);
+const char* ioModeName(IoMode mode);
+
 class UnitLoader {
  public:
   // `dropAfterRead`: each unit's pages leave the page cache once it is read (see EngineOptions).
-  UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead);
+  UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead, IoMode io);
   int numUnits() const { return static_cast<int>(units_.size()); }
   int headUnit() const { return numUnits() - 1; }
-  // Reads every tensor of `unit` into `out`, reusing out.bytes' capacity.
+  // Reads every tensor of `unit` into `out`, reusing out.bytes' capacity (mmap: maps them).
   void load(int unit, HostUnit& out);
-  // Host bytes `unit` needs (tensors padded for alignment).
+  // Once `unit`'s weights are no longer read: mmap unmaps its pages (and with dropAfterRead
+  // drops them from the page cache, which it cannot do while they are mapped).
+  void release(const HostUnit& unit);
+  // Once no unit is in use (the end of a streamed generation): mmap unmaps every page.
+  void releaseAll();
+  // Host bytes `unit` needs (tensors padded for alignment; direct: whole aligned spans).
   size_t bytesFor(int unit) const { return bytes_.at(unit); }
+  IoMode io() const { return io_; }
 
  private:
+  // A page-aligned file range read by one O_DIRECT call: tensors of one unit that lie close
+  // together, and what lies between them.
+  struct Span {
+    const std::string* file;
+    uint64_t offset, bytes, needed;
+    size_t at;  // into the host buffer
+  };
+  void loadPread(const std::vector<const TensorRef*>& slots, HostUnit& out);
+  void loadMapped(const std::vector<const TensorRef*>& slots, HostUnit& out);
+  void loadDirect(int unit, const std::vector<const TensorRef*>& slots, HostUnit& out);
   std::vector<size_t> bytes_;
   std::vector<std::vector<const TensorRef*>> units_;  // per unit: slot -> tensor (or null)
+  std::vector<std::vector<Span>> spans_;               // direct: per unit
   CheckpointReader& reader_;
   const bool dropAfterRead_;
+  const IoMode io_;
 };
 
 class LayerSource {
@@ -71,6 +99,7 @@ class LayerSource {
   std::exception_ptr error_;
   bool stopping_ = false;
   bool exhausted_ = false;  // a one-pass order has been fully read
+  bool cyclic_ = false;     // streaming: every unit is released after its forward
   static size_t capacityOf(const HostUnit& u) { return u.bytes.capacity(); }
   FittingPool<HostUnit, size_t (*)(const HostUnit&)> pool_;
   std::shared_ptr<HostAllocator> allocator_;

@@ -1,10 +1,12 @@
 #include "quant/quantize.h"
 
 #include "engine/finite.h"
+#include "engine/worker_pool.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -387,10 +389,12 @@ void quantizeRows(DType dtype, const float* values, int64_t rows, int64_t cols, 
           throw std::invalid_argument(std::string("holds NaN or Inf, which ") + dtypeName(dtype) + " cannot store");
         }
       }
-#pragma omp parallel for schedule(dynamic, 16)
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t b = 0; b < blocks; ++b) fn(values + r * cols + b * elems, out + static_cast<size_t>(r) * rowBytes + b * bytes);
-      }
+      if (rows > std::numeric_limits<int>::max()) throw std::invalid_argument("more rows than one call can quantize");
+      parallelFor(static_cast<int>(rows), 16, [&](int first, int end) {
+        for (int64_t r = first; r < end; ++r) {
+          for (int64_t b = 0; b < blocks; ++b) fn(values + r * cols + b * elems, out + static_cast<size_t>(r) * rowBytes + b * bytes);
+        }
+      });
     }
   }
 }
