@@ -12,6 +12,7 @@ import { buildLoadPlan } from '../../bench/model/plan.js';
 import type { LoadPlan } from '../../bench/model/types.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, SHARED_GGUF_SUITE, STORIES_GGUF_DIR } from '../helpers/paths.js';
+import { synthSmolLm2 } from '../helpers/synth.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const tempDir = tempDirs();
@@ -47,9 +48,7 @@ const logitsOf = (r: Awaited<ReturnType<typeof run>>) => r.logits.map((l) => Arr
 describe('--io modes', () => {
   let smol: LoadPlan;
   beforeAll(() => {
-    const model = join(tempDir('rb-io-'), 'm');
-    const synth = runCli(['synth', '--shape', 'smollm2-135m', '--layers', '2', '--dtype', 'bf16', '--out', model]);
-    expect(synth.status, synth.stderr).toBe(0);
+    const model = synthSmolLm2(tempDir('rb-io-'), 2);
     smol = buildLoadPlan(model);
   }, 120_000);
 

@@ -3,12 +3,11 @@
 // share the one pool (the second runs on its own thread while the first holds it) without
 // disturbing each other. A SmolLM2-135M shape is wide enough that every parallel loop runs on
 // the pool, in prefill (packed panels) and decode (dot products in place).
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../bench/engine/engine.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
 import type { LoadPlan } from '../../bench/model/types.js';
-import { runCli } from '../helpers/cli.js';
+import { synthSmolLm2 } from '../helpers/synth.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const tempDir = tempDirs();
@@ -18,9 +17,7 @@ describe('compute threads', () => {
   let plan: LoadPlan;
   const engines: InferenceEngine[] = [];
   beforeAll(() => {
-    const model = join(tempDir('rb-pool-'), 'm');
-    const synth = runCli(['synth', '--shape', 'smollm2-135m', '--layers', '2', '--dtype', 'bf16', '--out', model]);
-    expect(synth.status, synth.stderr).toBe(0);
+    const model = synthSmolLm2(tempDir('rb-pool-'), 2);
     plan = buildLoadPlan(model);
   }, 120_000);
   afterAll(() => engines.forEach((e) => e.close()));

@@ -8,6 +8,7 @@ import { parseProfileFile } from '../../bench/results/read.js';
 import type { ProfileFile } from '../../bench/results/profile-schema.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { synthSmolLm2 } from '../helpers/synth.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const tempDir = tempDirs();
@@ -67,9 +68,7 @@ describe.skipIf(skip !== null)(`profile --cold scopes${skip ? ` (skipped: ${skip
   });
 
   it('--cold=step on small tensors in large page-cache folios (SmolLM2-135M shape, 8 layers): nothing stays cached, every step reads the disk', () => {
-    const model = join(tempDir('rb-cold-smol-'), 'm');
-    const synth = runCli(['synth', '--shape', 'smollm2-135m', '--layers', '8', '--dtype', 'bf16', '--out', model]);
-    expect(synth.status, synth.stderr).toBe(0);
+    const model = synthSmolLm2(tempDir('rb-cold-smol-'), 8);
     const doc = profile(model, '--cold');
     for (const run of doc.runs) {
       for (const s of run.steps) expect(s.device_bytes_read!).toBeGreaterThanOrEqual(0.9 * s.bytes_read.reduce((a, b) => a + b, 0));

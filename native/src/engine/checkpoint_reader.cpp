@@ -43,36 +43,34 @@ int CheckpointReader::fdFor(const std::string& file, bool direct) {
   return fd;
 }
 
-void CheckpointReader::read(const std::string& file, uint64_t offset, uint64_t bytes, void* dst) {
-  int fd = fdFor(file);
-  auto out = static_cast<char*>(dst);
+namespace {
+// Reads until `bytes` are in or the file ends. An O_DIRECT read also ends at a short read that
+// leaves `done` unaligned: only the end of the file gives one.
+uint64_t readUntil(int fd, const std::string& file, uint64_t offset, uint64_t bytes, char* out, bool direct) {
   uint64_t done = 0;
   while (done < bytes) {
     ssize_t n = ::pread(fd, out + done, bytes - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (direct && errno == EINVAL) throw std::runtime_error("--io direct: " + file + " refused an aligned O_DIRECT read (EINVAL): use --io pread or mmap");
       throw std::runtime_error("read error in " + file + ": " + std::strerror(errno));
     }
-    if (n == 0) throwTruncated(file, offset + bytes, fileSize(fd));
+    if (n == 0) break;
     done += static_cast<uint64_t>(n);
+    if (direct && done % CheckpointReader::kDirectAlign != 0) break;
   }
+  return done;
+}
+}  // namespace
+
+void CheckpointReader::read(const std::string& file, uint64_t offset, uint64_t bytes, void* dst) {
+  const int fd = fdFor(file);
+  if (readUntil(fd, file, offset, bytes, static_cast<char*>(dst), false) < bytes) throwTruncated(file, offset + bytes, fileSize(fd));
 }
 
 uint64_t CheckpointReader::readDirect(const std::string& file, uint64_t offset, uint64_t bytes, uint64_t needed, void* dst) {
-  int fd = fdFor(file, true);
-  auto out = static_cast<char*>(dst);
-  uint64_t done = 0;
-  while (done < bytes) {
-    ssize_t n = ::pread(fd, out + done, bytes - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL) throw std::runtime_error("--io direct: " + file + " refused an aligned O_DIRECT read (EINVAL): use --io pread or mmap");
-      throw std::runtime_error("read error in " + file + ": " + std::strerror(errno));
-    }
-    if (n == 0) break;  // end of file
-    done += static_cast<uint64_t>(n);
-    if (done % kDirectAlign != 0) break;  // a short read ends at the end of the file
-  }
+  const int fd = fdFor(file, true);
+  const uint64_t done = readUntil(fd, file, offset, bytes, static_cast<char*>(dst), true);
   if (done < needed) throwTruncated(file, offset + needed, fileSize(fd));
   return done;
 }
