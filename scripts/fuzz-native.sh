@@ -12,7 +12,7 @@ command -v clang++ >/dev/null || { echo "fuzz-native: clang++ is missing (apt-ge
 clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer -ffp-contract=off \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Inative/src native/fuzz/checkpoint_fuzz.cpp native/src/engine/checkpoint_reader.cpp native/src/engine/dtype.cpp \
-  native/src/engine/model.cpp native/src/quant/quantize.cpp -o "$out/checkpoint_fuzz"
+  native/src/engine/model.cpp native/src/engine/worker_pool.cpp native/src/quant/quantize.cpp -pthread -o "$out/checkpoint_fuzz"
 # New inputs go to build-fuzz/corpus; native/fuzz/corpus (committed) seeds every run. libFuzzer's
 # progress (thousands of lines) goes to a log, so a CI log keeps what matters: the finding.
 log="$out/fuzz.log"
