@@ -29,9 +29,14 @@ function storageLine(s: EnvironmentReport['storage']): string {
   return `${s.dir} on ${s.mount_point} (${s.fs_type}, ${s.source}${s.disk ? `, disk ${s.disk}` : ''})`;
 }
 
+/** "OpenMP on, " for builds from before the engine's own thread pool, which recorded it; else nothing. */
+export function openmpNote(openmp: unknown): string {
+  return typeof openmp === 'boolean' ? `OpenMP ${openmp ? 'on' : 'off'}, ` : '';
+}
+
 function buildLine(b: EnvironmentReport['engine_build']): string {
   return `${b.compiler}, ${b.build_type}, flags "${b.flags.trim()}", backends ${b.backends.join(' ')}, ` +
-    `timers ${b.timers ? 'on' : 'off'}, ${b.openmp === undefined ? '' : `OpenMP ${b.openmp ? 'on' : 'off'}, `}CPU kernels ${b.cpu_kernels ?? 'unknown'}`;
+    `timers ${b.timers ? 'on' : 'off'}, ${openmpNote(b.openmp)}CPU kernels ${b.cpu_kernels ?? 'unknown'}`;
 }
 
 function measuredRows(m: NonNullable<EnvironmentReport['measured']>): [string, string][] {

@@ -1,6 +1,7 @@
 // The result as a terminal table, a Markdown document and a CSV; the target checklist as lines.
 import { stringify } from 'csv-stringify/sync';
 import { renderMarkdown, renderTerminal, type TableData } from '../profile/render.js';
+import { openmpNote } from '../env/format.js';
 import { deviceReadLimit } from '../env/types.js';
 import type { Row, TargetCheck, VsHfFile } from './schema.js';
 
@@ -69,7 +70,7 @@ export function headerLines(file: VsHfFile): string[] {
   // Fields newer builds add (e.g. which CPU kernels they chose at run time).
   const extra = Object.entries(b0).filter(([k]) => !BUILD_FIELDS.includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('');
   return [
-    `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (${b0.openmp === undefined ? '' : `OpenMP ${b0.openmp ? 'on' : 'off'}, `}${file.engine.threads} threads${extra})`,
+    `${e.cpu.brand} · ${e.cpu.cores} hardware threads · engine ${b0.compiler} ${b0.flags} (${openmpNote(b0.openmp)}${file.engine.threads} threads${extra})`,
     `${hf} · ${waitPolicies(file.settings)}`,
     `memory bandwidth (STREAM triad best, GB/s): start ${b.memory_start.triad.best_gbps.toFixed(1)}${end} → roofline uses ${(b.memory_used / 1e9).toFixed(1)} (${b.memory_used_from})`,
     `page-cache read bandwidth (warm): ${(b.page_cache_used / 1e6).toFixed(0)} MB/s (cold disk ${deviceReadLimit(b.disk).mbps.toFixed(0)} MB/s, ${deviceReadLimit(b.disk).source}) · measured in ${b.disk.dir}`,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/timer.h"
 
@@ -17,6 +18,13 @@ constexpr uint64_t kMaxSpanGap = 1 << 20;
 
 uint64_t alignDown(uint64_t v, uint64_t a) { return v / a * a; }
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// The whole pages holding `bytes` bytes at `p`, inside a mapping (which starts on a page).
+std::pair<uint8_t*, size_t> pagesOf(const uint8_t* p, uint64_t bytes) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = alignDown(at, kPage);
+  return {reinterpret_cast<uint8_t*>(first), alignUp(at + bytes, kPage) - first};
+}
 }  // namespace
 
 IoMode parseIoMode(const std::string& name) {
@@ -44,34 +52,44 @@ UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool drop
     units_.push_back(std::move(slots));
   }
   units_.push_back({&plan.lmHead});
+  // Where each tensor lies in a unit's host buffer, worked out once: pread packs the tensors in
+  // slot order, direct places them where they lie in their span.
   for (const auto& slots : units_) {
-    std::vector<const TensorRef*> byOffset;
-    size_t total = 0;
-    for (const TensorRef* t : slots) {
-      if (!t) continue;
-      total += (t->bytes + kAlign - 1) / kAlign * kAlign;
-      byOffset.push_back(t);
-    }
+    std::vector<size_t> at(slots.size(), 0);
     std::vector<Span> spans;
+    size_t total = 0;
     if (io_ == IoMode::Direct) {
-      std::sort(byOffset.begin(), byOffset.end(), [](const TensorRef* a, const TensorRef* b) {
-        return a->file != b->file ? a->file < b->file : a->offset < b->offset;
+      std::vector<size_t> byOffset;
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (slots[i]) byOffset.push_back(i);
+      }
+      std::sort(byOffset.begin(), byOffset.end(), [&](size_t a, size_t b) {
+        const TensorRef &x = *slots[a], &y = *slots[b];
+        return x.file != y.file ? x.file < y.file : x.offset < y.offset;
       });
-      total = 0;
       uint64_t end = 0;  // of the tensors in the current span
-      for (const TensorRef* t : byOffset) {
+      for (size_t i : byOffset) {
+        const TensorRef* t = slots[i];
         if (spans.empty() || *spans.back().file != t->file || t->offset > end + kMaxSpanGap) {
           if (!spans.empty()) total += spans.back().bytes;
-          spans.push_back(Span{&t->file, alignDown(t->offset, kPage), 0, 0, total});
+          spans.push_back(Span{&t->file, alignDown(t->offset, CheckpointReader::kDirectAlign), 0, 0, total});
           end = 0;
         }
         end = std::max(end, t->offset + t->bytes);
         Span& span = spans.back();
         span.needed = end - span.offset;
-        span.bytes = alignUp(span.needed, kPage);
+        span.bytes = alignUp(span.needed, CheckpointReader::kDirectAlign);
+        at[i] = span.at + (t->offset - span.offset);
       }
       if (!spans.empty()) total += spans.back().bytes;
+    } else {
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (!slots[i]) continue;
+        at[i] = total;
+        total += alignUp(slots[i]->bytes, kAlign);
+      }
     }
+    offsets_.push_back(std::move(at));
     spans_.push_back(std::move(spans));
     bytes_.push_back(total);
   }
@@ -83,22 +101,20 @@ void UnitLoader::load(int unit, HostUnit& out) {
   out.unit = unit;
   out.slices.assign(slots.size(), HostSlice{});
   out.bytesRead = 0;
-  switch (io_) {
-    case IoMode::Mmap: loadMapped(slots, out); break;
-    case IoMode::Direct: loadDirect(unit, slots, out); break;
-    default: loadPread(slots, out); break;
+  if (io_ == IoMode::Mmap) {
+    loadMapped(slots, out);
+  } else {
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i]) out.slices[i] = HostSlice{true, slots[i]->dtype, offsets_[unit][i], slots[i]->numel()};
+    }
+    out.bytes.resize(bytes_.at(unit));
+    if (io_ == IoMode::Direct) loadDirect(unit, out);
+    else loadPread(slots, out);
   }
   out.loadNs = nowNs() - start;
 }
 
 void UnitLoader::loadPread(const std::vector<const TensorRef*>& slots, HostUnit& out) {
-  size_t total = 0;
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (!slots[i]) continue;
-    out.slices[i] = HostSlice{true, slots[i]->dtype, total, slots[i]->numel()};
-    total += (slots[i]->bytes + kAlign - 1) / kAlign * kAlign;
-  }
-  out.bytes.resize(total);
   for (size_t i = 0; i < slots.size(); ++i) {
     if (!slots[i]) continue;
     reader_.read(slots[i]->file, slots[i]->offset, slots[i]->bytes, out.bytes.data() + out.slices[i].offset);
@@ -121,36 +137,21 @@ void UnitLoader::loadMapped(const std::vector<const TensorRef*>& slots, HostUnit
     // Fault the pages in here, on the loader's thread, so the forward pass finds them mapped:
     // WILLNEED starts the disk reads of what the page cache lacks, POPULATE_READ maps the pages
     // (Linux 5.14+; older kernels touch every page).
-    const uint64_t first = alignDown(t->offset, kPage), end = alignUp(t->offset + t->bytes, kPage);
-    auto* range = const_cast<uint8_t*>(base + first);
-    ::madvise(range, end - first, MADV_WILLNEED);
-    if (::madvise(range, end - first, MADV_POPULATE_READ) != 0) {
-      for (uint64_t at = t->offset; at < t->offset + t->bytes; at = alignDown(at, kPage) + kPage) {
-        (void)*static_cast<const volatile uint8_t*>(base + at);
-      }
+    const auto [pages, length] = pagesOf(base + t->offset, t->bytes);
+    ::madvise(pages, length, MADV_WILLNEED);
+    if (::madvise(pages, length, MADV_POPULATE_READ) != 0) {
+      for (size_t at = 0; at < length; at += kPage) (void)*static_cast<const volatile uint8_t*>(pages + at);
     }
     out.bytesRead += t->bytes;
   }
 }
 
-void UnitLoader::loadDirect(int unit, const std::vector<const TensorRef*>& slots, HostUnit& out) {
-  const std::vector<Span>& spans = spans_.at(unit);
-  out.bytes.resize(bytes_.at(unit));
+void UnitLoader::loadDirect(int unit, HostUnit& out) {
   if (reinterpret_cast<uintptr_t>(out.bytes.data()) % CheckpointReader::kDirectAlign != 0) {
     throw std::logic_error("--io direct needs aligned host buffers");
   }
-  for (const Span& span : spans) {
+  for (const Span& span : spans_.at(unit)) {
     out.bytesRead += reader_.readDirect(*span.file, span.offset, span.bytes, span.needed, out.bytes.data() + span.at);
-  }
-  for (size_t i = 0; i < slots.size(); ++i) {
-    const TensorRef* t = slots[i];
-    if (!t) continue;
-    for (const Span& span : spans) {
-      if (*span.file == t->file && t->offset >= span.offset && t->offset + t->bytes <= span.offset + span.needed) {
-        out.slices[i] = HostSlice{true, t->dtype, span.at + (t->offset - span.offset), t->numel()};
-        break;
-      }
-    }
   }
 }
 
@@ -160,11 +161,12 @@ void UnitLoader::releaseAll() {
 
 void UnitLoader::release(const HostUnit& unit) {
   if (io_ != IoMode::Mmap || unit.unit < 0) return;
-  for (const TensorRef* t : units_.at(unit.unit)) {
-    if (!t) continue;
-    const uint8_t* base = reader_.map(t->file, t->offset, t->bytes);
-    const uint64_t first = alignDown(t->offset, kPage), end = alignUp(t->offset + t->bytes, kPage);
-    ::madvise(const_cast<uint8_t*>(base + first), end - first, MADV_DONTNEED);
+  const auto& slots = units_.at(unit.unit);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const TensorRef* t = slots[i];
+    if (!t || !unit.slices[i].mapped) continue;
+    const auto [pages, length] = pagesOf(unit.slices[i].mapped, t->bytes);
+    ::madvise(pages, length, MADV_DONTNEED);
     if (dropAfterRead_) reader_.dropFromPageCache(t->file, t->offset, t->bytes);
   }
 }

@@ -46,7 +46,6 @@ class UnitLoader {
   void releaseAll();
   // Host bytes `unit` needs (tensors padded for alignment; direct: whole aligned spans).
   size_t bytesFor(int unit) const { return bytes_.at(unit); }
-  IoMode io() const { return io_; }
 
  private:
   // A page-aligned file range read by one O_DIRECT call: tensors of one unit that lie close
@@ -58,9 +57,10 @@ class UnitLoader {
   };
   void loadPread(const std::vector<const TensorRef*>& slots, HostUnit& out);
   void loadMapped(const std::vector<const TensorRef*>& slots, HostUnit& out);
-  void loadDirect(int unit, const std::vector<const TensorRef*>& slots, HostUnit& out);
+  void loadDirect(int unit, HostUnit& out);
   std::vector<size_t> bytes_;
   std::vector<std::vector<const TensorRef*>> units_;  // per unit: slot -> tensor (or null)
+  std::vector<std::vector<size_t>> offsets_;           // pread, direct: per unit, slot -> host buffer offset
   std::vector<std::vector<Span>> spans_;               // direct: per unit
   CheckpointReader& reader_;
   const bool dropAfterRead_;

@@ -45,7 +45,7 @@ class Pool {
       return;
     }
     grow(threads - 1);
-    Job job{body, count, chunk, threads - 1};
+    Job job(body, count, chunk, threads - 1);
     job_ = &job;
     pending_.store(static_cast<int>(threads_.size()));
     epoch_.fetch_add(1);  // seq_cst, paired with the sleepers_ check below and in wait()
@@ -63,10 +63,9 @@ class Pool {
     if (job.error) std::rethrow_exception(job.error);
   }
 
-  uint64_t sleeps() const { return sleeps_.load(); }
-
  private:
   struct Job {
+    Job(RangeBody b, int n, int c, int w) : body(b), count(n), chunk(c), workers(w) {}
     RangeBody body;
     int count, chunk, workers;
     std::atomic<int> next{0};
@@ -116,7 +115,6 @@ class Pool {
     }
     std::unique_lock<std::mutex> lock(sleepMutex_);
     sleepers_.fetch_add(1);
-    sleeps_.fetch_add(1, std::memory_order_relaxed);
     wake_.wait(lock, [&] { return epoch_.load() != seen; });
     sleepers_.fetch_sub(1);
     return epoch_.load();
@@ -128,7 +126,6 @@ class Pool {
   std::atomic<uint64_t> epoch_{0};
   std::atomic<int> pending_{0};
   std::atomic<int> sleepers_{0};
-  std::atomic<uint64_t> sleeps_{0};
   std::mutex sleepMutex_;
   std::condition_variable wake_;
   bool stop_ = false;
@@ -153,7 +150,5 @@ void parallelFor(int count, int chunk, RangeBody body) {
   if (count <= 0) return;
   pool().run(computeThreads(), count, std::max(1, chunk), body);
 }
-
-uint64_t workerSleeps() { return pool().sleeps(); }
 
 }  // namespace rb

@@ -6,8 +6,6 @@
 // time after each loop, which bridges the gaps within a step, and then sleep.
 #pragma once
 
-#include <cstdint>
-
 namespace rb {
 
 // A non-owning reference to `void(int begin, int end)`: no allocation per loop.
@@ -33,9 +31,5 @@ int computeThreads();
 // one thread, or while another thread's loop holds the pool, the caller runs every chunk itself.
 // The first exception a chunk throws is rethrown here, after the other chunks finish.
 void parallelFor(int count, int chunk, RangeBody body);
-
-// How often the pool's workers went to sleep since the process started: the context switches the
-// bounded spin exists to avoid. For tests and measurements.
-uint64_t workerSleeps();
 
 }  // namespace rb
