@@ -248,42 +248,15 @@ class CpuBackend : public Backend {
     }
   }
 
-  // Causal (optionally sliding-window) softmax attention of the n new queries over the cache.
   void attention(const KvLayer& cache) {
-    const int n = n_, D = spec_.headDim, heads = spec_.numHeads;
-    const int group = spec_.numHeads / spec_.numKvHeads;
-    const int Q = heads * D, KV = spec_.numKvHeads * D;
-    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
-    const int window = spec_.slidingWindow;
-    const long work = static_cast<long>(n) * heads * (pos0_ + n) * D;
-    // Small chunks: causal rows grow with t, so equal static shares would leave one thread the tail.
-    const auto queryHeads = [&](int begin, int end) {
-      for (int i = begin; i < end; ++i) {
-        const int t = i / heads, h = i % heads;
-        const int pos = pos0_ + t;
-        int first = window > 0 ? std::max(0, pos - window + 1) : 0;
-        int last = pos;
-        if (fault_ == Fault::BooleanMask) {
-          first = 0;
-          last = pos0_ + n - 1;
-        }
-        const int g = h / group;
-        const int count = last - first + 1;
-        const float* keys = cache.k.data() + static_cast<size_t>(first) * KV + g * D;
-        const float* values = cache.v.data() + static_cast<size_t>(first) * KV + g * D;
-        // Per worker thread: the thread count may change from step to step.
-        static thread_local std::vector<float> scratch;
-        if (scratch.size() < static_cast<size_t>(count)) scratch.resize(static_cast<size_t>(maxTokens_));
-        float* scores = scratch.data();
-        cpu::attentionScores(q_.data() + static_cast<size_t>(t) * Q + h * D, keys, KV, count, D, scale, scores);
-        if (fault_ == Fault::BooleanMask) {
-          for (int j = first; j <= last; ++j) scores[j - first] += j <= pos ? 1.0f : 0.0f;
-        }
-        cpu::softmaxMix(scores, count, values, KV, D, attn_.data() + static_cast<size_t>(t) * Q + h * D);
-      }
-    };
-    if (work >= (1L << 15)) parallelFor(n * heads, 4, queryHeads);
-    else queryHeads(0, n * heads);
+    cpu::AttentionShape shape;
+    shape.heads = spec_.numHeads;
+    shape.kvHeads = spec_.numKvHeads;
+    shape.headDim = spec_.headDim;
+    shape.window = spec_.slidingWindow;
+    shape.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(spec_.headDim)));
+    shape.booleanMaskFault = fault_ == Fault::BooleanMask;
+    cpu::attention(q_.data(), n_, pos0_, cache.k.data(), cache.v.data(), shape, attn_.data());
   }
 
   ModelSpec spec_;

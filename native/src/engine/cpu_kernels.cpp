@@ -48,7 +48,7 @@ void portableScores(const float* q, const float* K, size_t stride, int count, in
   for (int i = 0; i < count; ++i) out[i] = portableDot(q, K + i * stride, D) * scale;
 }
 
-void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+float portableExpShifted(float* s, int count) {
   float maxScore = -INFINITY;
   for (int i = 0; i < count; ++i) maxScore = std::max(maxScore, s[i]);
   float sum = 0;
@@ -56,6 +56,11 @@ void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int 
     s[i] = std::exp(s[i] - maxScore);
     sum += s[i];
   }
+  return sum;
+}
+
+void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+  const float sum = portableExpShifted(s, count);
   std::fill(out, out + D, 0.0f);
   for (int i = 0; i < count; ++i) {
     const float p = s[i] / sum;
@@ -64,8 +69,16 @@ void portableSoftmaxMix(float* s, int count, const float* V, size_t stride, int 
   }
 }
 
+void portableSwiglu(float* gate, const float* up, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
 // No panel kernel: without SIMD, packing panels did not pay (measured 3x slower prefill).
-const isa::Kernels kPortable{"portable", kPanel, nullptr, &portableRows, &portableScores, &portableSoftmaxMix};
+const isa::Kernels kPortable{"portable", kPanel, nullptr, &portableRows, &portableScores, &portableSoftmaxMix,
+                               &portableExpShifted, nullptr, &portableSwiglu};
 
 // ---- choice of instruction set ----------------------------------------------------------------
 
@@ -114,20 +127,64 @@ constexpr int kKBlock = 256;
 constexpr int kMaxPanelWidth = 32;
 // Up to this many token rows (decode; short prompts), weights are read in place.
 constexpr int kDirectMaxRows = 8;
+// Query rows per attention block: two of the AVX-512 panel kernel's 12-row tiles, four of AVX2's.
+constexpr int kAttentionBlockRows = 24;
 
 // Copies rows [first, first + width) x [k0, k0 + kc) of W into P as f32, k-major; rows past
-// the matrix are zero.
-void packPanel(const WeightMatrix& W, int first, int width, int k0, int kc, float* P) {
-  float row[kKBlock];
+// the matrix are zero. Rows are widened (or dequantized) whole, then transposed in one pass.
+void packPanel(const isa::Kernels& k, const WeightMatrix& W, int first, int width, int k0, int kc, float* P) {
+  alignas(64) float rows[kMaxPanelWidth * kKBlock];
   // k0 is a multiple of kKBlock, so of every block size.
   const size_t offset = storageBytes(W.dtype, k0);
   for (int j = 0; j < width; ++j) {
-    if (first + j < W.rows) {
-      convertToF32(W.dtype, W.row(first + j) + offset, row, static_cast<size_t>(kc));
-      for (int k = 0; k < kc; ++k) P[k * width + j] = row[k];
-    } else {
-      for (int k = 0; k < kc; ++k) P[k * width + j] = 0.0f;
+    float* row = rows + static_cast<size_t>(j) * kc;
+    if (first + j < W.rows) convertToF32(W.dtype, W.row(first + j) + offset, row, static_cast<size_t>(kc));
+    else std::fill(row, row + kc, 0.0f);
+  }
+  if (k.transposePanel) {
+    k.transposePanel(rows, kc, P);
+    return;
+  }
+  for (int j = 0; j < width; ++j) {
+    for (int kk = 0; kk < kc; ++kk) P[kk * width + j] = rows[j * kc + kk];
+  }
+}
+
+// `count` zeroed floats in `storage`, from a 64-byte boundary: the panel kernels load panels aligned.
+float* zeroedPanels(std::vector<float>& storage, size_t count) {
+  constexpr size_t kLine = 64 / sizeof(float);
+  storage.resize(count + kLine);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(storage.data());
+  float* panels = storage.data() + (kLine - (at / sizeof(float)) % kLine) % kLine;
+  std::fill(panels, panels + count, 0.0f);
+  return panels;
+}
+
+// Query heads [begin, end) of the n x heads rows: dot products with each visible key, then the mix.
+void attendByQuery(const isa::Kernels& k, const float* Q, int n, int pos0, const float* K, const float* V,
+                   const AttentionShape& shape, float* out, int begin, int end) {
+  const int D = shape.headDim, heads = shape.heads;
+  const int group = heads / shape.kvHeads;
+  const size_t KV = static_cast<size_t>(shape.kvHeads) * D;
+  static thread_local std::vector<float> scores;
+  for (int i = begin; i < end; ++i) {
+    const int t = i / heads, h = i % heads;
+    const int pos = pos0 + t;
+    int first = shape.window > 0 ? std::max(0, pos - shape.window + 1) : 0;
+    int last = pos;
+    if (shape.booleanMaskFault) {
+      first = 0;
+      last = pos0 + n - 1;
     }
+    const int count = last - first + 1;
+    const size_t offset = static_cast<size_t>(first) * KV + static_cast<size_t>(h / group) * D;
+    scores.resize(std::max(scores.size(), static_cast<size_t>(count)));
+    const size_t row = (static_cast<size_t>(t) * heads + h) * D;
+    k.scores(Q + row, K + offset, KV, count, D, shape.scale, scores.data());
+    if (shape.booleanMaskFault) {
+      for (int j = first; j <= last; ++j) scores[j - first] += j <= pos ? 1.0f : 0.0f;
+    }
+    k.softmaxMix(scores.data(), count, V + offset, KV, D, out + row);
   }
 }
 
@@ -192,7 +249,7 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
                  job.Y + first, static_cast<size_t>(W.rows));
         } else {
           alignas(64) float P[kMaxPanelWidth * kKBlock];
-          packPanel(W, first, width, k0, kc, P);
+          packPanel(k, W, first, width, k0, kc, P);
           k.panel(X + k0, static_cast<size_t>(cols), n, P, kc, bias, k0 > 0, job.Y + first,
                   static_cast<size_t>(W.rows), rows);
         }
@@ -203,12 +260,118 @@ void gemm(const float* X, int n, const GemmJob* jobs, int count) {
   }
 }
 
-void attentionScores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out) {
-  kernels().scores(q, K, stride, count, D, scale, out);
-}
+void attention(const float* Q, int n, int pos0, const float* K, const float* V, const AttentionShape& shape,
+               float* out) {
+  const isa::Kernels& k = kernels();
+  const long work = static_cast<long>(n) * shape.heads * (pos0 + n) * shape.headDim;
+  if (n <= kDirectMaxRows || k.panel == nullptr) {
+    const auto queries = [&](int begin, int end) { attendByQuery(k, Q, n, pos0, K, V, shape, out, begin, end); };
+    // Small chunks: causal rows grow with t, so equal static shares would leave one thread the tail.
+    if (work >= kParallelMinWork) parallelFor(n * shape.heads, 4, queries);
+    else queries(0, n * shape.heads);
+    return;
+  }
+  const int D = shape.headDim, w = k.panelWidth;
+  const int total = pos0 + n;
+  const int keyPanels = (total + w - 1) / w;
+  const int dPanels = (D + w - 1) / w;
+  const size_t KV = static_cast<size_t>(shape.kvHeads) * D;
+  // Per cache head: K^T as keyPanels panels of [D x w], V as dPanels panels of [keys x w], zero
+  // past the last key and the last dimension, packed once and shared by every block of queries.
+  static thread_local std::vector<float> ktStorage, vtStorage;
+  const size_t ktHead = static_cast<size_t>(keyPanels) * w * D;
+  const size_t vtHead = static_cast<size_t>(dPanels) * keyPanels * w * w;
+  float* const kt = zeroedPanels(ktStorage, ktHead * shape.kvHeads);
+  float* const vt = zeroedPanels(vtStorage, vtHead * shape.kvHeads);
+  const float* keys = K;
+  const float* values = V;
+  const auto pack = [&](int begin, int end) {
+    for (int g = begin; g < end; ++g) {
+      float* kHead = kt + ktHead * g;
+      float* vHead = vt + vtHead * g;
+      for (int key = 0; key < total; ++key) {
+        const float* kr = keys + key * KV + static_cast<size_t>(g) * D;
+        const float* vr = values + key * KV + static_cast<size_t>(g) * D;
+        float* kp = kHead + static_cast<size_t>(key / w) * w * D + key % w;
+        for (int d = 0; d < D; ++d) kp[static_cast<size_t>(d) * w] = kr[d];
+        for (int dp = 0; dp < dPanels; ++dp) {
+          float* vp = vHead + (static_cast<size_t>(dp) * keyPanels * w + key) * w;
+          for (int j = 0; j < std::min(w, D - dp * w); ++j) vp[j] = vr[dp * w + j];
+        }
+      }
+    }
+  };
+  if (work >= kParallelMinWork) parallelFor(shape.kvHeads, 1, pack);
+  else pack(0, shape.kvHeads);
 
-void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
-  kernels().softmaxMix(s, count, V, stride, D, out);
+  const int group = shape.heads / shape.kvHeads;
+  const int positionsPerBlock = std::max(1, kAttentionBlockRows / group);
+  const int blocksPerHead = (n + positionsPerBlock - 1) / positionsPerBlock;
+  const auto blocks = [&](int begin, int end) {
+    static thread_local std::vector<float> q, s, o, sums;
+    for (int i = begin; i < end; ++i) {
+      // The latest positions, which see the most keys, go first: the last chunks are the cheap ones.
+      const int t0 = (blocksPerHead - 1 - i / shape.kvHeads) * positionsPerBlock;
+      const int g = i % shape.kvHeads;
+      const int t1 = std::min(n, t0 + positionsPerBlock);
+      const int rows = (t1 - t0) * group;
+      const int lastKey = pos0 + t1 - 1;
+      const int firstKey = shape.window > 0 && !shape.booleanMaskFault ? std::max(0, pos0 + t0 - shape.window + 1) : 0;
+      const int p0 = firstKey / w, p1 = shape.booleanMaskFault ? keyPanels : lastKey / w + 1;
+      const int span = (p1 - p0) * w;
+      q.resize(static_cast<size_t>(rows) * D);
+      s.resize(static_cast<size_t>(rows) * span);
+      o.resize(static_cast<size_t>(rows) * D);
+      // Row r = (t - t0) * group + u is query head g * group + u at position pos0 + t; the scale is
+      // folded into q (exact for power-of-two head sizes).
+      for (int t = t0; t < t1; ++t) {
+        for (int u = 0; u < group; ++u) {
+          const float* src = Q + (static_cast<size_t>(t) * shape.heads + g * group + u) * D;
+          float* dst = q.data() + static_cast<size_t>((t - t0) * group + u) * D;
+          for (int d = 0; d < D; ++d) dst[d] = src[d] * shape.scale;
+        }
+      }
+      const float* kHead = kt + ktHead * g;
+      for (int p = p0; p < p1; ++p) {
+        k.panel(q.data(), static_cast<size_t>(D), rows, kHead + static_cast<size_t>(p) * w * D, D, nullptr, false,
+                s.data() + (p - p0) * w, static_cast<size_t>(span), w);
+      }
+      sums.resize(static_cast<size_t>(rows));
+      for (int r = 0; r < rows; ++r) {
+        const int pos = pos0 + t0 + r / group;
+        float* row = s.data() + static_cast<size_t>(r) * span;
+        int first = shape.window > 0 ? std::max(0, pos - shape.window + 1) : 0;
+        int last = pos;
+        if (shape.booleanMaskFault) {
+          for (int j = 0; j <= pos; ++j) row[j - p0 * w] += 1.0f;
+          first = 0;
+          last = total - 1;
+        }
+        const int a = first - p0 * w, b = last - p0 * w + 1;
+        std::fill(row, row + a, 0.0f);
+        sums[r] = k.expShifted(row + a, b - a);
+        std::fill(row + b, row + span, 0.0f);
+      }
+      const float* vHead = vt + vtHead * g;
+      for (int dp = 0; dp < dPanels; ++dp) {
+        for (int k0 = 0; k0 < span; k0 += kKBlock) {
+          const int kc = std::min(kKBlock, span - k0);
+          k.panel(s.data() + k0, static_cast<size_t>(span), rows,
+                  vHead + (static_cast<size_t>(dp) * keyPanels * w + p0 * w + k0) * w, kc, nullptr, k0 > 0,
+                  o.data() + dp * w, static_cast<size_t>(D), std::min(w, D - dp * w));
+        }
+      }
+      for (int r = 0; r < rows; ++r) {
+        const int t = t0 + r / group, u = r % group;
+        float* dst = out + (static_cast<size_t>(t) * shape.heads + g * group + u) * D;
+        const float* src = o.data() + static_cast<size_t>(r) * D;
+        for (int d = 0; d < D; ++d) dst[d] = src[d] / sums[r];
+      }
+    }
+  };
+  const int items = blocksPerHead * shape.kvHeads;
+  if (work >= kParallelMinWork) parallelFor(items, 1, blocks);
+  else blocks(0, items);
 }
 
 void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, float* Y) {
@@ -223,12 +386,7 @@ void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, 
   }
 }
 
-void swiglu(float* gate, const float* up, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
-}
+void swiglu(float* gate, const float* up, size_t n) { kernels().swiglu(gate, up, n); }
 
 const char* kernelIsa() { return kernels().name; }
 

@@ -41,10 +41,25 @@ struct GemmJob {
 void gemm(const float* X, int n, const GemmJob* jobs, int count);
 inline void gemm(const float* X, int n, const GemmJob& job) { gemm(X, n, &job, 1); }
 
-// Attention of one query head over `count` cached positions (rows `stride` floats apart):
-// out[i] = scale * <q, K_i>, then out = sum_i softmax(s)_i * V_i with s overwritten.
-void attentionScores(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out);
-void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out);
+// The shape of one layer's attention. Query head h reads cache head h / (heads / kvHeads).
+struct AttentionShape {
+  int heads = 0;
+  int kvHeads = 0;
+  int headDim = 0;
+  int window = 0;  // > 0: a query attends to at most the last `window` positions (its own included)
+  float scale = 1.0f;
+  // Fault::BooleanMask: every query attends to every cached position, with 1 added to the
+  // scores of the ones it may see, as a 0/1 mask added in place of -inf would.
+  bool booleanMaskFault = false;
+};
+
+// Causal softmax attention of n new query rows (heads x headDim floats each, at positions
+// pos0 .. pos0 + n - 1) over the cache (K and V: positions 0 .. pos0 + n - 1, kvHeads x headDim
+// floats each). out has the layout of Q. A few rows (decode) take dot products per query; many
+// rows (prefill) take the queries of one cache head and a run of positions as a block, and scores
+// and mix become the same panel matrix products as gemm.
+void attention(const float* Q, int n, int pos0, const float* K, const float* V, const AttentionShape& shape,
+               float* out);
 
 // Y = X / rms(X) * weight, row by row (rows of `dim`), as transformers' RMSNorm in float32.
 void rmsnorm(const float* X, const float* weight, int rows, int dim, float eps, float* Y);

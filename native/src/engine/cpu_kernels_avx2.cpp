@@ -228,8 +228,9 @@ void scores(const float* q, const float* K, size_t stride, int count, int D, flo
 }
 
 // e^x to about 1 ulp (Cephes' expf: x = n ln2 + r, a degree-7 polynomial for e^r, 2^n from the
-// exponent bits). Softmax arguments are <= 0; below -87.3 the result is the smallest normal
-// float instead of 0, which no sum of at least 1 can tell apart.
+// exponent bits). x is clamped to [-87.3, 88.4]: below, the result is the smallest normal float
+// instead of 0, which neither a softmax sum of at least 1 nor silu's 1 + e^-g can tell apart;
+// above, the largest finite power, so silu of a very negative g is a tiny negative, not NaN.
 __m256 exp8(__m256 x) {
   x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447504f));
   const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
@@ -246,7 +247,7 @@ __m256 exp8(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
 }
 
-void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+float expShifted(float* s, int count) {
   __m256 vmax = _mm256_set1_ps(-3.0e38f);
   int i = 0;
   for (; i + 8 <= count; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + i));
@@ -272,10 +273,15 @@ void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float
       sum += lanes[l];
     }
   }
+  return sum;
+}
+
+void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float* out) {
+  const float sum = expShifted(s, count);
   int d = 0;
   for (; d + 8 <= D; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
   for (; d < D; ++d) out[d] = 0.0f;
-  for (i = 0; i < count; ++i) {
+  for (int i = 0; i < count; ++i) {
     const float p = s[i] / sum;
     const __m256 vp = _mm256_set1_ps(p);
     const float* v = V + i * stride;
@@ -284,7 +290,23 @@ void softmaxMix(float* s, int count, const float* V, size_t stride, int D, float
   }
 }
 
-const Kernels kAvx2{"avx2", kPanel, &panel, &rowsKernel, &scores, &softmaxMix};
+void swiglu(float* gate, const float* up, size_t n) {
+  size_t i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  if (i < n) {
+    alignas(32) float lanes[8];
+    for (size_t l = 0; l < 8; ++l) lanes[l] = i + l < n ? -gate[i + l] : 0.0f;
+    _mm256_store_ps(lanes, exp8(_mm256_load_ps(lanes)));
+    for (size_t l = 0; i + l < n; ++l) gate[i + l] = gate[i + l] / (1.0f + lanes[l]) * up[i + l];
+  }
+}
+
+const Kernels kAvx2{"avx2", kPanel, &panel, &rowsKernel, &scores, &softmaxMix, &expShifted, nullptr, &swiglu};
 
 }  // namespace
 

@@ -60,6 +60,50 @@ void panel(const float* X, size_t ldx, int n, const float* P, int kc, const floa
   tail<MR - 1>(X + t * ldx, ldx, n - t, P, kc, bias, accumulate, Y + t * ldy, ldy, cols);
 }
 
+// Columns k0 .. k0 + 15 of rows j0 .. j0 + 15 (of `ld` floats) into P rows k0 .. k0 + 15.
+void transpose16(const float* src, size_t ld, float* dst) {
+  __m512 r[16], t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld);
+  // Pairs of rows interleaved, then fours: r[4i + c] holds, in 128-bit lane L, column 4L + c of
+  // rows 4i .. 4i + 3.
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512d lo0 = _mm512_castps_pd(t[4 * i]), hi0 = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d lo1 = _mm512_castps_pd(t[4 * i + 2]), hi1 = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo0, lo1));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo0, lo1));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi0, hi1));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi0, hi1));
+  }
+  // Lane L of the four row groups gathered: column 4L + c.
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m512 even01 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), odd01 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
+    const __m512 even23 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+    const __m512 odd23 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
+    _mm512_store_ps(dst + c * kWidth, _mm512_shuffle_f32x4(even01, even23, 0x88));
+    _mm512_store_ps(dst + (4 + c) * kWidth, _mm512_shuffle_f32x4(odd01, odd23, 0x88));
+    _mm512_store_ps(dst + (8 + c) * kWidth, _mm512_shuffle_f32x4(even01, even23, 0xdd));
+    _mm512_store_ps(dst + (12 + c) * kWidth, _mm512_shuffle_f32x4(odd01, odd23, 0xdd));
+  }
+}
+
+void transposePanel(const float* rows, int kc, float* P) {
+  int k0 = 0;
+  for (; k0 + 16 <= kc; k0 += 16) {
+    for (int j0 = 0; j0 < kWidth; j0 += 16) transpose16(rows + j0 * kc + k0, kc, P + k0 * kWidth + j0);
+  }
+  for (; k0 < kc; ++k0) {
+    for (int j = 0; j < kWidth; ++j) P[k0 * kWidth + j] = rows[j * kc + k0];
+  }
+}
+
 // The float types' rows are the AVX2 kernel's (bandwidth-bound); set once by avx512().
 decltype(Kernels::rows) floatRows = nullptr;
 
@@ -76,7 +120,8 @@ void rows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size
 
 const Kernels* avx512(const Kernels& avx2) {
   floatRows = avx2.rows;
-  static const Kernels k{"avx512", kWidth, &panel, &rows, avx2.scores, avx2.softmaxMix};
+  static const Kernels k{"avx512", kWidth, &panel, &rows, avx2.scores, avx2.softmaxMix, avx2.expShifted,
+                         &transposePanel, avx2.swiglu};
   return &k;
 }
 

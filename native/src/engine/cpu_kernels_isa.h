@@ -42,6 +42,13 @@ struct Kernels {
   void (*scores)(const float* q, const float* K, size_t stride, int count, int D, float scale, float* out);
   // out = sum_i softmax(s)_i * V_i (V_i = V + i * stride, D floats); s is overwritten.
   void (*softmaxMix)(float* s, int count, const float* V, size_t stride, int D, float* out);
+  // s[i] <- e^(s[i] - max_j s[j]) for i < count; returns the sum of the new s.
+  float (*expShifted)(float* s, int count);
+  // P[k * panelWidth + j] = rows[j * kc + k]: panelWidth rows of kc values into a k-major panel
+  // (P 64-byte aligned). Null: packing transposes element by element.
+  void (*transposePanel)(const float* rows, int kc, float* P);
+  // gate[i] <- silu(gate[i]) * up[i].
+  void (*swiglu)(float* gate, const float* up, size_t n);
 };
 
 // Null when this build has no AVX2 kernels (not x86-64). Call only on a CPU with AVX2+FMA+F16C.
