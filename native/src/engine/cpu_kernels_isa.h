@@ -11,6 +11,11 @@ namespace rb::cpu::isa {
 
 constexpr int kPanel = 16;
 
+// Decode streams every weight once from memory: the hardware prefetcher alone leaves half of the
+// bandwidth unused on these interleaved row streams (measured on a 345 MB bf16 matrix: 7.6 -> 12.7
+// GB/s on one core, 12.5 -> 20.7 GB/s on two), so each row is also prefetched this far ahead.
+constexpr int kRowPrefetchBytes = 8192;
+
 // Per row of X: cols/16 sums of 16 values, then cols/32 sums of 32 values.
 struct XSums {
   static int stride(int cols) { return cols / 16 + cols / 32; }
