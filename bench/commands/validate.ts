@@ -25,6 +25,7 @@ function builder(y: Argv) {
     .option('prompts', { type: 'string', default: 'short,long', describe: 'comma list of short (8 tokens), long (512 tokens)' })
     .option('live', { type: 'boolean', default: true, describe: 'live HF references when a Python with transformers is available (--no-live: always the goldens)' })
     .option('python', { type: 'string', describe: 'Python with transformers for live references (default: .venv-hf if present)' })
+    .option('llama-cpp', { type: 'boolean', default: false, describe: 'also compare GGUF models with llama.cpp (node-llama-cpp; npm run setup:llama-cpp): greedy tokens and the top 5 after the prompt' })
     .option('max-new-tokens', newTokensOption(VALIDATE_NEW_TOKENS, 1, 'greedy tokens per cell for live references (goldens carry their own)'))
     .option('cell-timeout', { type: 'number', default: 120, describe: 'seconds a cell may take before it counts as a timeout' })
     .option('threads', threadsOption('compute threads per cell (0 = one per hardware thread)'))
@@ -71,6 +72,7 @@ async function handler(a: Args): Promise<number> {
     prompts: commaList<PromptKind>(a.prompts, PROMPT_KINDS, 'prompts'),
     live: a.live,
     python: a.python,
+    llamaCpp: a.llamaCpp,
     maxNewTokens: a.maxNewTokens,
     cellTimeoutS: a.cellTimeout,
     threads: a.threads,

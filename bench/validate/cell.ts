@@ -2,16 +2,21 @@
 // ends this process, never the matrix:
 //
 //   node dist/bench/validate/cell.js --model DIR --reference FILE --case NAME [--threads N]
-//       [--min-cosine X] [--max-rel-diff X]
+//       [--min-cosine X] [--max-rel-diff X] [--llama-cpp-reference FILE]
 //
 // Loads the model, generates the reference case's greedy tokens, compares with the reference
-// (as `parity` does) and prints one JSON line (schema.ts CellOutputSchema) on stdout.
+// (as `parity` does), and with llama.cpp's answer for the same case when given one (as
+// `parity --llama-cpp` does), and prints one JSON line (schema.ts CellOutputSchema) on stdout.
 // Exit 0 pass, 1 fail, 2 error. Internal: the validate command is its only caller.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { InferenceEngine } from '../engine/engine.js';
 import { summarizeSteps } from '../engine/summary.js';
 import { UserError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { compareWithLlamaCpp, judgeLlamaCpp } from '../llama-cpp/compare.js';
+import { toleranceFor } from '../llama-cpp/parity.js';
+import { ReferenceReportSchema } from '../llama-cpp/schema.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { compareWithReference, F32_TOLERANCE, judgeParity } from '../reference/compare.js';
 import { readReference } from '../reference/reference-file.js';
@@ -44,6 +49,7 @@ async function main(): Promise<number> {
       threads: { type: 'string' },
       'min-cosine': { type: 'string' },
       'max-rel-diff': { type: 'string' },
+      'llama-cpp-reference': { type: 'string' },
     },
     strict: true,
   });
@@ -64,17 +70,28 @@ async function main(): Promise<number> {
     const out = await engine.generate({ promptIds: c.prompt_ids, maxNewTokens: c.max_new_tokens, stopOnEos: false, logits: 'prefill', sampling: { greedy: true } });
     const metrics = compareWithReference(out.logits[0], c.last_logits, out.tokens, c.greedy_tokens);
     const verdict = judgeParity(metrics, tol);
+    let llamaCpp: CellOutput['llama_cpp'] = null;
+    if (values['llama-cpp-reference']) {
+      const theirs = ReferenceReportSchema.parse(JSON.parse(readFileSync(values['llama-cpp-reference'], 'utf8')));
+      const lc = theirs.cases.find((x) => x.name === c.name);
+      if (!lc) throw new UserError(`${values['llama-cpp-reference']} has no case ${JSON.stringify(c.name)}`, 2);
+      const lcMetrics = compareWithLlamaCpp(out.logits[0], out.tokens.slice(0, lc.greedy_tokens.length), lc);
+      llamaCpp = { ...judgeLlamaCpp(lcMetrics, toleranceFor(plan)), metrics: lcMetrics };
+    }
+    const pass = verdict.pass && (llamaCpp?.pass ?? true);
     const result: CellOutput = {
       case: c.name,
       backend: engine.backend,
       prompt_tokens: c.prompt_ids.length,
       max_new_tokens: c.max_new_tokens,
-      ...verdict,
+      pass,
+      failures: [...verdict.failures, ...(llamaCpp?.failures.map((f) => `llama.cpp: ${f}`) ?? [])],
       metrics,
       timings: summarizeSteps(out.steps, out.tokens.length),
+      llama_cpp: llamaCpp,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    return verdict.pass ? 0 : 1;
+    return pass ? 0 : 1;
   } finally {
     engine.close();
   }

@@ -10,6 +10,7 @@ import { inShard, type Shard } from '../shard.js';
 import { modelArgument } from '../model/resolve.js';
 import { applyBaseline, readValidateFile } from './baseline.js';
 import { cellEnv } from './faults.js';
+import { obtainLlamaCppReference, type LlamaCppReference } from './llama-cpp.js';
 import { resolveModels, type ModelTarget } from './models.js';
 import { LONG_PROMPT_TOKENS, SHORT_PROMPT_TOKENS, validatePrompt, type ValidatePrompt } from './prompts.js';
 import { chooseReferenceMode, obtainReference, type ModelReference } from './references.js';
@@ -25,6 +26,8 @@ export interface ValidateOptions {
   prompts: PromptKind[];
   live: boolean;
   python?: string;
+  /** Compare GGUF models with llama.cpp too. */
+  llamaCpp: boolean;
   maxNewTokens: number;
   cellTimeoutS: number;
   threads: number;
@@ -64,10 +67,11 @@ interface Prepared {
   target: ModelTarget;
   prompts: ValidatePrompt[];
   reference: ModelReference;
+  llamaCpp: LlamaCppReference | null;
 }
 
 function modelEntry(p: Prepared): ModelEntry {
-  const { target, prompts, reference } = p;
+  const { target, prompts, reference, llamaCpp } = p;
   const { problem, ...ref } = reference;
   return {
     name: target.name,
@@ -80,6 +84,7 @@ function modelEntry(p: Prepared): ModelEntry {
     prompts: prompts.map((x) => ({ name: x.name, tokens: x.ids.length, note: x.note })),
     reference: ref,
     problem: target.problem ?? problem,
+    llama_cpp: llamaCpp && { build: llamaCpp.build, note: llamaCpp.note },
   };
 }
 
@@ -87,7 +92,7 @@ function blankCell(model: string, prompt: PromptKind, device: Device): Cell {
   return {
     id: cellId(model, prompt, device), model, prompt, device,
     status: 'error', reason: null, failures: [], prompt_tokens: null, max_new_tokens: null,
-    metrics: null, timings: null, perf: null, process: null, fault: null,
+    metrics: null, timings: null, perf: null, process: null, fault: null, llama_cpp: null,
   };
 }
 
@@ -122,6 +127,7 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
     for (const target of targets.filter((t) => o.prompts.some((p) => o.devices.some((d) => mine.has(cellId(t.name, p, d)))))) {
       let prompts: ValidatePrompt[] = [];
       let reference: ModelReference = { source: 'none', file: null, transformers_version: null, note: null, problem: null };
+      let llamaCpp: LlamaCppReference | null = null;
       if (target.plan) {
         const plan = target.plan;
         try {
@@ -131,12 +137,16 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
         } catch (err) {
           reference = { ...reference, problem: `cannot prepare ${target.name}: ${(err as Error).message}` };
         }
+        if (o.llamaCpp) {
+          if (plan.source.format === 'gguf' && reference.file) o.log(`validate: ${target.name}: llama.cpp reference…`);
+          llamaCpp = obtainLlamaCppReference({ name: target.name, plan, hfReferenceFile: reference.file, threads: o.threads, workDir });
+        }
       }
-      prepared.push({ target, prompts, reference });
+      prepared.push({ target, prompts, reference, llamaCpp });
     }
 
     const total = mine.size;
-    for (const { target, reference } of prepared) {
+    for (const { target, reference, llamaCpp } of prepared) {
       for (const prompt of o.prompts) {
         for (const device of o.devices) {
           if (!mine.has(cellId(target.name, prompt, device))) continue;
@@ -157,7 +167,8 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
           } else {
             const env = cellEnv(injected);
             const args = ['--model', modelArgument(target.plan!.source), '--reference', reference.file, '--case', prompt,
-              '--threads', String(o.threads), '--min-cosine', String(o.minCosine), '--max-rel-diff', String(o.maxRelDiff)];
+              '--threads', String(o.threads), '--min-cosine', String(o.minCosine), '--max-rel-diff', String(o.maxRelDiff),
+              ...(llamaCpp?.file ? ['--llama-cpp-reference', llamaCpp.file] : [])];
             const run = await runCellProcess(args, env, o.cellTimeoutS * 1000);
             cell.status = run.status;
             cell.reason = run.reason;
@@ -166,6 +177,7 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
             cell.max_new_tokens = run.output?.max_new_tokens ?? null;
             cell.metrics = run.output?.metrics ?? null;
             cell.timings = run.output?.timings ?? null;
+            cell.llama_cpp = run.output?.llama_cpp ?? null;
             cell.process = { pid: run.pid, exit_code: run.exitCode, signal: run.signal, elapsed_ms: run.elapsedMs, stderr_tail: run.stderrTail };
           }
           cells.push(cell);
@@ -205,6 +217,7 @@ export async function runValidate(o: ValidateOptions): Promise<ValidateFile> {
       max_rel_diff: o.maxRelDiff,
       reference_mode: mode.mode,
       python: mode.python,
+      llama_cpp: o.llamaCpp,
       perf_threshold_pct: o.perfThresholdPct,
       fail_on_perf: o.failOnPerf,
       allow_skips: o.allowSkips,

@@ -21,6 +21,7 @@ function cellText(c: Cell): string {
     const rate = c.timings.decode_tokens_per_s === null ? 'n/a' : c.timings.decode_tokens_per_s.toFixed(0);
     lines.push(`${c.timings.ttft_ms.toFixed(1)} ms · ${rate} tok/s`);
   }
+  if (c.llama_cpp) lines.push(`llama.cpp ${c.llama_cpp.pass ? 'pass' : 'FAIL'} · top-5 ${c.llama_cpp.metrics.top5Overlap}/5`);
   if (c.perf) lines.push(`vs base: TTFT ${pct(c.perf.ttft_change_pct)} · tok/s ${pct(c.perf.decode_change_pct)}${c.perf.slower ? ' SLOWER' : ''}`);
   return lines.join('\n');
 }
@@ -64,6 +65,7 @@ export function renderProblems(file: ValidateFile): string[] {
     ...m.prompts.filter((p) => p.note).map((p) => `  ${m.name}: ${p.note}`),
     // A live run that had to fall back to a golden says why.
     ...(file.settings.reference_mode === 'live' && m.reference.source === 'golden' ? [`  ${m.name}: ${m.reference.note}; used the golden`] : []),
+    ...(m.llama_cpp?.note ? [`  ${m.name}: no llama.cpp comparison: ${m.llama_cpp.note}`] : []),
   ]);
   if (notes.length) lines.push('Notes:', ...notes);
   return lines;
@@ -81,7 +83,8 @@ export function referenceLine(file: ValidateFile): string {
   const none = file.models.filter((m) => m.reference.source === 'none').length;
   const why = file.settings.reference_mode === 'golden' ? [...new Set(file.models.map((m) => m.reference.note).filter(Boolean))][0] : null;
   const parts = [live && `${live} live (${file.settings.python})`, golden && `${golden} golden (test/golden/validate)`, none && `${none} none`].filter(Boolean);
-  return `references: ${parts.join(', ')}${why ? ` — ${why}` : ''}`;
+  const llamaCpp = [...new Set(file.models.map((m) => m.llama_cpp?.build).filter(Boolean))];
+  return `references: ${parts.join(', ')}${why ? ` — ${why}` : ''}${llamaCpp.length ? `; and ${llamaCpp.join(', ')}` : ''}`;
 }
 
 export function perfLines(file: ValidateFile): string[] {

@@ -41,6 +41,22 @@ export const CellTimingsSchema = z.object({
   peak_rss_bytes: nonNegative,
 });
 
+/** The engine against llama.cpp on the same GGUF file (bench/llama-cpp/compare.ts). */
+export const LlamaCppMetricsSchema = z.object({
+  top1Match: z.boolean(),
+  top5Overlap: count,
+  maxProbDiff: metric,
+  greedyPrefix: count,
+  greedyLength: count,
+});
+
+/** A cell's comparison with llama.cpp (validate --llama-cpp). */
+export const LlamaCppCheckSchema = z.object({
+  pass: z.boolean(),
+  failures: z.array(z.string()),
+  metrics: LlamaCppMetricsSchema,
+});
+
 /** The one JSON line a cell child prints on stdout (bench/validate/cell.ts). */
 export const CellOutputSchema = z.object({
   case: z.string(),
@@ -51,6 +67,8 @@ export const CellOutputSchema = z.object({
   failures: z.array(z.string()),
   metrics: CellMetricsSchema,
   timings: CellTimingsSchema,
+  /** Against llama.cpp, when the cell was given its reference. */
+  llama_cpp: LlamaCppCheckSchema.nullable(),
 });
 export type CellOutput = z.infer<typeof CellOutputSchema>;
 
@@ -95,6 +113,8 @@ export const CellSchema = z.object({
   process: CellProcessSchema.nullable(),
   /** Test-only fault injected into this cell (--inject-fault or RABBIT_BENCH_FAULT). */
   fault: z.string().nullable(),
+  /** Against llama.cpp (validate --llama-cpp; absent in files from before it). Its failures are in `failures` too. */
+  llama_cpp: LlamaCppCheckSchema.nullable().optional(),
 });
 export type Cell = z.infer<typeof CellSchema>;
 
@@ -117,6 +137,16 @@ export const ModelEntrySchema = z.object({
   }),
   /** Why the model could not be validated at all (unsupported, unreadable, stale golden). */
   problem: z.string().nullable(),
+  /** The llama.cpp reference (validate --llama-cpp; absent in files from before it). */
+  llama_cpp: z
+    .object({
+      /** Which llama.cpp: its release and node-llama-cpp's version; null when none ran. */
+      build: z.string().nullable(),
+      /** Why there is none (not a GGUF file, no node-llama-cpp, llama.cpp failed). */
+      note: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 
@@ -141,6 +171,8 @@ export const ValidateFileSchema = z.object({
     allow_skips: z.boolean(),
     /** RABBIT_BENCH_FAULT of the whole run (test-only), inherited by every cell. */
     global_fault: z.string().nullable(),
+    /** --llama-cpp: GGUF models are also compared with llama.cpp (absent in files from before it). */
+    llama_cpp: z.boolean().optional(),
     /** --shard K/N: this file holds that part of the matrix's cells (absent in files from before sharding). */
     shard: z.object({ index: count, count: count }).nullable().optional(),
   }),
