@@ -11,6 +11,7 @@ const output = (pass: boolean): CellOutput => ({
   failures: pass ? [] : ['top-1 token differs', 'greedy tokens diverge at 0 of 16 (need 16 identical)'],
   metrics: { cosine: 0.5, maxAbsDiff: 1, maxAbsReference: 2, top1Match: pass, top5Overlap: 3, greedyPrefix: 0, greedyLength: 16 },
   timings: { prompt_tokens: 8, generated_tokens: 16, ttft_ms: 1, decode_ms: 2, decode_tokens_per_s: 7500, ms_per_token: 0.13, total_ms: 3, bytes_read: 10, peak_rss_bytes: 20 },
+  llama_cpp: null,
 });
 const exit = (e: Partial<Exit>): Exit => ({ code: null, signal: null, timedOut: false, timeoutMs: 120_000, stdout: '', stderr: '', ...e });
 
