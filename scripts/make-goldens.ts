@@ -10,9 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildFixtures } from '../test/fixtures/build.js';
+import { buildFixtures } from '../bench/synth/fixtures.js';
 import { GOLDEN_DIR, goldenPath, goldenProblems, minMargin, promptIds, readGolden } from '../test/fixtures/golden.js';
-import { FIXTURES } from '../test/fixtures/specs.js';
+import { FIXTURES } from '../bench/synth/fixture-specs.js';
+import { TEST_FIXTURES_DIR } from './fixtures-dir.js';
 
 const FIXTURE_NEW_TOKENS = 24;
 const STORIES_NEW_TOKENS = 48;
@@ -46,7 +47,7 @@ function main(): void {
   const work = mkdtempSync(join(tmpdir(), 'rabbit-goldens-'));
   const written: string[] = [];
   try {
-    for (const [name, dir] of Object.entries(buildFixtures())) {
+    for (const [name, dir] of Object.entries(buildFixtures(TEST_FIXTURES_DIR))) {
       const spec = FIXTURES[name];
       const vocab = spec.config.vocab_size as number;
       const prompts: Prompt[] = [

@@ -17,8 +17,9 @@ import { readReference } from '../bench/reference/reference-file.js';
 import { validatePrompt } from '../bench/validate/prompts.js';
 import { validateGoldenDir, validateGoldenPath, VALIDATE_NEW_TOKENS } from '../bench/validate/references.js';
 import { PROMPT_KINDS } from '../bench/validate/schema.js';
-import { buildFixtures } from '../test/fixtures/build.js';
+import { buildFixtures } from '../bench/synth/fixtures.js';
 import { goldenProblems, minMargin } from '../test/fixtures/golden.js';
+import { TEST_FIXTURES_DIR } from './fixtures-dir.js';
 
 function python(): string {
   if (process.env.HF_PYTHON) return process.env.HF_PYTHON;
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   mkdirSync(validateGoldenDir(), { recursive: true });
   const written: string[] = [];
   try {
-    for (const [name, dir] of Object.entries(buildFixtures())) {
+    for (const [name, dir] of Object.entries(buildFixtures(TEST_FIXTURES_DIR))) {
       const plan = buildLoadPlan(dir);
       const prompts = await Promise.all(PROMPT_KINDS.map((k) => validatePrompt(plan, k)));
       for (const p of prompts) if (p.note) console.error(`warning: ${name}: ${p.note}`);

@@ -1,14 +1,14 @@
-// The models of the matrix: every test fixture (all four architectures) unless told otherwise,
-// plus any folder or Hub repo id given with --models.
+// The models of the matrix: every fixture (all four architectures; synthesised once into the
+// rabbit-bench cache) unless told otherwise, plus any folder or Hub repo id given with --models.
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { modelArgument } from '../model/resolve.js';
 import type { LoadPlan } from '../model/types.js';
-import { repoRoot } from '../paths.js';
-import { buildFixtures } from '../../test/fixtures/build.js';
-import { FIXTURES } from '../../test/fixtures/specs.js';
+import { cacheDir } from '../profile/default-model.js';
+import { buildFixtures } from '../synth/fixtures.js';
+import { FIXTURES } from '../synth/fixture-specs.js';
 
 export interface ModelTarget {
   name: string;
@@ -40,7 +40,7 @@ function modelName(source: string): string {
 export function resolveModels(fixtures: string[], extra: string[]): ModelTarget[] {
   const targets: ModelTarget[] = [];
   if (fixtures.length) {
-    const dirs = buildFixtures(join(repoRoot(), 'test', '.fixtures'));
+    const dirs = buildFixtures(join(cacheDir(), 'fixtures'));
     for (const name of fixtures) targets.push({ name, source: name, fixture: true, ...load(dirs[name]) });
   }
   for (const source of extra) targets.push({ name: modelName(source), source, fixture: false, ...load(source) });

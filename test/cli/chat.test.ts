@@ -7,15 +7,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
 import { ModelTokenizer } from '../../bench/tokenizer.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const TEMPLATE =
   "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}{% if add_generation_prompt %}<s>assistant\n{% endif %}";
 
 let dir: string;
 beforeAll(() => {
-  const fixture = buildFixtures()['llama-tied-gqa-f32'];
+  const fixture = buildFixtures(TEST_FIXTURES_DIR)['llama-tied-gqa-f32'];
   dir = mkdtempSync(join(tmpdir(), 'rb-chat-'));
   for (const f of ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json']) {
     writeFileSync(join(dir, f), readFileSync(join(fixture, f)));

@@ -62,7 +62,7 @@ describe('paired interval (runs measured alternately)', () => {
   const drift = (i: number) => 1 + i / 10;
   const jitter = (i: number) => 1 + 0.004 * Math.sin(7 * i);
   const base = Array.from({ length: 12 }, (_, i) => 100 * drift(i) * jitter(i));
-  const slower = base.map((b, i) => 1.1 * 100 * drift(i) * jitter(i + 3));
+  const slower = base.map((_, i) => 1.1 * 100 * drift(i) * jitter(i + 3));
 
   it('sees a 10% change through a drift that swamps the unpaired interval', () => {
     const paired = pairedRatioCI(base, slower);

@@ -5,9 +5,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine, type EngineOptions, type GenerateResult } from '../../bench/engine/engine.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
-import { buildFixtures } from '../fixtures/build.js';
-import { FIXTURES } from '../fixtures/specs.js';
-import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
+import { HAS_STORIES, STORIES_DIR, TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 async function generate(dir: string, options: EngineOptions, promptIds: number[], maxNewTokens: number): Promise<GenerateResult> {
   const engine = InferenceEngine.open(buildLoadPlan(dir), options);
@@ -36,7 +36,7 @@ function expectPhasesWithinWall(r: GenerateResult) {
 describe('device-backend code paths, emulated on the CPU', () => {
   let dirs: Record<string, string>;
   beforeAll(() => {
-    dirs = buildFixtures();
+    dirs = buildFixtures(TEST_FIXTURES_DIR);
   });
 
   for (const name of Object.keys(FIXTURES)) {

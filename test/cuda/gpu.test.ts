@@ -7,10 +7,10 @@ import { buildLoadPlan } from '../../bench/model/plan.js';
 import { compareWithReference, F32_TOLERANCE } from '../../bench/reference/compare.js';
 import { readReference } from '../../bench/reference/reference-file.js';
 import { runParity } from '../../bench/reference/run-parity.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { goldenPath } from '../fixtures/golden.js';
-import { FIXTURES } from '../fixtures/specs.js';
-import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
+import { HAS_STORIES, STORIES_DIR, TEST_FIXTURES_DIR } from '../helpers/paths.js';
 import { GPU_SUITE, STATUS } from './helpers.js';
 
 const CONFIGS: EngineOptions[] = [
@@ -44,7 +44,7 @@ async function generate(dir: string, options: EngineOptions, promptIds: number[]
 describe.skipIf(!STATUS.available)(`${GPU_SUITE}: parity`, () => {
   let dirs: Record<string, string>;
   beforeAll(() => {
-    dirs = buildFixtures();
+    dirs = buildFixtures(TEST_FIXTURES_DIR);
   });
 
   for (const name of Object.keys(FIXTURES)) {
@@ -86,7 +86,7 @@ describe.skipIf(!STATUS.available)(`${GPU_SUITE}: parity`, () => {
 describe.skipIf(!STATUS.available)(`${GPU_SUITE}: memory`, () => {
   let dirs: Record<string, string>;
   beforeAll(() => {
-    dirs = buildFixtures();
+    dirs = buildFixtures(TEST_FIXTURES_DIR);
   });
 
   it('reports peak, KV cache, activation and per-unit VRAM, and the transfer configuration', async () => {

@@ -6,16 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../bench/engine/native.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
-import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { HAS_STORIES, STORIES_DIR, TEST_FIXTURES_DIR } from '../helpers/paths.js';
 import { AVX2, AVX2_SKIP, AVX512, KERNEL_SETS } from '../helpers/cpu.js';
 import { parseJsonRun, runValidate } from '../validate/helpers.js';
 
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'rb-kernels-test-'));
-  buildFixtures();
+  buildFixtures(TEST_FIXTURES_DIR);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

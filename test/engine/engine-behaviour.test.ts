@@ -2,7 +2,7 @@
 // incremental decoding equals recomputing from scratch, timing records add up, sampling is
 // seeded, EOS stops generation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine } from '../../bench/engine/engine.js';
+import { InferenceEngine, type GenerateResult } from '../../bench/engine/engine.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
 import type { LoadPlan } from '../../bench/model/types.js';
 import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
@@ -26,7 +26,7 @@ describe.skipIf(!HAS_STORIES)(STORIES_SUITE, () => {
 
   it('streaming with and without prefetch, and resident, give identical tokens and logits', async () => {
     const modes = [{ prefetch: true }, { prefetch: false }, { resident: true }, { resident: true, prefetch: false }];
-    const runs = [];
+    const runs: GenerateResult[] = [];
     for (const mode of modes) {
       runs.push(await open(mode).generate({ promptIds: PROMPT, maxNewTokens: 24, logits: 'all' }));
     }

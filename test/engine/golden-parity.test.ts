@@ -2,12 +2,11 @@
 // short and a >= 150-token prompt, and the real stories260K model.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../bench/engine/engine.js';
-import { buildLoadPlan } from '../../bench/model/plan.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { goldenPath, REGENERATE_GOLDENS } from '../fixtures/golden.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
 import { expectGoldenParity } from '../helpers/parity.js';
-import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+import { HAS_STORIES, STORIES_DIR, STORIES_SUITE, TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const expectParity = (modelDir: string, golden: string, engineOptions: Parameters<typeof InferenceEngine.open>[1] = {}) =>
   expectGoldenParity(modelDir, golden, REGENERATE_GOLDENS, engineOptions);
@@ -15,7 +14,7 @@ const expectParity = (modelDir: string, golden: string, engineOptions: Parameter
 describe('engine vs golden HF references (fixtures)', () => {
   let dirs: Record<string, string>;
   beforeAll(() => {
-    dirs = buildFixtures();
+    dirs = buildFixtures(TEST_FIXTURES_DIR);
   });
 
   for (const name of Object.keys(FIXTURES)) {

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader } from '../../bench/model/gguf/reader.js';
 import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { buildGgufFixtures } from '../fixtures/gguf.js';
 import { runCli } from '../helpers/cli.js';
 import { KERNEL_SETS } from '../helpers/cpu.js';
 import { tempDirs } from '../helpers/temp.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const temp = tempDirs();
 const KERNELS = KERNEL_SETS.filter((k) => k.runs).map((k) => k.isa);
@@ -18,7 +19,7 @@ const KERNELS = KERNEL_SETS.filter((k) => k.runs).map((k) => k.isa);
 let fixtures: Record<string, string>;
 let gguf: Record<string, string>;
 beforeAll(() => {
-  fixtures = buildFixtures();
+  fixtures = buildFixtures(TEST_FIXTURES_DIR);
   gguf = buildGgufFixtures();
 });
 

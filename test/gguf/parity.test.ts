@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine } from '../../bench/engine/engine.js';
+import { InferenceEngine, type GenerateResult } from '../../bench/engine/engine.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
 import { GGUF_FIXTURES, GGUF_GOLDEN_DIR, buildGgufFixtures } from '../fixtures/gguf.js';
 import { expectGoldenParity } from '../helpers/parity.js';
@@ -41,7 +41,7 @@ describe('GGUF fixtures (rabbit-bench writer) vs transformers GGUF goldens', () 
   it('resident and streamed give bit-identical logits on a quantized file', async () => {
     const plan = buildLoadPlan(files['llama-tied-Q4_K_M']);
     const request = { promptIds: [1, 5, 9, 200, 33, 78, 100, 4, 8, 15, 16], maxNewTokens: 6, stopOnEos: false, logits: 'all' as const, sampling: { greedy: true } };
-    const runs = [];
+    const runs: GenerateResult[] = [];
     for (const resident of [false, true]) {
       const engine = InferenceEngine.open(plan, { resident });
       runs.push(await engine.generate(request));
@@ -64,7 +64,7 @@ describe.skipIf(!HAS_SHARED_GGUF)(`GGUF ${SHARED_GGUF_SUITE} vs transformers GGU
 
   it('llama.cpp\'s f32 stories260K gives the logits of the safetensors model, bit for bit', async () => {
     const request = { promptIds: [1, 403, 407, 261, 378], maxNewTokens: 8, stopOnEos: false, logits: 'all' as const, sampling: { greedy: true } };
-    const out = [];
+    const out: GenerateResult[] = [];
     for (const model of [join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), join(STORIES_GGUF_DIR, '..', 'stories260K')]) {
       const engine = InferenceEngine.open(buildLoadPlan(model), {});
       out.push(await engine.generate(request));

@@ -9,9 +9,9 @@ import { readGgufHeader, type GgufTensorInfo } from '../../bench/model/gguf/read
 import { usesMoreBits } from '../../bench/quantize/mix.js';
 import { interleaveRows, deinterleaveRows } from '../../bench/quantize/qk-order.js';
 import { quantizeModel } from '../../bench/quantize/quantize.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
-import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, SHARED_GGUF_SUITE, STORIES_DIR, STORIES_GGUF_DIR } from '../helpers/paths.js';
+import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, SHARED_GGUF_SUITE, STORIES_DIR, STORIES_GGUF_DIR, TEST_FIXTURES_DIR } from '../helpers/paths.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const temp = tempDirs();
@@ -113,7 +113,7 @@ describe('rabbit-bench quantize', () => {
   });
 
   it('a Mistral sliding window, which GGUF cannot record, is named in the report', () => {
-    const mistral = buildFixtures()['mistral-mqa-swa-f16'];
+    const mistral = buildFixtures(TEST_FIXTURES_DIR)['mistral-mqa-swa-f16'];
     const report = quantizeModel({ model: mistral, type: 'F16', out: join(temp('rb-q-'), 'm.gguf'), force: false });
     expect(report.warnings).toContainEqual(expect.stringMatching(/sliding window is not kept/));
     expect(quantizeModel({ model: STORIES_DIR, type: 'F16', out: join(temp('rb-q-'), 's.gguf'), force: false }).warnings).toEqual([]);

@@ -3,6 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The fixture checkpoints the tests build (bench/synth/fixtures.ts), git-ignored. */
+export const TEST_FIXTURES_DIR = join(REPO_ROOT, 'test', '.fixtures');
 export const STORIES_DIR = resolve(REPO_ROOT, '..', 'shared', 'models', 'stories260K');
 export const HAS_STORIES = existsSync(join(STORIES_DIR, 'model.safetensors'));
 /** Label for suites that need the shared model, so a skip says why. */

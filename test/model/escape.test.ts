@@ -6,8 +6,9 @@ import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symli
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildLoadPlan } from '../../bench/model/plan.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { tempDirs } from '../helpers/temp.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const temp = tempDirs();
 const SHARDED = 'llama-untied-mha-llama3-bias-bf16';
@@ -15,7 +16,7 @@ const SHARDED = 'llama-untied-mha-llama3-bias-bf16';
 describe('shard paths stay in the model folder', () => {
   let source: string;
   beforeAll(() => {
-    source = buildFixtures()[SHARDED];
+    source = buildFixtures(TEST_FIXTURES_DIR)[SHARDED];
   });
 
   function copyWithIndex(edit: (map: Record<string, string>, dir: string) => void): string {
@@ -82,7 +83,7 @@ describe('shard paths stay in the model folder', () => {
   it('outside a cache, model.safetensors and config.json that link out of the folder are refused', () => {
     const stories = join(temp('rb-escape-'), 'model');
     const elsewhere = temp('rb-elsewhere-');
-    cpSync(buildFixtures()['llama-tied-gqa-f32'], stories, { recursive: true });
+    cpSync(buildFixtures(TEST_FIXTURES_DIR)['llama-tied-gqa-f32'], stories, { recursive: true });
     renameSync(join(stories, 'model.safetensors'), join(elsewhere, 'model.safetensors'));
     symlinkSync(join(elsewhere, 'model.safetensors'), join(stories, 'model.safetensors'));
     expect(() => buildLoadPlan(stories)).toThrow(/model\.safetensors resolves outside the model folder/);

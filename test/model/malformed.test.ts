@@ -5,9 +5,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { firstRepeatedKey } from '../../bench/model/json.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { tensor, tinyConfig, tinyTensors, useTempDirs, writeModel } from './fixtures.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const tempDir = useTempDirs();
 
@@ -83,7 +84,7 @@ describe('tensors the forward pass does not read', () => {
   it('generate prints the warning and still runs', () => {
     // A real fixture: the counting bytes of tinyTensors() are not all finite as floats.
     const dir = path.join(tempDir(), 'model');
-    fs.cpSync(buildFixtures()['llama-tied-gqa-f32'], dir, { recursive: true });
+    fs.cpSync(buildFixtures(TEST_FIXTURES_DIR)['llama-tied-gqa-f32'], dir, { recursive: true });
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), num_hidden_layers: 1 }));
     const run = runCli(['generate', '--model', dir, '--prompt-ids', '1,2', '--max-new-tokens', '1', '--json']);

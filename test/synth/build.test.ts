@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildFixtures, fixtureStamp } from '../fixtures/build.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { buildFixtures, fixtureStamp } from '../../bench/synth/fixtures.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
 import { tempDir } from './helpers.js';
 
 const out = tempDir('fixtures');

@@ -7,7 +7,7 @@ import { f32ArrayToBf16 } from '../../bench/synth/half.js';
 import { Rng } from '../../bench/synth/prng.js';
 import { encodeSafetensors, tensorByteSize } from '../../bench/synth/safetensors.js';
 import { readSafetensorsHeader } from '../../bench/model/safetensors.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
 import { meanStd, readSafetensors, type StoredTensor, tempDir, toFloat32 } from './helpers.js';
 
 const made: string[] = [];

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { REFERENCE_SCHEMA } from '../../bench/reference/reference-file.js';
 import { REGENERATE_GOLDENS, goldenPath, goldenProblems, readGolden } from '../fixtures/golden.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -16,7 +17,7 @@ function weightHashes(dir: string): Record<string, string> {
 
 let dirs: Record<string, string>;
 beforeAll(() => {
-  dirs = buildFixtures();
+  dirs = buildFixtures(TEST_FIXTURES_DIR);
 });
 
 describe('goldens', () => {
@@ -62,7 +63,7 @@ describe('goldens', () => {
   it('have no near-tie at any greedy step and no output stuck on one token', () => {
     for (const name of [...Object.keys(FIXTURES), 'stories260K']) {
       const g = readGolden(name);
-      expect(goldenProblems(g), `change the seed in test/fixtures/specs.ts and run ${REGENERATE_GOLDENS}`).toEqual([]);
+      expect(goldenProblems(g), `change the seed in bench/synth/fixture-specs.ts and run ${REGENERATE_GOLDENS}`).toEqual([]);
       for (const c of g.cases) expect(c.greedy_margins).toHaveLength(c.max_new_tokens);
     }
   });

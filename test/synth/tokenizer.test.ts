@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOS_ID, BYTE_LEVEL_VOCAB_SIZE } from '../../bench/synth/tokenizer.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { readGolden } from '../fixtures/golden.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const TEXTS = [
   'Once upon a time, the little rabbit was in the garden.',
@@ -17,7 +18,7 @@ const TEXTS = [
 
 let dirs: Record<string, string>;
 beforeAll(() => {
-  dirs = buildFixtures();
+  dirs = buildFixtures(TEST_FIXTURES_DIR);
 });
 
 const withTokenizer = Object.keys(FIXTURES).filter((n) => FIXTURES[n].tokenizer === 'byte-level');

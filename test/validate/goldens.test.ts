@@ -6,14 +6,15 @@ import { readReference } from '../../bench/reference/reference-file.js';
 import { checkReferenceWeights } from '../../bench/reference/weights-check.js';
 import { LONG_PROMPT_TOKENS, SHORT_PROMPT_TOKENS, validatePrompt } from '../../bench/validate/prompts.js';
 import { REGENERATE_VALIDATE_GOLDENS, VALIDATE_NEW_TOKENS, validateGoldenPath } from '../../bench/validate/references.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { goldenProblems } from '../fixtures/golden.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 describe('validate goldens (test/golden/validate)', () => {
   let dirs: Record<string, string>;
   beforeAll(() => {
-    dirs = buildFixtures();
+    dirs = buildFixtures(TEST_FIXTURES_DIR);
   });
 
   for (const name of Object.keys(FIXTURES)) {

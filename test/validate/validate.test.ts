@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
 import { FIXTURE_NAMES } from '../../bench/validate/models.js';
 import { ValidateFileSchema, type ValidateFile } from '../../bench/validate/schema.js';
-import { buildFixtures } from '../fixtures/build.js';
+import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { parseJsonRun, processesInGroup, runValidate } from './helpers.js';
+import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 
 const ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'];
 
@@ -16,7 +17,7 @@ let work: string;
 let fixtureDirs: Record<string, string>;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'rb-validate-test-'));
-  fixtureDirs = buildFixtures();
+  fixtureDirs = buildFixtures(TEST_FIXTURES_DIR);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

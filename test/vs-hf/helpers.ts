@@ -80,4 +80,4 @@ export const ENVIRONMENT: EnvironmentReport = {
   unavailable: [],
 };
 
-export const BUILD = { compiler: 'gcc 12.2.0', flags: '-O3', buildType: 'Release', backends: ['cpu'], timers: true, openmp: true };
+export const BUILD = { compiler: 'gcc 12.2.0', flags: '-O3', buildType: 'Release', backends: ['cpu'], timers: true, cpuKernels: 'avx512' };

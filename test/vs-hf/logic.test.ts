@@ -7,7 +7,7 @@ import { aggregateRows, medianOf, ratio } from '../../bench/vs-hf/aggregate.js';
 import { otherCores, parseProcStat } from '../../bench/vs-hf/cpu-load.js';
 import { lcgPromptIds } from '../../bench/vs-hf/prompt.js';
 import { decodeWeightBytes, memoryBandwidthUsed, roofline } from '../../bench/vs-hf/roofline.js';
-import { FIXTURES } from '../fixtures/specs.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
 import { tempDir } from '../synth/helpers.js';
 import { failed, measured, memoryBandwidth, model } from './helpers.js';
 

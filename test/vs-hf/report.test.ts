@@ -170,7 +170,7 @@ const unit = (name: string, u: Partial<UnitRecord>): UnitRecord => ({
   name, loadNs: 0, bytesRead: 0, cpuWaitNs: 0, createNs: 0, forwardNs: 0, kvFillNs: 0, loadInBackground: true, ...u,
 });
 const step = (kind: 'prefill' | 'decode', tokens: number, wallNs: number, sampleNs: number, units: UnitRecord[]): StepRecord =>
-  ({ kind, tokens, position: 0, wallNs, sampleNs, peakRssBytes: 1, units });
+  ({ kind, tokens, position: 0, wallNs, sampleNs, peakRssBytes: 1, deviceBytesRead: -1, units });
 
 describe('the engine child report', () => {
   const steps = [
@@ -263,8 +263,8 @@ describe('notes on implausible figures', () => {
     const notes = plausibilityNotes({ rows: [], measurements: [rebuilt], models: [], build: BUILD, l3Bytes: null, threads });
     expect(notes).toEqual([expect.stringContaining('the engine build changed during the run')]);
     // Fields newer builds add survive the child report's schema, and key order does not matter.
-    const newer = { ...BUILD, cpuKernels: 'avx2' };
-    const child = EngineSpeedSchema.parse({ ...rebuilt.raw, build: { cpuKernels: 'avx2', ...BUILD } });
+    const newer = { ...BUILD, isaLevel: 'avx10' };
+    const child = EngineSpeedSchema.parse({ ...rebuilt.raw, build: { isaLevel: 'avx10', ...BUILD } });
     expect(child.build).toEqual(newer);
     expect(plausibilityNotes({ rows: [], measurements: [{ ...m, raw: child }], models: [], build: newer, l3Bytes: null, threads })).toEqual([]);
   });
