@@ -9,32 +9,6 @@
 namespace rb::cpu::isa {
 namespace {
 
-template <DType T>
-struct Weights;
-
-// Eight weights widened to f32.
-template <>
-struct Weights<DType::F32> {
-  static constexpr size_t kBytes = 4;
-  static __m256 load8(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
-};
-
-template <>
-struct Weights<DType::BF16> {
-  static constexpr size_t kBytes = 2;
-  // bf16 is the high half of an f32: widening is a shift, exact.
-  static __m256 load8(const uint8_t* p) {
-    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-  }
-};
-
-template <>
-struct Weights<DType::F16> {
-  static constexpr size_t kBytes = 2;
-  static __m256 load8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-};
-
 // MR token rows x one f32 panel (two 8-wide registers per row). With few rows, the k loop is
 // split into KU interleaved partial sums so enough independent FMA chains are in flight; MR * KU
 // * 2 accumulators stay within the 16 registers.
@@ -102,69 +76,15 @@ float hsum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
 }
 
-template <DType T>
-float scalarWeight(const uint8_t* p) {
-  if constexpr (T == DType::F32) {
-    return _mm_cvtss_f32(_mm_load_ss(reinterpret_cast<const float*>(p)));
-  } else if constexpr (T == DType::BF16) {
-    const unsigned bits = static_cast<unsigned>(p[0] | (p[1] << 8)) << 16;
-    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits))));
-  } else {
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(p[0] | (p[1] << 8))));
-  }
-}
-
-// RR rows of W against one row of X, as dot products: RR * 2 independent chains.
-template <DType T, int RR>
-void dotRows(const float* x, const uint8_t* W, size_t rowBytes, int cols, const float* bias, float* y) {
-  constexpr size_t kB = Weights<T>::kBytes;
-  __m256 acc[RR][2];
-#pragma GCC unroll 8
-  for (int r = 0; r < RR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-  int k = 0;
-  for (; k + 16 <= cols; k += 16) {
-    const __m256 x0 = _mm256_loadu_ps(x + k);
-    const __m256 x1 = _mm256_loadu_ps(x + k + 8);
-#pragma GCC unroll 8
-    for (int r = 0; r < RR; ++r) {
-      const uint8_t* w = W + r * rowBytes + k * kB;
-      _mm_prefetch(reinterpret_cast<const char*>(w + kRowPrefetchBytes), _MM_HINT_T0);
-      acc[r][0] = _mm256_fmadd_ps(x0, Weights<T>::load8(w), acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(x1, Weights<T>::load8(w + 8 * kB), acc[r][1]);
-    }
-  }
-  for (; k + 8 <= cols; k += 8) {
-    const __m256 x0 = _mm256_loadu_ps(x + k);
-#pragma GCC unroll 8
-    for (int r = 0; r < RR; ++r) acc[r][0] = _mm256_fmadd_ps(x0, Weights<T>::load8(W + r * rowBytes + k * kB), acc[r][0]);
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < RR; ++r) {
-    float s = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
-    for (int kk = k; kk < cols; ++kk) s += x[kk] * scalarWeight<T>(W + r * rowBytes + kk * kB);
-    y[r] = (bias ? bias[r] : 0.0f) + s;
-  }
-}
-
-template <DType T>
-void rowMajor(const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols, const float* bias,
-              float* Y, size_t ldy) {
-  for (int t = 0; t < n; ++t) {
-    const float* x = X + t * ldx;
-    float* y = Y + t * ldy;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) dotRows<T, 4>(x, W + r * rowBytes, rowBytes, cols, bias ? bias + r : nullptr, y + r);
-    for (; r < rows; ++r) dotRows<T, 1>(x, W + r * rowBytes, rowBytes, cols, bias ? bias + r : nullptr, y + r);
-  }
-}
+#define FLOAT_LANES 8
+#include "engine/cpu_kernels_float_rows.inc"
 
 void rowsKernel(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols,
                 const float* bias, const float* xsum, float* Y, size_t ldy) {
-  switch (dtype) {
-    case DType::F32: rowMajor<DType::F32>(X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy); break;
-    case DType::BF16: rowMajor<DType::BF16>(X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy); break;
-    case DType::F16: rowMajor<DType::F16>(X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy); break;
-    default: quantRowsAvx2(dtype, X, ldx, n, W, rowBytes, rows, cols, bias, xsum, Y, ldy); break;
+  if (dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16) {
+    floatRows(dtype, X, ldx, n, W, rowBytes, rows, cols, bias, Y, ldy);
+  } else {
+    quantRowsAvx2(dtype, X, ldx, n, W, rowBytes, rows, cols, bias, xsum, Y, ldy);
   }
 }
 

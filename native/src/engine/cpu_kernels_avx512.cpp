@@ -105,92 +105,15 @@ void transposePanel(const float* rows, int kc, float* P) {
   }
 }
 
-template <DType T>
-struct Weights;
-
-// Sixteen weights widened to f32.
-template <>
-struct Weights<DType::F32> {
-  static constexpr size_t kBytes = 4;
-  static __m512 load16(const uint8_t* p) { return _mm512_loadu_ps(reinterpret_cast<const float*>(p)); }
-  static float one(const uint8_t* p) { return _mm_cvtss_f32(_mm_load_ss(reinterpret_cast<const float*>(p))); }
-};
-
-template <>
-struct Weights<DType::BF16> {
-  static constexpr size_t kBytes = 2;
-  // bf16 is the high half of an f32: widening is a shift, exact.
-  static __m512 load16(const uint8_t* p) {
-    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-  }
-  static float one(const uint8_t* p) {
-    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(static_cast<unsigned>(p[0] | (p[1] << 8)) << 16))));
-  }
-};
-
-template <>
-struct Weights<DType::F16> {
-  static constexpr size_t kBytes = 2;
-  static __m512 load16(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
-  static float one(const uint8_t* p) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(p[0] | (p[1] << 8)))); }
-};
-
-// RR rows of W against one row of X, as dot products: RR * 2 independent chains, every cache line
-// of each row prefetched kRowPrefetchBytes ahead.
-template <DType T, int RR>
-void dotRows(const float* x, const uint8_t* W, size_t rowBytes, int cols, const float* bias, float* y) {
-  constexpr size_t kB = Weights<T>::kBytes;
-  __m512 acc[RR][2];
-#pragma GCC unroll 8
-  for (int r = 0; r < RR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  int k = 0;
-  for (; k + 32 <= cols; k += 32) {
-    const __m512 x0 = _mm512_loadu_ps(x + k);
-    const __m512 x1 = _mm512_loadu_ps(x + k + 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < RR; ++r) {
-      const uint8_t* w = W + r * rowBytes + k * kB;
-#pragma GCC unroll 2
-      for (size_t line = 0; line < 32 * kB; line += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(w + kRowPrefetchBytes + line), _MM_HINT_T0);
-      }
-      acc[r][0] = _mm512_fmadd_ps(x0, Weights<T>::load16(w), acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(x1, Weights<T>::load16(w + 16 * kB), acc[r][1]);
-    }
-  }
-  for (; k + 16 <= cols; k += 16) {
-    const __m512 x0 = _mm512_loadu_ps(x + k);
-#pragma GCC unroll 8
-    for (int r = 0; r < RR; ++r) acc[r][0] = _mm512_fmadd_ps(x0, Weights<T>::load16(W + r * rowBytes + k * kB), acc[r][0]);
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < RR; ++r) {
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]));
-    for (int kk = k; kk < cols; ++kk) s += x[kk] * Weights<T>::one(W + r * rowBytes + kk * kB);
-    y[r] = (bias ? bias[r] : 0.0f) + s;
-  }
-}
-
-template <DType T>
-void rowMajor(const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int rows, int cols, const float* bias,
-              float* Y, size_t ldy) {
-  for (int t = 0; t < n; ++t) {
-    const float* x = X + t * ldx;
-    float* y = Y + t * ldy;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) dotRows<T, 4>(x, W + r * rowBytes, rowBytes, cols, bias ? bias + r : nullptr, y + r);
-    for (; r < rows; ++r) dotRows<T, 1>(x, W + r * rowBytes, rowBytes, cols, bias ? bias + r : nullptr, y + r);
-  }
-}
+#define FLOAT_LANES 16
+#include "engine/cpu_kernels_float_rows.inc"
 
 void rows(DType dtype, const float* X, size_t ldx, int n, const uint8_t* W, size_t rowBytes, int count, int cols,
           const float* bias, const float* xsum, float* Y, size_t ldy) {
-  switch (dtype) {
-    case DType::F32: rowMajor<DType::F32>(X, ldx, n, W, rowBytes, count, cols, bias, Y, ldy); break;
-    case DType::BF16: rowMajor<DType::BF16>(X, ldx, n, W, rowBytes, count, cols, bias, Y, ldy); break;
-    case DType::F16: rowMajor<DType::F16>(X, ldx, n, W, rowBytes, count, cols, bias, Y, ldy); break;
-    default: quantRowsAvx512(dtype, X, ldx, n, W, rowBytes, count, cols, bias, xsum, Y, ldy); break;
+  if (dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16) {
+    floatRows(dtype, X, ldx, n, W, rowBytes, count, cols, bias, Y, ldy);
+  } else {
+    quantRowsAvx512(dtype, X, ldx, n, W, rowBytes, count, cols, bias, xsum, Y, ldy);
   }
 }
 
