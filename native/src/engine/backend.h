@@ -123,6 +123,9 @@ struct HostUnit {
   std::vector<HostSlice> slices;  // layer: indexed by Role; head: slot 0 is lm_head
   int64_t loadNs = 0;
   uint64_t bytesRead = 0;
+  // Read by the prefetch thread; false when the compute thread read it itself (no prefetch, or
+  // the prefetcher had nothing for it).
+  bool loadedInBackground = false;
   const void* data(size_t slot) const {
     return slices[slot].mapped ? slices[slot].mapped : bytes.data() + slices[slot].offset;
   }

@@ -203,7 +203,7 @@ std::unique_ptr<UnitWeights> Engine::takeUnit(int unit, UnitRecord& rec, HostUni
   host = source_.take(unit, rec.cpuWaitNs);
   rec.loadNs = host.loadNs;
   rec.bytesRead = host.bytesRead;
-  rec.loadInBackground = options_.prefetch;
+  rec.loadInBackground = host.loadedInBackground;
   if (unit == loader_.headUnit() && options_.fault == Fault::UntiedLmHead) std::fill(host.bytes.begin(), host.bytes.end(), 0);
   const int64_t c0 = nowNs();
   std::unique_ptr<UnitWeights> weights = backend_->createUnit(host);

@@ -101,6 +101,7 @@ void UnitLoader::load(int unit, HostUnit& out) {
   out.unit = unit;
   out.slices.assign(slots.size(), HostSlice{});
   out.bytesRead = 0;
+  out.loadedInBackground = false;
   if (io_ == IoMode::Mmap) {
     loadMapped(slots, out);
   } else {
@@ -260,6 +261,7 @@ void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
       cv_.notify_all();
       return;
     }
+    buffer.loadedInBackground = true;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       readyBytes_ += bytes;
