@@ -2,11 +2,9 @@
 // few decoder layers so that 1B-70B shapes fit on a small disk, synthesised once into the
 // rabbit-bench cache (like profile's default model). The embedding and lm_head keep their real
 // sizes; timings depend on shapes, not on trained values.
-import { existsSync, mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
-import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ModelDtype } from '../model/types.js';
-import { cacheDir } from '../profile/default-model.js';
+import { ensureSynthesised } from '../synth/cache.js';
 import { SYNTH_VERSION, writeCheckpoint } from '../synth/checkpoint.js';
 import { countParams, getShape, shapeConfig, withByteLevelTokenIds } from '../synth/shapes.js';
 
@@ -46,24 +44,14 @@ export function ensureShapeModel(shape: string, layers: number, dtype: ModelDtyp
   const fullLayers = Number(info.config.num_hidden_layers);
   if (!Number.isInteger(layers) || layers < 1) throw new UserError('--layers must be a whole number >= 1', 2);
   const kept = Math.min(layers, fullLayers);
-  const models = join(cacheDir(env), 'models');
-  const dir = join(models, `${shape}-L${kept}-${DTYPE_TAG[dtype]}-seed${SEED}-v${SYNTH_VERSION}`);
-  const result = { shape, dir, layers: kept, fullLayers, fullParams: info.params };
-  if (existsSync(join(dir, 'config.json'))) return result;
   const config = withByteLevelTokenIds(shapeConfig(shape, { layers: kept, seed: SEED }));
   const bytes = countParams(config) * DTYPE_BYTES[dtype];
-  mkdirSync(models, { recursive: true });
-  const fs = statfsSync(models);
-  const free = Number(fs.bavail) * Number(fs.bsize);
-  if (bytes * 1.05 > free) {
-    throw new UserError(`synthesising ${shape} with ${kept} layers needs ${(bytes / 2 ** 30).toFixed(2)} GiB in ${models}, ` +
-      `but only ${(free / 2 ** 30).toFixed(2)} GiB are free: use fewer --layers or free some space`);
-  }
-  log(`synthesising ${shape} (${kept} of ${fullLayers} layers, ${dtype}, random weights, ${(bytes / 2 ** 20).toFixed(0)} MiB) into ${dir} — once`);
-  // Written beside and renamed into place, so an interrupted run never leaves half a model.
-  const partial = `${dir}.partial-${process.pid}`;
-  rmSync(partial, { recursive: true, force: true });
-  writeCheckpoint(partial, { config, dtype, shards: 1, seed: SEED, tokenizer: 'byte-level' });
-  renameSync(partial, dir);
-  return result;
+  const dir = ensureSynthesised({
+    name: `${shape}-L${kept}-${DTYPE_TAG[dtype]}-seed${SEED}-v${SYNTH_VERSION}`,
+    what: `${shape} (${kept} of ${fullLayers} layers, ${dtype}, random weights, ${(bytes / 2 ** 20).toFixed(0)} MiB)`,
+    write: (path) => writeCheckpoint(path, { config, dtype, shards: 1, seed: SEED, tokenizer: 'byte-level' }),
+    bytes,
+    smaller: 'use fewer --layers',
+  }, log, env);
+  return { shape, dir, layers: kept, fullLayers, fullParams: info.params };
 }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { cacheDir } from '../profile/default-model.js';
+import { cacheDir } from '../synth/cache.js';
 import { repoRoot } from '../paths.js';
 
 /** The release tested here; newer ones have broken `npm ci` and changed the low-level API the benchmark times. */

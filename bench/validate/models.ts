@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { modelArgument } from '../model/resolve.js';
 import type { LoadPlan } from '../model/types.js';
-import { cacheDir } from '../profile/default-model.js';
+import { cacheDir } from '../synth/cache.js';
 import { buildFixtures } from '../synth/fixtures.js';
 import { FIXTURES } from '../synth/fixture-specs.js';
 
