@@ -1,5 +1,6 @@
 // The model `profile` uses when given none: a random-weight checkpoint in a real model's shape,
-// synthesised once into the rabbit-bench cache (synth/cache.ts). Timings depend on shapes, not on trained values.
+// synthesised once into the rabbit-bench cache (synth/cache.ts). Timings depend on shapes, not on
+// trained values.
 import { ensureSynthesised } from '../synth/cache.js';
 import { SYNTH_VERSION, writeCheckpoint } from '../synth/checkpoint.js';
 import { shapeConfig, withByteLevelTokenIds } from '../synth/shapes.js';

@@ -160,6 +160,18 @@ float* zeroedPanels(std::vector<float>& storage, size_t count) {
   return panels;
 }
 
+// The cached positions [first, last] a query at `pos` attends to, of the `total` in the cache.
+std::pair<int, int> visibleKeys(const AttentionShape& shape, int pos, int total) {
+  if (shape.booleanMaskFault) return {0, total - 1};
+  return {shape.window > 0 ? std::max(0, pos - shape.window + 1) : 0, pos};
+}
+
+// Fault::BooleanMask: 1 added to the scores of the keys the query may see, 0 .. pos (`scores`
+// starts at key 0), as a 0/1 mask added in place of -inf would.
+void addBooleanMask(float* scores, int pos) {
+  for (int j = 0; j <= pos; ++j) scores[j] += 1.0f;
+}
+
 // Query heads [begin, end) of the n x heads rows: dot products with each visible key, then the mix.
 void attendByQuery(const isa::Kernels& k, const float* Q, int n, int pos0, const float* K, const float* V,
                    const AttentionShape& shape, float* out, int begin, int end) {
@@ -170,20 +182,13 @@ void attendByQuery(const isa::Kernels& k, const float* Q, int n, int pos0, const
   for (int i = begin; i < end; ++i) {
     const int t = i / heads, h = i % heads;
     const int pos = pos0 + t;
-    int first = shape.window > 0 ? std::max(0, pos - shape.window + 1) : 0;
-    int last = pos;
-    if (shape.booleanMaskFault) {
-      first = 0;
-      last = pos0 + n - 1;
-    }
+    const auto [first, last] = visibleKeys(shape, pos, pos0 + n);
     const int count = last - first + 1;
     const size_t offset = static_cast<size_t>(first) * KV + static_cast<size_t>(h / group) * D;
     scores.resize(std::max(scores.size(), static_cast<size_t>(count)));
     const size_t row = (static_cast<size_t>(t) * heads + h) * D;
     k.scores(Q + row, K + offset, KV, count, D, shape.scale, scores.data());
-    if (shape.booleanMaskFault) {
-      for (int j = first; j <= last; ++j) scores[j - first] += j <= pos ? 1.0f : 0.0f;
-    }
+    if (shape.booleanMaskFault) addBooleanMask(scores.data(), pos);
     k.softmaxMix(scores.data(), count, V + offset, KV, D, out + row);
   }
 }
@@ -283,15 +288,13 @@ void attention(const float* Q, int n, int pos0, const float* K, const float* V, 
   const size_t vtHead = static_cast<size_t>(dPanels) * keyPanels * w * w;
   float* const kt = zeroedPanels(ktStorage, ktHead * shape.kvHeads);
   float* const vt = zeroedPanels(vtStorage, vtHead * shape.kvHeads);
-  const float* keys = K;
-  const float* values = V;
   const auto pack = [&](int begin, int end) {
     for (int g = begin; g < end; ++g) {
       float* kHead = kt + ktHead * g;
       float* vHead = vt + vtHead * g;
       for (int key = 0; key < total; ++key) {
-        const float* kr = keys + key * KV + static_cast<size_t>(g) * D;
-        const float* vr = values + key * KV + static_cast<size_t>(g) * D;
+        const float* kr = K + key * KV + static_cast<size_t>(g) * D;
+        const float* vr = V + key * KV + static_cast<size_t>(g) * D;
         float* kp = kHead + static_cast<size_t>(key / w) * w * D + key % w;
         for (int d = 0; d < D; ++d) kp[static_cast<size_t>(d) * w] = kr[d];
         for (int dp = 0; dp < dPanels; ++dp) {
@@ -315,9 +318,9 @@ void attention(const float* Q, int n, int pos0, const float* K, const float* V, 
       const int g = i % shape.kvHeads;
       const int t1 = std::min(n, t0 + positionsPerBlock);
       const int rows = (t1 - t0) * group;
-      const int lastKey = pos0 + t1 - 1;
-      const int firstKey = shape.window > 0 && !shape.booleanMaskFault ? std::max(0, pos0 + t0 - shape.window + 1) : 0;
-      const int p0 = firstKey / w, p1 = shape.booleanMaskFault ? keyPanels : lastKey / w + 1;
+      // The block's keys: from the first row's first to the last row's last, in whole panels.
+      const int p0 = visibleKeys(shape, pos0 + t0, total).first / w;
+      const int p1 = visibleKeys(shape, pos0 + t1 - 1, total).second / w + 1;
       const int span = (p1 - p0) * w;
       q.resize(static_cast<size_t>(rows) * D);
       s.resize(static_cast<size_t>(rows) * span);
@@ -340,13 +343,8 @@ void attention(const float* Q, int n, int pos0, const float* K, const float* V, 
       for (int r = 0; r < rows; ++r) {
         const int pos = pos0 + t0 + r / group;
         float* row = s.data() + static_cast<size_t>(r) * span;
-        int first = shape.window > 0 ? std::max(0, pos - shape.window + 1) : 0;
-        int last = pos;
-        if (shape.booleanMaskFault) {
-          for (int j = 0; j <= pos; ++j) row[j - p0 * w] += 1.0f;
-          first = 0;
-          last = total - 1;
-        }
+        const auto [first, last] = visibleKeys(shape, pos, total);
+        if (shape.booleanMaskFault) addBooleanMask(row, pos);  // p0 is 0: every key is visible
         const int a = first - p0 * w, b = last - p0 * w + 1;
         std::fill(row, row + a, 0.0f);
         sums[r] = k.expShifted(row + a, b - a);
