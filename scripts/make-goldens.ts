@@ -1,7 +1,8 @@
 // Rewrites the golden references in test/golden/ from Hugging Face transformers.
 //
-//   npx tsc -p tsconfig.json && node dist/scripts/make-goldens.js
+//   npx tsc -p tsconfig.json && node dist/scripts/make-goldens.js [NAME...]
 //
+// With names, only those goldens are rewritten (a fixture's name, or stories260K).
 // Run from the repository root after changing the fixture specs or the weight generator. Needs the
 // Python environment of scripts/setup-hf-venv.sh (or HF_PYTHON pointing at a python that has
 // torch and transformers). Fails if a golden would make a weak or flaky test (see goldenProblems).
@@ -44,10 +45,15 @@ function reference(modelDir: string, name: string, prompts: Prompt[], maxNewToke
 }
 
 function main(): void {
+  const only = process.argv.slice(2);
+  const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
+  const unknown = only.filter((name) => name !== 'stories260K' && !Object.hasOwn(FIXTURES, name));
+  if (unknown.length > 0) throw new Error(`no fixture named ${unknown.join(', ')}`);
   const work = mkdtempSync(join(tmpdir(), 'rabbit-goldens-'));
   const written: string[] = [];
   try {
     for (const [name, dir] of Object.entries(buildFixtures(TEST_FIXTURES_DIR))) {
+      if (!wanted(name)) continue;
       const spec = FIXTURES[name];
       const vocab = spec.config.vocab_size as number;
       const prompts: Prompt[] = [
@@ -58,14 +64,14 @@ function main(): void {
       reference(dir, name, prompts, FIXTURE_NEW_TOKENS, work);
       written.push(name);
     }
-    if (existsSync(join(STORIES_DIR, 'model.safetensors'))) {
+    if (wanted('stories260K') && existsSync(join(STORIES_DIR, 'model.safetensors'))) {
       const prompts: Prompt[] = [
         { name: 'short', text: 'Once upon a time' },
         { name: 'long', text: STORIES_LONG_TEXT },
       ];
       reference(resolve(STORIES_DIR), 'stories260K', prompts, STORIES_NEW_TOKENS, work);
       written.push('stories260K');
-    } else {
+    } else if (wanted('stories260K')) {
       console.error(`warning: ${STORIES_DIR} not found; test/golden/stories260K.json left as it is`);
     }
   } finally {

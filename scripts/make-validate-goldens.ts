@@ -2,8 +2,9 @@
 // fixture, the short (8-token) and long (512-token) prompts of `rabbit-bench validate`, with
 // 16 greedy tokens each.
 //
-//   npx tsc -p tsconfig.json && node dist/scripts/make-validate-goldens.js
+//   npx tsc -p tsconfig.json && node dist/scripts/make-validate-goldens.js [FIXTURE...]
 //
+// With names, only those fixtures' goldens are rewritten.
 // Run from the repository root after changing the fixture specs, the weight generator or the
 // validate prompts. Needs the Python of scripts/setup-hf-venv.sh (or HF_PYTHON pointing at a
 // Python with torch and transformers). Fails if a golden would make a weak or flaky test.
@@ -27,11 +28,16 @@ function python(): string {
 }
 
 async function main(): Promise<void> {
+  const only = process.argv.slice(2);
   const work = mkdtempSync(join(tmpdir(), 'rabbit-validate-goldens-'));
   mkdirSync(validateGoldenDir(), { recursive: true });
   const written: string[] = [];
   try {
-    for (const [name, dir] of Object.entries(buildFixtures(TEST_FIXTURES_DIR))) {
+    const fixtures = Object.entries(buildFixtures(TEST_FIXTURES_DIR));
+    const unknown = only.filter((name) => !fixtures.some(([n]) => n === name));
+    if (unknown.length > 0) throw new Error(`no fixture named ${unknown.join(', ')}`);
+    for (const [name, dir] of fixtures) {
+      if (only.length > 0 && !only.includes(name)) continue;
       const plan = buildLoadPlan(dir);
       const prompts = await Promise.all(PROMPT_KINDS.map((k) => validatePrompt(plan, k)));
       for (const p of prompts) if (p.note) console.error(`warning: ${name}: ${p.note}`);

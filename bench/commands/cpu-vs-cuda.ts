@@ -133,7 +133,7 @@ async function handler(a: Args): Promise<number> {
   const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(measuredModels[0].plan.modelDir) });
   const build = addon.buildInfo();
   const side = (m: (typeof measuredModels)[number], s: MeasuredSide, device: DeviceName): DeviceSide => {
-    const settings: ProfileSettings = { device, prefetch: a.prefetch, resident: false, cold: false, io: 'pread', threads: a.threads,
+    const settings: ProfileSettings = { device, prefetch: a.prefetch, resident: false, cold: false, io: 'pread', experts: null, threads: a.threads,
       prompt_tokens: m.promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
     const profile = buildProfileFile({ plan: m.plan, settings, promptIds: m.promptIds, runs: s.measured.runs, unitNames: s.measured.unitNames,
       metadata, environment, backend: s.backend, build });

@@ -1,6 +1,6 @@
 // Options several commands share, and turning them into engine settings.
 import type { Argv } from 'yargs';
-import { DEFAULT_IO, type EngineOptions, type SamplingOptions } from '../engine/engine.js';
+import { DEFAULT_EXPERT_CACHE_BYTES, DEFAULT_IO, type EngineOptions, type SamplingOptions } from '../engine/engine.js';
 import { IO_MODES, type IoMode } from '../engine/native.js';
 import { UserError } from '../errors.js';
 
@@ -33,8 +33,30 @@ export const ioOption = {
   describe: 'how streamed layers are read: pread (copy from the page cache), mmap (in place from the mapped file), direct (O_DIRECT, around the page cache)',
 } as const;
 
-export function withEngineOptions<T>(y: Argv<T>) {
+/** A cache this large (16 TiB) is a typo. */
+const MAX_EXPERT_CACHE_MIB = 2 ** 24;
+
+export function withExpertOptions<T>(y: Argv<T>) {
   return y
+    .option('expert-streaming', {
+      type: 'boolean',
+      default: true,
+      describe: 'mixture-of-experts models: read each expert when the router picks it (--no-expert-streaming: whole layers, every expert)',
+    })
+    .option('expert-cache', {
+      type: 'number',
+      default: DEFAULT_EXPERT_CACHE_BYTES / 2 ** 20,
+      describe: 'MiB of experts kept between uses, least recently used out (--resident keeps them all)',
+      coerce: wholeNumber('expert-cache', 0, MAX_EXPERT_CACHE_MIB),
+    });
+}
+
+export function expertOptions(a: { expertStreaming: boolean; expertCache: number }): Pick<EngineOptions, 'expertStreaming' | 'expertCacheBytes'> {
+  return { expertStreaming: a.expertStreaming, expertCacheBytes: a.expertCache * 2 ** 20 };
+}
+
+export function withEngineOptions<T>(y: Argv<T>) {
+  return withExpertOptions(y)
     .option('model', { type: 'string', demandOption: true, describe: 'local HF model folder or Hub repo id (resolved in the local HF cache, never downloaded)' })
     .option('resident', { type: 'boolean', default: false, describe: 'keep every layer in memory after its first load (in-memory baseline)' })
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
@@ -42,8 +64,15 @@ export function withEngineOptions<T>(y: Argv<T>) {
     .option('io', ioOption);
 }
 
-export function engineOptions(a: { resident: boolean; prefetch: boolean; threads: number; io: IoMode }): EngineOptions {
-  return { resident: a.resident, prefetch: a.prefetch, threads: a.threads, io: a.io };
+export function engineOptions(a: {
+  resident: boolean;
+  prefetch: boolean;
+  threads: number;
+  io: IoMode;
+  expertStreaming: boolean;
+  expertCache: number;
+}): EngineOptions {
+  return { resident: a.resident, prefetch: a.prefetch, threads: a.threads, io: a.io, ...expertOptions(a) };
 }
 
 export function withSamplingOptions<T>(y: Argv<T>) {

@@ -18,13 +18,13 @@ import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
 import { vramLine, vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { ioOption, threadsOption, withMeasureOptions } from './options.js';
+import { expertOptions, ioOption, threadsOption, withExpertOptions, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { writableDir } from '../paths.js';
 import { prepareOutDir } from '../results/files.js';
 
 function builder(y: Argv) {
-  return withMeasureOptions(y)
+  return withExpertOptions(withMeasureOptions(y))
     .option('model', { type: 'string', describe: 'local HF model folder or Hub repo id; default: a synthesised SmolLM2-135M-shaped bf16 model' })
     .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda needs the CUDA backend library, an NVIDIA driver and a GPU' })
     .option('runs', { type: 'number', default: 3, describe: 'measured runs' })
@@ -73,7 +73,7 @@ async function handler(a: Args): Promise<number> {
     : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);
   const metadata = runMetadata(process.argv);
   const addon = loadAddon();
-  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, dropAfterRead: cold === 'step', io: a.io, threads: a.threads });
+  const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, dropAfterRead: cold === 'step', io: a.io, threads: a.threads, ...expertOptions(a) });
   const progress = tokenProgress((a.warmup + a.runs) * a.maxNewTokens, format === 'table' || format === 'md');
   const backend = engine.backend;
   let measuredRuns;
@@ -95,7 +95,8 @@ async function handler(a: Args): Promise<number> {
   // engine's peak RSS. Disk bandwidth is measured where the model lives when we may write
   // there, since that is the disk load_safe_tensor reads from.
   const environment = await collectEnvironment({ measure: a.measureEnv, diskDir: writableDir(plan.modelDir) });
-  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold, io: a.io, threads: a.threads,
+  const experts = plan.spec.moe ? { streaming: a.expertStreaming, cache_bytes: engine.options.expertCacheBytes } : null;
+  const settings = { device: a.device, prefetch: a.prefetch, resident: a.resident, cold, io: a.io, experts, threads: a.threads,
     prompt_tokens: promptIds.length, max_new_tokens: a.maxNewTokens, runs: a.runs, warmup: a.warmup };
   const file = buildProfileFile({ plan, settings, promptIds, runs: measuredRuns.runs, unitNames: measuredRuns.unitNames, metadata, environment, backend, build: addon.buildInfo() });
   // CUDA: peak and per-unit device memory, kept beside the summary's statistics.

@@ -8,7 +8,7 @@ import { parseModelConfig } from '../model/config.js';
 import { isJsonObject, readJsonObject } from '../model/json.js';
 import { buildLoadPlan } from '../model/plan.js';
 import { FLOAT_DTYPE_BYTES, FLOAT_DTYPE_OF } from '../model/dtype.js';
-import type { LoadPlan, ModelDtype, TensorRef } from '../model/types.js';
+import { layerTensorRefs, type LoadPlan, type ModelDtype, type TensorRef } from '../model/types.js';
 import { writeCheckpoint } from '../synth/checkpoint.js';
 import { checkpointLayout, type CheckpointLayout } from '../synth/layout.js';
 import { safetensorsHeader } from '../synth/safetensors.js';
@@ -356,7 +356,7 @@ function selfCheck(out: string, job: Job): { plan: LoadPlan; tensors: number } {
   }
   if (plan.layers.length !== job.layers) bug(`${plan.layers.length} layers load, ${job.layers} were written`);
   if (plan.unusedTensors.length > 0) bug(`tensors the engine does not use: ${plan.unusedTensors.join(', ')}`);
-  const refs = new Set<TensorRef>([plan.embed, plan.finalNorm, plan.lmHead, ...plan.layers.flatMap((l) => Object.values(l) as TensorRef[])]);
+  const refs = new Set<TensorRef>([plan.embed, plan.finalNorm, plan.lmHead, ...plan.layers.flatMap((l) => layerTensorRefs(l))]);
   const elements = [...refs].reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
   if (elements !== job.params) bug(`the plan holds ${elements} parameters, countParams says ${job.params}`);
   return { plan, tensors: refs.size };

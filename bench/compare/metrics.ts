@@ -1,6 +1,6 @@
 // Per-run samples of every metric a comparison looks at, taken from a result file's raw steps.
 import type { StepRecord } from '../engine/records.js';
-import { PHASES, PHASE_FIELD, stepTotals } from '../profile/phases.js';
+import { PHASES, stepTotals, unitPhaseNs } from '../profile/phases.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 import { fromStepSample } from '../results/samples.js';
 
@@ -56,7 +56,7 @@ export function layerMetrics(unitNames: readonly string[]): MetricDef[] {
       label: `${name} ${p}`,
       unit: 'ms',
       better: 'lower',
-      samples: (runs) => runs.map((steps) => ms(steps.reduce((a, s) => a + s.units[i][PHASE_FIELD[p]], 0))),
+      samples: (runs) => runs.map((steps) => ms(steps.reduce((a, s) => a + unitPhaseNs(s.units[i], p), 0))),
     })),
   );
 }

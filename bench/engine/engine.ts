@@ -31,6 +31,13 @@ export interface EngineOptions {
   dropAfterRead?: boolean;
   /** How streamed units are read (default DEFAULT_IO); mmap and direct run on the CPU only. */
   io?: IoMode;
+  /**
+   * Mixture-of-experts layers: read each routed expert when the router picks it (default true);
+   * false streams whole layers, every expert included.
+   */
+  expertStreaming?: boolean;
+  /** Host bytes of experts kept between uses, least recently used out (default DEFAULT_EXPERT_CACHE_BYTES). */
+  expertCacheBytes?: number;
   /** Compute threads; 0 or absent = one per hardware thread. */
   threads?: number;
   /**
@@ -46,6 +53,7 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_IO: IoMode = 'pread';
+export const DEFAULT_EXPERT_CACHE_BYTES = 256 * 2 ** 20;
 
 function slowdownFromEnv(): number {
   const raw = process.env.RABBIT_BENCH_SLOWDOWN_PERCENT;
@@ -126,6 +134,8 @@ export class InferenceEngine {
       resident: options.resident ?? false,
       dropAfterRead: options.dropAfterRead ?? false,
       io: options.io ?? DEFAULT_IO,
+      expertStreaming: options.expertStreaming ?? true,
+      expertCacheBytes: options.expertCacheBytes ?? DEFAULT_EXPERT_CACHE_BYTES,
       threads: options.threads ?? 0,
       fault: options.fault ?? faultFromEnv(),
       slowdownPercent: options.slowdownPercent ?? slowdownFromEnv(),
@@ -137,6 +147,9 @@ export class InferenceEngine {
       process.stderr.write(`rabbit-bench: WARNING: fault '${resolved.fault}' injected into the engine on purpose; results are wrong\n`);
     }
     if (!Number.isInteger(resolved.threads) || resolved.threads < 0) throw new UserError('--threads must be a whole number >= 0');
+    if (!Number.isSafeInteger(resolved.expertCacheBytes) || resolved.expertCacheBytes < 0) {
+      throw new UserError('--expert-cache must be a size >= 0 (MiB)', 2);
+    }
     if (resolved.device !== 'cpu' && resolved.device !== 'cuda') throw new UserError(`--device must be cpu or cuda, not ${String(resolved.device)}`, 2);
     if (!IO_MODES.includes(resolved.io)) throw new UserError(`--io must be ${IO_MODES.join(', ')}, not ${String(resolved.io)}`, 2);
     if (resolved.io !== 'pread' && (resolved.device !== 'cpu' || resolved.emulateDevice)) {

@@ -36,6 +36,9 @@ export interface NativeEngineOptions {
   dropAfterRead: boolean;
   /** How streamed units are read (absent from builds before --io: pread). */
   io: IoMode;
+  /** Sparse layers: experts read as the router picks them (builds before MoE ignore both). */
+  expertStreaming: boolean;
+  expertCacheBytes: number;
   threads: number;
   fault: FaultName;
   slowdownPercent: number;

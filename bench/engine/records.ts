@@ -12,6 +12,23 @@ export interface UnitRecord {
   kvFillNs: number;
   /** True when the prefetch thread read this unit while compute went on. */
   loadInBackground: boolean;
+  /**
+   * A sparse (mixture-of-experts) layer's routed experts in this step. Their reads and
+   * create_layer ran on the compute thread inside the layer's forward, and are not in forwardNs.
+   */
+  experts?: ExpertRecord;
+}
+
+export interface ExpertRecord {
+  /** The experts the step's tokens routed to, ascending. */
+  used: number[];
+  /** Read from disk for this step. */
+  loaded: number;
+  /** Already in memory: the expert cache, or (whole-layer streaming) the layer's own unit. */
+  cached: number;
+  bytesRead: number;
+  loadNs: number;
+  createNs: number;
 }
 
 export interface StepRecord {

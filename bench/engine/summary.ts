@@ -1,4 +1,5 @@
 // Headline timings of one generation, from the engine's step records.
+import { stepTotals } from '../profile/phases.js';
 import type { StepRecord } from './records.js';
 
 export interface GenerationTimings {
@@ -30,7 +31,7 @@ export function summarizeSteps(steps: StepRecord[], generated: number): Generati
     decode_tokens_per_s: decode.length > 0 && decodeNs > 0 ? decode.length / (decodeNs / 1e9) : null,
     ms_per_token: decode.length > 0 ? ms(decodeNs) / decode.length : null,
     total_ms: ms(totalNs),
-    bytes_read: steps.reduce((a, s) => a + s.units.reduce((b, u) => b + u.bytesRead, 0), 0),
+    bytes_read: stepTotals(steps).bytesRead,
     peak_rss_bytes: steps.reduce((a, s) => Math.max(a, s.peakRssBytes), 0),
   };
 }

@@ -1,7 +1,7 @@
 import { ModelError } from '../errors.js';
 import { isJsonObject, show, type JsonObject } from './json.js';
 import { ropeOf } from './rope.js';
-import { SUPPORTED_ARCHITECTURES, type Architecture, type ModelDtype, type ModelSpec } from './types.js';
+import { SUPPORTED_ARCHITECTURES, type Architecture, type ModelDtype, type ModelSpec, type MoeSpec } from './types.js';
 
 /** Which bias tensors the transformers modules of this architecture and config create. */
 export interface LayerBiases {
@@ -22,6 +22,9 @@ const MODEL_TYPES: Record<string, Architecture> = {
   mistral: 'MistralForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
   qwen3: 'Qwen3ForCausalLM',
+  mixtral: 'MixtralForCausalLM',
+  qwen2_moe: 'Qwen2MoeForCausalLM',
+  qwen3_moe: 'Qwen3MoeForCausalLM',
 };
 
 /**
@@ -33,6 +36,19 @@ const ARCH_DEFAULTS: Record<Architecture, { numKvHeads?: number; headDim?: numbe
   MistralForCausalLM: { numKvHeads: 8 },
   Qwen2ForCausalLM: { numKvHeads: 32 },
   Qwen3ForCausalLM: { numKvHeads: 32, headDim: 128 },
+  MixtralForCausalLM: { numKvHeads: 8 },
+  Qwen2MoeForCausalLM: { numKvHeads: 16 },
+  Qwen3MoeForCausalLM: { numKvHeads: 4 },
+};
+
+/**
+ * The MoE config classes' defaults (transformers' MixtralConfig, Qwen2MoeConfig, Qwen3MoeConfig),
+ * used when a key is absent. Mixtral always renormalises and has no shared expert.
+ */
+const MOE_DEFAULTS: Partial<Record<Architecture, { experts: number; topK: number; expertIntermediate?: number; shared?: number }>> = {
+  MixtralForCausalLM: { experts: 8, topK: 2 },
+  Qwen2MoeForCausalLM: { experts: 60, topK: 4, expertIntermediate: 1408, shared: 5632 },
+  Qwen3MoeForCausalLM: { experts: 128, topK: 8, expertIntermediate: 768 },
 };
 
 const MODEL_DTYPES: readonly string[] = ['float32', 'float16', 'bfloat16'] satisfies ModelDtype[];
@@ -120,14 +136,15 @@ export function parseModelConfig(config: unknown, generationConfig: unknown | un
     ropeTheta,
     rope,
     tieWordEmbeddings: flag('tie_word_embeddings', false),
-    qkNorm: architecture === 'Qwen3ForCausalLM',
+    qkNorm: architecture === 'Qwen3ForCausalLM' || architecture === 'Qwen3MoeForCausalLM',
     slidingWindow: slidingWindowOf(config, architecture, numLayers, fail),
     qkRowsInterleaved: false,
+    moe: moeOf(config, architecture, numLayers, positiveInt, flag, fail),
     dtype: dtypeOf(config, fail),
     bosTokenId: bosTokenIdOf(gen, 'generation_config.json', fail) ?? bosTokenIdOf(config, 'config.json', fail) ?? null,
     eosTokenIds: [...new Set([...eosTokenIdsOf(gen, 'generation_config.json', fail), ...eosTokenIdsOf(config, 'config.json', fail)])],
   };
-  return { spec, biases: biasesOf(architecture, attentionBias, mlpBias) };
+  return { spec, biases: biasesOf(architecture, attentionBias, mlpBias, flag('qkv_bias', true)) };
 }
 
 function architectureOf(config: JsonObject, fail: Fail): Architecture {
@@ -150,6 +167,54 @@ function architectureOf(config: JsonObject, fail: Fail): Architecture {
   );
 }
 
+function moeOf(
+  config: JsonObject,
+  architecture: Architecture,
+  numLayers: number,
+  positiveInt: (key: string, value?: unknown) => number,
+  flag: (key: string, fallback: boolean) => boolean,
+  fail: Fail,
+): MoeSpec | null {
+  const defaults = MOE_DEFAULTS[architecture];
+  if (!defaults) return null;
+  const mixtral = architecture === 'MixtralForCausalLM';
+  const count = (key: string, fallback: number): number => {
+    const value = config[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      return fail(`'${key}' must be a non-negative integer, found ${show(value)}`);
+    }
+    return value;
+  };
+  const expertsKey = mixtral ? 'num_local_experts' : 'num_experts';
+  const numExperts = count(expertsKey, defaults.experts);
+  const step = positiveInt('decoder_sparse_step', config.decoder_sparse_step ?? 1);
+  const mlpOnly = config.mlp_only_layers ?? [];
+  if (!Array.isArray(mlpOnly) || mlpOnly.some((i) => typeof i !== 'number' || !Number.isSafeInteger(i))) {
+    return fail(`'mlp_only_layers' must be a list of layer indices, found ${show(mlpOnly)}`);
+  }
+  // As the decoder layers of transformers choose their MLP.
+  const sparseLayers = Array.from({ length: numLayers }, (_, i) => i).filter(
+    (i) => mixtral || (numExperts > 0 && !mlpOnly.includes(i) && (i + 1) % step === 0),
+  );
+  if (numExperts === 0 || sparseLayers.length === 0) return null;
+  const topK = positiveInt('num_experts_per_tok', config.num_experts_per_tok ?? defaults.topK);
+  if (topK > numExperts) fail(`num_experts_per_tok (${topK}) is more than ${expertsKey} (${numExperts})`);
+  const expertIntermediateSize = mixtral
+    ? positiveInt('intermediate_size')
+    : positiveInt('moe_intermediate_size', config.moe_intermediate_size ?? defaults.expertIntermediate);
+  const sharedExpertIntermediateSize =
+    defaults.shared === undefined ? null : positiveInt('shared_expert_intermediate_size', config.shared_expert_intermediate_size ?? defaults.shared);
+  return {
+    numExperts,
+    topK,
+    expertIntermediateSize,
+    sharedExpertIntermediateSize,
+    normTopkProb: mixtral || flag('norm_topk_prob', false),
+    sparseLayers,
+  };
+}
+
 function modelTypeOf(architecture: Architecture): string {
   return Object.keys(MODEL_TYPES).find((key) => MODEL_TYPES[key] === architecture)!;
 }
@@ -165,8 +230,10 @@ function dtypeOf(config: JsonObject, fail: Fail): ModelDtype {
 
 function slidingWindowOf(config: JsonObject, architecture: Architecture, numLayers: number, fail: Fail): number | null {
   if (architecture === 'LlamaForCausalLM') return null;
-  if (architecture === 'MistralForCausalLM') {
-    const window = config.sliding_window === undefined ? MISTRAL_SLIDING_WINDOW : config.sliding_window;
+  if (architecture === 'MistralForCausalLM' || architecture === 'MixtralForCausalLM') {
+    // Mixtral's config class defaults sliding_window to None, Mistral's to 4096.
+    const fallback = architecture === 'MistralForCausalLM' ? MISTRAL_SLIDING_WINDOW : null;
+    const window = config.sliding_window === undefined ? fallback : config.sliding_window;
     if (window === null) return null;
     if (typeof window !== 'number' || !Number.isSafeInteger(window) || window <= 0) {
       return fail(`'sliding_window' must be a positive integer or null, found ${show(window)}`);
@@ -177,6 +244,10 @@ function slidingWindowOf(config: JsonObject, architecture: Architecture, numLaye
   // derives that list from use_sliding_window and max_window_layers when it is absent.
   const unsupported = (why: string): never =>
     fail(`sliding-window attention for ${architecture} is not supported (${why})`);
+  // The MoE Qwens slide on a different set of layers than Qwen2/Qwen3 (every other one, or all).
+  if ((architecture === 'Qwen2MoeForCausalLM' || architecture === 'Qwen3MoeForCausalLM') && config.use_sliding_window === true) {
+    return unsupported('use_sliding_window is true');
+  }
   const layerTypes = config.layer_types;
   if (layerTypes !== undefined && layerTypes !== null) {
     if (!Array.isArray(layerTypes)) return fail(`'layer_types' must be a list, found ${show(layerTypes)}`);
@@ -215,7 +286,7 @@ function eosTokenIdsOf(obj: JsonObject, where: string, fail: Fail): number[] {
 }
 
 /** Mirrors the nn.Linear(bias=...) arguments of each architecture's attention and MLP modules. */
-function biasesOf(architecture: Architecture, attentionBias: boolean, mlpBias: boolean): LayerBiases {
+function biasesOf(architecture: Architecture, attentionBias: boolean, mlpBias: boolean, qkvBias: boolean): LayerBiases {
   switch (architecture) {
     case 'LlamaForCausalLM':
       return { qkv: attentionBias, o: attentionBias, mlp: mlpBias };
@@ -224,6 +295,11 @@ function biasesOf(architecture: Architecture, attentionBias: boolean, mlpBias: b
     case 'Qwen2ForCausalLM':
       return { qkv: true, o: false, mlp: false };
     case 'Qwen3ForCausalLM':
+    case 'Qwen3MoeForCausalLM':
       return { qkv: attentionBias, o: attentionBias, mlp: false };
+    case 'MixtralForCausalLM':
+      return { qkv: false, o: false, mlp: false };
+    case 'Qwen2MoeForCausalLM':
+      return { qkv: qkvBias, o: false, mlp: false };
   }
 }

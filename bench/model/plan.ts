@@ -7,7 +7,7 @@ import { openGgufModel } from './gguf/model.js';
 import { isJsonObject, readJsonObject, show } from './json.js';
 import { resolveModelSource, type ModelSource } from './resolve.js';
 import { PROVENANCE_KEY } from '../synth/shapes.js';
-import type { LayerTensors, LoadPlan, ModelSpec, TensorRef } from './types.js';
+import { layerTensorRefs, type ExpertTensors, type LayerTensors, type LoadPlan, type ModelSpec, type TensorRef } from './types.js';
 
 /** A tensor shape the config implies, and the config fields it follows from. */
 interface Expected {
@@ -60,7 +60,7 @@ export function buildLoadPlan(idOrPath: string, env: NodeJS.ProcessEnv = process
       `${modelDir}: lm_head.weight is missing and tie_word_embeddings is false: the logits would be all zero`,
     );
   }
-  const used = [embed, finalNorm, lmHead, ...layers.flatMap((layer) => Object.values(layer) as TensorRef[])];
+  const used = [embed, finalNorm, lmHead, ...layers.flatMap((layer) => layerTensorRefs(layer))];
   return {
     modelDir,
     source,
@@ -128,6 +128,25 @@ function expectedShapes(spec: ModelSpec) {
     kvBias: e([numKvHeads * headDim], KV, HD),
     upProj: e([inter, h], I, H),
     downProj: e([h, inter], H, I),
+    ...moeShapes(spec, e, H),
+  };
+}
+
+function moeShapes(spec: ModelSpec, e: (shape: number[], ...because: string[]) => Expected, H: string) {
+  const moe = spec.moe;
+  if (!moe) return {};
+  const h = spec.hiddenSize;
+  const N = `num_experts=${moe.numExperts}`;
+  const EI = `${spec.architecture === 'MixtralForCausalLM' ? 'intermediate_size' : 'moe_intermediate_size'}=${moe.expertIntermediateSize}`;
+  const shared = moe.sharedExpertIntermediateSize ?? 0;
+  const SI = `shared_expert_intermediate_size=${shared}`;
+  return {
+    router: e([moe.numExperts, h], N, H),
+    expertUp: e([moe.expertIntermediateSize, h], EI, H),
+    expertDown: e([h, moe.expertIntermediateSize], H, EI),
+    sharedUp: e([shared, h], SI, H),
+    sharedDown: e([h, shared], H, SI),
+    sharedGate: e([1, h], H),
   };
 }
 
@@ -143,10 +162,14 @@ function layerTensors(picker: TensorPicker, i: number, spec: ModelSpec, biases: 
     v_proj: w('self_attn.v_proj.weight', s.kvProj),
     o_proj: w('self_attn.o_proj.weight', s.oProj),
     post_attention_layernorm: w('post_attention_layernorm.weight', s.hiddenVec),
-    gate_proj: w('mlp.gate_proj.weight', s.upProj),
-    up_proj: w('mlp.up_proj.weight', s.upProj),
-    down_proj: w('mlp.down_proj.weight', s.downProj),
   };
+  if (spec.moe?.sparseLayers.includes(i)) {
+    Object.assign(layer, sparseMlp(picker, i, spec, s));
+  } else {
+    layer.gate_proj = w('mlp.gate_proj.weight', s.upProj);
+    layer.up_proj = w('mlp.up_proj.weight', s.upProj);
+    layer.down_proj = w('mlp.down_proj.weight', s.downProj);
+  }
   if (biases.qkv) {
     const why = spec.architecture === 'Qwen2ForCausalLM' ? 'Qwen2 always has q/k/v biases' : 'attention_bias is true';
     layer.q_bias = w('self_attn.q_proj.bias', s.qBias, why);
@@ -166,6 +189,36 @@ function layerTensors(picker: TensorPicker, i: number, spec: ModelSpec, biases: 
     layer.down_bias = w('mlp.down_proj.bias', s.hiddenVec, why);
   }
   return layer;
+}
+
+/** The Hub's names of a sparse layer's MoE tensors (per-expert, as Mixtral and the Qwen MoE models ship). */
+function moeNames(spec: ModelSpec) {
+  if (spec.architecture === 'MixtralForCausalLM') {
+    return { block: 'block_sparse_moe', gate: 'w1', up: 'w3', down: 'w2' };
+  }
+  return { block: 'mlp', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
+}
+
+function sparseMlp(picker: TensorPicker, i: number, spec: ModelSpec, s: Shapes): Partial<LayerTensors> {
+  const moe = spec.moe!;
+  const names = moeNames(spec);
+  const prefix = `model.layers.${i}.${names.block}`;
+  const why = `layer ${i} is a sparse layer of ${moe.numExperts} experts`;
+  picker.refuseExpertsBeyond(`${prefix}.experts.`, moe.numExperts);
+  const experts: ExpertTensors[] = Array.from({ length: moe.numExperts }, (_, x) => ({
+    gate_proj: picker.require(`${prefix}.experts.${x}.${names.gate}.weight`, s.expertUp!, why),
+    up_proj: picker.require(`${prefix}.experts.${x}.${names.up}.weight`, s.expertUp!, why),
+    down_proj: picker.require(`${prefix}.experts.${x}.${names.down}.weight`, s.expertDown!, why),
+  }));
+  const sparse: Partial<LayerTensors> = { router: picker.require(`${prefix}.gate.weight`, s.router!, why), experts };
+  if (moe.sharedExpertIntermediateSize !== null) {
+    const sharedWhy = 'Qwen2-MoE layers have a shared expert';
+    sparse.shared_gate_proj = picker.require(`${prefix}.shared_expert.gate_proj.weight`, s.sharedUp!, sharedWhy);
+    sparse.shared_up_proj = picker.require(`${prefix}.shared_expert.up_proj.weight`, s.sharedUp!, sharedWhy);
+    sparse.shared_down_proj = picker.require(`${prefix}.shared_expert.down_proj.weight`, s.sharedDown!, sharedWhy);
+    sparse.shared_expert_gate = picker.require(`${prefix}.shared_expert_gate.weight`, s.sharedGate!, sharedWhy);
+  }
+  return sparse;
 }
 
 /** Hands out checkpoint tensors after checking their shapes, and remembers which were used. */
@@ -204,6 +257,21 @@ class TensorPicker {
     throw new ModelError(
       `${this.modelDir}: tensor ${name} is missing${why ? ` (required: ${why})` : ''}; searched ${this.checkpoint.searched}`,
     );
+  }
+
+  /** An expert the config does not count would silently never run: the config contradicts the checkpoint. */
+  refuseExpertsBeyond(prefix: string, numExperts: number): void {
+    let most = -1;
+    for (const name of this.checkpoint.tensors.keys()) {
+      if (!name.startsWith(prefix)) continue;
+      const index = /^(\d+)\./.exec(name.slice(prefix.length));
+      if (index) most = Math.max(most, Number(index[1]));
+    }
+    if (most >= numExperts) {
+      throw new ModelError(
+        `${this.modelDir}: config contradicts checkpoint: ${prefix}${most}.* exists but the config has ${numExperts} experts per layer`,
+      );
+    }
   }
 
   /** A whole missing layer gets one clear message instead of one about its first tensor. */

@@ -10,14 +10,36 @@ export type Architecture =
   | 'LlamaForCausalLM'
   | 'MistralForCausalLM'
   | 'Qwen2ForCausalLM'
-  | 'Qwen3ForCausalLM';
+  | 'Qwen3ForCausalLM'
+  | 'MixtralForCausalLM'
+  | 'Qwen2MoeForCausalLM'
+  | 'Qwen3MoeForCausalLM';
 
 export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = [
   'LlamaForCausalLM',
   'MistralForCausalLM',
   'Qwen2ForCausalLM',
   'Qwen3ForCausalLM',
+  'MixtralForCausalLM',
+  'Qwen2MoeForCausalLM',
+  'Qwen3MoeForCausalLM',
 ];
+
+/**
+ * Mixture-of-experts routing as the transformers modules do it: softmax over the router logits,
+ * the top-k experts, their weights renormalised to sum 1 when normTopkProb.
+ */
+export interface MoeSpec {
+  numExperts: number;
+  topK: number;
+  /** Rows of each routed expert's gate/up projection (moe_intermediate_size; Mixtral: intermediate_size). */
+  expertIntermediateSize: number;
+  /** Qwen2-MoE's shared expert, gated by a sigmoid; null when the architecture has none. */
+  sharedExpertIntermediateSize: number | null;
+  normTopkProb: boolean;
+  /** Decoder layers whose MLP is sparse (decoder_sparse_step and mlp_only_layers), ascending. */
+  sparseLayers: number[];
+}
 
 
 /** Checkpoint dtype as written in config.json (`torch_dtype` or transformers-5 `dtype`). */
@@ -58,6 +80,8 @@ export interface ModelSpec {
   slidingWindow: number | null;
   /** GGUF llama files: each head's Q/K weight rows in llama.cpp's interleaved order (the engine restores it). */
   qkRowsInterleaved: boolean;
+  /** Mixture-of-experts models; null for dense ones. */
+  moe: MoeSpec | null;
   /** config.json's torch_dtype, or a GGUF file's type (F32, Q4_K_M, ...). */
   dtype: ModelDtype | string;
   bosTokenId: number | null;
@@ -76,10 +100,18 @@ export interface TensorRef {
   shape: number[];
 }
 
+/** One routed expert's SwiGLU MLP. */
+export interface ExpertTensors {
+  gate_proj: TensorRef;
+  up_proj: TensorRef;
+  down_proj: TensorRef;
+}
+
 /**
- * Tensors of one decoder layer, keyed by role. Optional roles are present exactly when the
- * checkpoint has them (biases, Qwen3 q_norm/k_norm); the plan builder has already checked that
- * the architecture and config agree with what is present.
+ * Tensors of one decoder layer, keyed by role (the engine's role names). Optional roles are
+ * present exactly when the checkpoint has them (biases, Qwen3 q_norm/k_norm); a dense layer has
+ * gate/up/down_proj, a sparse one router and experts (and Qwen2-MoE's shared expert). The plan
+ * builder has already checked that the architecture and config agree with what is present.
  */
 export interface LayerTensors {
   input_layernorm: TensorRef;
@@ -94,12 +126,26 @@ export interface LayerTensors {
   q_norm?: TensorRef;
   k_norm?: TensorRef;
   post_attention_layernorm: TensorRef;
-  gate_proj: TensorRef;
-  up_proj: TensorRef;
-  down_proj: TensorRef;
+  gate_proj?: TensorRef;
+  up_proj?: TensorRef;
+  down_proj?: TensorRef;
   gate_bias?: TensorRef;
   up_bias?: TensorRef;
   down_bias?: TensorRef;
+  router?: TensorRef;
+  experts?: ExpertTensors[];
+  shared_gate_proj?: TensorRef;
+  shared_up_proj?: TensorRef;
+  shared_down_proj?: TensorRef;
+  shared_expert_gate?: TensorRef;
+}
+
+/** Every tensor of a layer, its experts' included. */
+export function layerTensorRefs(layer: LayerTensors): TensorRef[] {
+  const { experts, ...roles } = layer;
+  const refs = Object.values(roles).filter((t): t is TensorRef => t !== undefined);
+  for (const e of experts ?? []) refs.push(e.gate_proj, e.up_proj, e.down_proj);
+  return refs;
 }
 
 export interface LoadPlan {

@@ -1,11 +1,11 @@
 // What a result file says about the model it measured.
 import { basename } from 'node:path';
 import { modelArgument } from '../model/resolve.js';
-import type { LoadPlan, TensorRef } from '../model/types.js';
+import { layerTensorRefs, type LoadPlan, type TensorRef } from '../model/types.js';
 import type { ModelInfo } from '../results/profile-schema.js';
 
 function planTensors(plan: LoadPlan): TensorRef[] {
-  const all = [plan.embed, plan.finalNorm, plan.lmHead, ...plan.layers.flatMap((l) => Object.values(l) as TensorRef[])];
+  const all = [plan.embed, plan.finalNorm, plan.lmHead, ...plan.layers.flatMap((l) => layerTensorRefs(l))];
   return [...new Set(all)];
 }
 

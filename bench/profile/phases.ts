@@ -12,6 +12,23 @@ export const PHASE_FIELD: Record<Phase, keyof Pick<UnitRecord, 'loadNs' | 'cpuWa
   kv_fill: 'kvFillNs',
 };
 
+/**
+ * A unit's time in one phase of one step. A sparse layer's expert reads and their create_layer
+ * ran on the compute thread, inside the layer's forward: they count as foreground load and create.
+ */
+export function unitPhaseNs(u: UnitRecord, phase: Phase): number {
+  const own = u[PHASE_FIELD[phase]];
+  if (!u.experts) return own;
+  if (phase === 'load_safe_tensor') return own + u.experts.loadNs;
+  if (phase === 'create_layer') return own + u.experts.createNs;
+  return own;
+}
+
+/** Bytes a unit read in one step, its experts' included. */
+export function unitBytesRead(u: UnitRecord): number {
+  return u.bytesRead + (u.experts?.bytesRead ?? 0);
+}
+
 /** Nanosecond totals of one run (or one step), as the phase table shows them. */
 export interface PhaseTotals {
   phases: Record<Phase, number>;
@@ -43,9 +60,9 @@ export function stepTotals(steps: readonly StepRecord[]): PhaseTotals {
     wall += step.wallNs + step.sampleNs;
     sampling += step.sampleNs;
     for (const u of step.units) {
-      for (const p of PHASES) phases[p] += u[PHASE_FIELD[p]];
+      for (const p of PHASES) phases[p] += unitPhaseNs(u, p);
       if (u.loadInBackground) backgroundLoad += u.loadNs;
-      bytesRead += u.bytesRead;
+      bytesRead += unitBytesRead(u);
     }
   }
   const foreground = phases.load_safe_tensor - backgroundLoad + phases.load_safe_tensor_cpu_wait + phases.create_layer +

@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import { cacheMode, type CacheMode, type ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
+import type { ExpertStats } from './experts.js';
 import { PHASE_ROWS, type ProfileSummary } from './summary.js';
 import { dtypeMix } from './units.js';
 import { DISK_SHARE } from './verdict.js';
@@ -30,7 +31,8 @@ const CACHE_LABEL: Record<CacheMode, string> = {
 export function headline(file: ProfileFile): string {
   const m = file.model;
   const s = file.settings;
-  const mode = `${s.resident ? 'resident' : s.prefetch ? 'streaming + prefetch' : 'streaming, no prefetch'} (--io ${s.io})`;
+  const experts = s.experts ? `, ${s.experts.streaming ? `expert streaming, cache ${mib(s.experts.cache_bytes)}` : 'whole-layer streaming'}` : '';
+  const mode = `${s.resident ? 'resident' : s.prefetch ? 'streaming + prefetch' : 'streaming, no prefetch'} (--io ${s.io}${experts})`;
   const synthetic = m.synthetic ? `synthetic ${m.synthetic.shape}, ` : '';
   const measured = file.runs.filter((r) => !r.warmup).length;
   return (
@@ -68,6 +70,7 @@ export function profileTables(summary: ProfileSummary, maxLayers: number): Table
     ]);
   const perStep = summary.decode.steps > 0 ? 'decode step' : 'prefill';
   return [
+    ...(summary.experts ? [expertTable(summary.experts, perStep)] : []),
     { title: `Phases per run (ms, ${summary.cache} cache)`, head: ['phase', 'median', 'min', 'max', 'stdev', 'share of wall'], rows: phaseRows },
     { title: `Prefill (${summary.prefill.tokens} tokens) and decode (${summary.decode.steps} steps)`, head: ['metric', 'median', 'min', 'max', 'stdev'], rows: speed },
     {
@@ -76,6 +79,27 @@ export function profileTables(summary: ProfileSummary, maxLayers: number): Table
       rows: layers,
     },
   ];
+}
+
+function expertTable(e: ExpertStats, perStep: string): TableData {
+  const rate = (x: number | null) => (x === null ? 'n/a' : pct(x));
+  const rows = [
+    ['experts used (all sparse layers)', f1(e.used_per_step)],
+    ['experts read from disk', f1(e.loaded_per_step)],
+    ['expert cache hit rate', e.streaming ? rate(e.cache_hit_rate) : 'n/a (whole layers)'],
+    ['same experts as the previous token', rate(e.repeat_rate)],
+    ['expert load ms (compute thread)', f2(e.load_ms_per_step)],
+    ['expert create_layer ms', f2(e.create_ms_per_step)],
+    ['ms per expert read', e.load_ms_per_expert === null ? 'n/a' : f2(e.load_ms_per_expert)],
+    ['MiB read (whole layers)', `${mib(e.bytes_per_step)} (${mib(e.whole_layer_bytes_per_step)})`],
+    ['largest share of a sparse layer read', pct(e.max_layer_read_share)],
+    ['working set (distinct experts used)', `${mib(e.working_set_bytes)} · cache ${e.cache_bytes === null ? 'unbounded (resident)' : mib(e.cache_bytes)}`],
+  ];
+  return {
+    title: `Experts (median per ${perStep}; ${e.sparse_layers} sparse layers, top-${e.top_k} of ${e.num_experts}, ${mib(e.expert_bytes)} each${e.streaming ? '' : ', whole-layer streaming'})`,
+    head: ['metric', 'value'],
+    rows,
+  };
 }
 
 export function footer(summary: ProfileSummary): string[] {

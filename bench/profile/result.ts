@@ -12,7 +12,7 @@ import { modelInfo } from './model-info.js';
 import { footer, headline, profileTables, renderMarkdown } from './render.js';
 import { mixEstimates } from '../quantize/estimate.js';
 import { summarizeProfile, type ProfileSummary } from './summary.js';
-import { unitFacts } from './units.js';
+import { expertBytesOf, unitFacts } from './units.js';
 
 export interface ProfileInputs {
   plan: LoadPlan;
@@ -36,6 +36,9 @@ export function buildProfileFile(i: ProfileInputs): ProfileFile {
     deviceReadLimitMBps: i.environment.measured ? deviceReadLimit(i.environment.measured.disk_read).mbps : null,
     units: unitFacts(i.plan),
     quantized: mixEstimates(i.plan),
+    moe: i.plan.spec.moe && i.settings.experts
+      ? { spec: i.plan.spec.moe, expertBytes: expertBytesOf(i.plan), cacheBytes: i.settings.resident ? null : i.settings.experts.cache_bytes }
+      : null,
   });
   // Validated like any file read back, so nothing is written that could not be read.
   return parseProfileFile({

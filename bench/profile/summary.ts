@@ -4,8 +4,10 @@ import type { StepRecord } from '../engine/records.js';
 import { median, summarize, type Summary } from '../stats.js';
 import type { MixEstimate } from '../quantize/estimate.js';
 import type { CacheMode } from '../results/profile-schema.js';
-import { deviceShare, overlapEfficiency, PHASE_FIELD, PHASES, stepTotals, type Phase, type PhaseTotals } from './phases.js';
+import { deviceShare, overlapEfficiency, PHASES, stepTotals, unitBytesRead, unitPhaseNs, type Phase, type PhaseTotals } from './phases.js';
+import { expertNs, expertStats, expertVerdict, type ExpertStats } from './experts.js';
 import type { UnitFacts } from './units.js';
+import type { MoeSpec } from '../model/types.js';
 import { bottleneckVerdict, type Verdict } from './verdict.js';
 
 export type PhaseRow = Phase | 'sampling' | 'unaccounted';
@@ -56,6 +58,8 @@ export interface ProfileSummary {
   device_read_limit_mb_per_s: number | null;
   overlap_efficiency: Summary;
   peak_rss_bytes: number;
+  /** Mixture-of-experts models: what the routed experts cost (absent for dense models and older files). */
+  experts?: ExpertStats | null;
   verdict: Verdict;
 }
 
@@ -77,21 +81,21 @@ function layerStats(runs: readonly StepRecord[][], units: readonly UnitFacts[]):
   const steps = perUnitSteps(runs);
   const names = steps[0].units.map((u) => u.name);
   return names.map((name, i) => {
-    const m = (field: (typeof PHASE_FIELD)[Phase]) => toMs(median(steps.map((s) => s.units[i][field])));
+    const m = (phase: Phase) => toMs(median(steps.map((s) => unitPhaseNs(s.units[i], phase))));
     const facts = units.find((u) => u.name === name);
     const row = {
       name,
-      load_ms: m('loadNs'),
-      cpu_wait_ms: m('cpuWaitNs'),
-      create_ms: m('createNs'),
-      forward_ms: m('forwardNs'),
-      kv_fill_ms: m('kvFillNs'),
+      load_ms: m('load_safe_tensor'),
+      cpu_wait_ms: m('load_safe_tensor_cpu_wait'),
+      create_ms: m('create_layer'),
+      forward_ms: m('forward_per_layer'),
+      kv_fill_ms: m('kv_fill'),
     };
     return {
       ...row,
       total_ms: row.load_ms + row.cpu_wait_ms + row.create_ms + row.forward_ms + row.kv_fill_ms,
       unit_bytes: facts?.bytes ?? 0,
-      bytes_per_decode_step: median(steps.map((s) => s.units[i].bytesRead)),
+      bytes_per_decode_step: median(steps.map((s) => unitBytesRead(s.units[i]))),
       dtypes: facts?.dtypes ?? {},
     };
   });
@@ -115,6 +119,8 @@ export interface SummaryOptions {
   units: readonly UnitFacts[];
   /** What a decode token would read in smaller GGUF types, for the verdict's advice. */
   quantized: readonly MixEstimate[];
+  /** Mixture-of-experts models: the routing, one expert's bytes and the expert cache (null: resident, unbounded). */
+  moe?: { spec: MoeSpec; expertBytes: number; cacheBytes: number | null } | null;
 }
 
 export function summarizeProfile(measured: readonly StepRecord[][], opts: SummaryOptions): ProfileSummary {
@@ -137,7 +143,19 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
 
   // The verdict judges the median run, so one noisy run cannot flip it.
   const medianWall = median(totals.map((t) => t.wall));
-  const typical = totals.reduce((a, b) => (Math.abs(b.wall - medianWall) < Math.abs(a.wall - medianWall) ? b : a));
+  const typicalRun = totals.reduce((best, t, i) => (Math.abs(t.wall - medianWall) < Math.abs(totals[best].wall - medianWall) ? i : best), 0);
+  const typical = totals[typicalRun];
+  const experts = opts.moe ? expertStats(measured, opts.moe.spec, opts.units, opts.moe.expertBytes, opts.moe.cacheBytes) : null;
+  const verdict = bottleneckVerdict({
+    totals: typical,
+    prefetch: opts.prefetch,
+    resident: opts.resident,
+    cache: opts.cache,
+    io: opts.io,
+    deviceReadLimitMBps: opts.deviceReadLimitMBps ?? undefined,
+    bytesPerToken: decodeWeightBytes(opts.units),
+    quantized: opts.quantized,
+  });
   return {
     cache: opts.cache,
     measured_runs: measured.length,
@@ -151,7 +169,7 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
       ms_per_token: decodeSteps > 0 ? summarize(decodeNs.map((ns) => toMs(ns) / decodeSteps)) : null,
     },
     layers: layerStats(measured, opts.units),
-    bytes_per_decode_step: median(perUnitSteps(measured).map((s) => s.units.reduce((a, u) => a + u.bytesRead, 0))),
+    bytes_per_decode_step: median(perUnitSteps(measured).map((s) => s.units.reduce((a, u) => a + unitBytesRead(u), 0))),
     dtypes: decodeDtypes(opts.units),
     bytes_read: summarize(totals.map((t) => t.bytesRead)),
     device_bytes_read: totals.every((t) => t.deviceBytesRead !== null) ? summarize(totals.map((t) => t.deviceBytesRead!)) : null,
@@ -160,16 +178,8 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
     device_read_limit_mb_per_s: opts.deviceReadLimitMBps ?? null,
     overlap_efficiency: summarize(totals.map(overlapEfficiency)),
     peak_rss_bytes: Math.max(...measured.flatMap((steps) => steps.map((s) => s.peakRssBytes))),
-    verdict: bottleneckVerdict({
-      totals: typical,
-      prefetch: opts.prefetch,
-      resident: opts.resident,
-      cache: opts.cache,
-      io: opts.io,
-      deviceReadLimitMBps: opts.deviceReadLimitMBps ?? undefined,
-      bytesPerToken: decodeWeightBytes(opts.units),
-      quantized: opts.quantized,
-    }),
+    experts,
+    verdict: experts ? expertVerdict(verdict, typical, experts, expertNs(measured[typicalRun])) : verdict,
   };
 }
 

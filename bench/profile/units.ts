@@ -1,7 +1,7 @@
 // What each unit the engine streams holds: its bytes on disk and their mix of storage types, in
 // the engine's unit order (embed, layers.0.., lm_head), so the profile can say what every token
 // reads and where a smaller type would help.
-import type { LayerTensors, LoadPlan, TensorRef } from '../model/types.js';
+import { layerTensorRefs, type LayerTensors, type LoadPlan, type TensorRef } from '../model/types.js';
 
 export interface UnitFacts {
   name: string;
@@ -20,7 +20,7 @@ function facts(name: string, tensors: TensorRef[]): UnitFacts {
 export function unitFacts(plan: LoadPlan): UnitFacts[] {
   return [
     facts('embed', [plan.embed]),
-    ...plan.layers.map((l: LayerTensors, i) => facts(`layers.${i}`, Object.values(l) as TensorRef[])),
+    ...plan.layers.map((l: LayerTensors, i) => facts(`layers.${i}`, layerTensorRefs(l))),
     facts('lm_head', [plan.lmHead]),
   ];
 }
@@ -32,4 +32,10 @@ export function dtypeMix(dtypes: Record<string, number>): string {
     .sort((a, b) => b[1] - a[1])
     .map(([t, b]) => `${t} ${((100 * b) / total).toFixed(b / total < 0.01 ? 1 : 0)}%`)
     .join(', ');
+}
+
+/** Bytes of one routed expert (all experts of a model have the same shapes and types in practice); 0 for a dense model. */
+export function expertBytesOf(plan: LoadPlan): number {
+  const expert = plan.layers.find((l) => l.experts?.length)?.experts![0];
+  return expert ? expert.gate_proj.bytes + expert.up_proj.bytes + expert.down_proj.bytes : 0;
 }

@@ -6,7 +6,8 @@ import type { CacheMode } from '../results/profile-schema.js';
 import { computeNs, deviceShare, type PhaseTotals } from './phases.js';
 
 /** 'page-cache': loads dominate, but the page cache served them: a memory copy, not the disk. */
-export type Bottleneck = 'disk' | 'page-cache' | 'copy' | 'compute' | 'prefetch-stall' | 'overhead';
+/** 'expert-load': a mixture-of-experts model's routed experts, read on the compute thread, dominate. */
+export type Bottleneck = 'disk' | 'page-cache' | 'copy' | 'compute' | 'prefetch-stall' | 'overhead' | 'expert-load';
 
 export interface Verdict {
   bottleneck: Bottleneck;
@@ -41,13 +42,14 @@ export const OVERHEAD_SHARE = 0.4;
 /** Loads are the disk's when the devices delivered at least this share of the bytes read. */
 export const DISK_SHARE = 0.5;
 
-const ADVICE: Record<Bottleneck, string> = {
+export const ADVICE_FOR: Readonly<Record<Bottleneck, string>> = {
   disk: 'put the model on a faster local SSD/NVMe, or read fewer bytes (a smaller dtype or compression; compression disables prefetch in RabbitLLM, so measure both)',
   'page-cache': 'the page cache served the loads, so each is a memory copy, not a disk read: --io mmap reads them in place (CPU), or read fewer bytes, or keep the layers in memory (--resident) if they fit; --cold (every step from the disk) measures what a model larger than RAM would read',
   copy: 'keep prefetch on so copies overlap loading; on CUDA use pinned memory and async transfer; store weights in the compute dtype so create_layer has nothing to convert',
   compute: 'faster attention and kernels (SDPA/Flash on GPU, SIMD kernels on CPU), more threads, or a smaller model; on small models the CPU can beat CUDA',
   'prefetch-stall': 'the compute thread waits for layers that should already be loaded: check that prefetch is on and overlapping (--no-prefetch vs default), and that nothing else competes for the disk',
   overhead: 'time goes outside the measured phases (sampling, embedding, scheduling): profile with more tokens per step or report it',
+  'expert-load': 'keep more experts between tokens (a larger --expert-cache), read fewer bytes per expert (a smaller dtype), or put the model on a faster disk',
 };
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
@@ -59,7 +61,7 @@ export function bottleneckVerdict({ totals: t, prefetch, resident, cache, bytesP
   const create = t.phases.create_layer;
   const compute = t.phases.forward_per_layer + t.phases.kv_fill;
   const make = (bottleneck: Bottleneck, share: number, what: string): Verdict => {
-    const base = bottleneck === 'page-cache' && io === 'mmap' ? MAPPED_PAGE_CACHE : ADVICE[bottleneck];
+    const base = bottleneck === 'page-cache' && io === 'mmap' ? MAPPED_PAGE_CACHE : ADVICE_FOR[bottleneck];
     const advice = bottleneck === 'disk' || bottleneck === 'page-cache' ? `${base}${fewerBytes(bytesPerToken, quantized)}` : base;
     const rate = bottleneck === 'disk' ? diskRate(t, deviceReadLimitMBps) : '';
     return { bottleneck, share, line: `${what}${rate} → ${advice}`, advice };

@@ -3,12 +3,15 @@
 import fs from 'node:fs';
 import { loadAddon } from '../engine/native.js';
 import { storageBytes } from '../model/dtype.js';
+import { UserError } from '../errors.js';
 import type { LayerTensors, LoadPlan, TensorRef } from '../model/types.js';
 import { deinterleaveRows } from './qk-order.js';
 import type { ValueSource } from './write-model.js';
 
-/** transformers' name of each role of a decoder layer. */
-const ROLE_NAMES: Readonly<Record<keyof LayerTensors, string>> = {
+type DenseRole = Exclude<keyof LayerTensors, 'router' | 'experts' | `shared_${string}`>;
+
+/** transformers' name of each role of a dense decoder layer. */
+const ROLE_NAMES: Readonly<Record<DenseRole, string>> = {
   input_layernorm: 'input_layernorm.weight',
   q_proj: 'self_attn.q_proj.weight',
   k_proj: 'self_attn.k_proj.weight',
@@ -31,9 +34,10 @@ const ROLE_NAMES: Readonly<Record<keyof LayerTensors, string>> = {
 
 export function planValueSources(plan: LoadPlan): ValueSource[] {
   const { spec } = plan;
+  if (spec.moe) throw new UserError(`quantize writes dense models only; ${plan.modelDir} is a mixture-of-experts ${spec.architecture}`);
   const sources: ValueSource[] = [tensorSource('model.embed_tokens.weight', plan.embed)];
   plan.layers.forEach((layer, i) => {
-    for (const [role, ref] of Object.entries(layer) as [keyof LayerTensors, TensorRef][]) {
+    for (const [role, ref] of Object.entries(layer) as [DenseRole, TensorRef][]) {
       // A GGUF llama file's Q/K rows are interleaved; the writer expects transformers' order.
       const heads = spec.qkRowsInterleaved
         ? role === 'q_proj' || role === 'q_bias' ? spec.numHeads : role === 'k_proj' || role === 'k_bias' ? spec.numKvHeads : 0

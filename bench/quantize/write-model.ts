@@ -2,7 +2,7 @@
 // the metadata and tensor layout llama.cpp's converter gives the same architecture: its names,
 // its hyperparameter keys, and the llama architecture's interleaved Q/K rows.
 import { loadAddon } from '../engine/native.js';
-import { ModelError } from '../errors.js';
+import { ModelError, UserError } from '../errors.js';
 import { storageBytes, type TensorDtype } from '../model/dtype.js';
 import { FILE_TYPES } from '../model/gguf/format.js';
 import { GGUF_PROVENANCE_KEY, ggufTensorName } from '../model/gguf/model.js';
@@ -37,7 +37,7 @@ export interface WrittenTensor {
   note?: string;
 }
 
-const GGUF_ARCH: Readonly<Record<Architecture, string>> = {
+const GGUF_ARCH: Readonly<Partial<Record<Architecture, string>>> = {
   LlamaForCausalLM: 'llama',
   MistralForCausalLM: 'llama',
   Qwen2ForCausalLM: 'qwen2',
@@ -51,6 +51,7 @@ export function writeGgufModel(file: string, model: ModelToWrite): { bytes: numb
   const addon = loadAddon();
   const { spec } = model;
   const arch = GGUF_ARCH[spec.architecture];
+  if (arch === undefined) throw new UserError(`the GGUF writer has no architecture for ${spec.architecture}`);
   const written: WrittenTensor[] = [];
   const tensors: GgufTensorWrite[] = model.tensors.map((source) => {
     const name = ggufTensorName(source.hfName);

@@ -26,6 +26,16 @@ export function cacheMode(cold: false | ColdScope): CacheMode {
   return cold === false ? 'warm' : `cold-${cold}`;
 }
 
+/** A sparse layer's routed experts in one step (see ExpertRecord). */
+export const ExpertSampleSchema = z.object({
+  used: z.array(count),
+  loaded: count,
+  cached: count,
+  bytes_read: nonNegative,
+  load_ns: nonNegative,
+  create_ns: nonNegative,
+});
+
 /** One step; per-unit samples are columns aligned with the file's `unit_names`. */
 export const StepSampleSchema = z.object({
   kind: z.enum(['prefill', 'decode']),
@@ -43,6 +53,8 @@ export const StepSampleSchema = z.object({
   forward_ns: z.array(nonNegative),
   kv_fill_ns: z.array(nonNegative),
   load_in_background: z.array(z.boolean()),
+  /** Mixture-of-experts models: per unit, its experts (null for a dense unit); absent for dense models. */
+  experts: z.array(ExpertSampleSchema.nullable()).optional(),
 });
 
 export const RunSampleSchema = z.object({
@@ -63,6 +75,8 @@ export const SettingsSchema = z.object({
   cold: ColdSettingSchema,
   /** How streamed units were read; files from before --io read with pread. */
   io: z.enum(IO_MODES).default('pread'),
+  /** Mixture-of-experts models: whether experts streamed one by one, and the expert cache (null: a dense model). */
+  experts: z.object({ streaming: z.boolean(), cache_bytes: count }).nullable().default(null),
   threads: count,
   prompt_tokens: count,
   max_new_tokens: count,
@@ -107,12 +121,16 @@ export const ProfileFileSchema = z
             ctx.addIssue({ code: 'custom', path: ['runs', r, 'steps', s, key], message: `has ${step[key].length} entries, unit_names has ${n}` });
           }
         }
+        if (step.experts && step.experts.length !== n) {
+          ctx.addIssue({ code: 'custom', path: ['runs', r, 'steps', s, 'experts'], message: `has ${step.experts.length} entries, unit_names has ${n}` });
+        }
       }),
     );
     if (file.runs.filter((r) => !r.warmup).length === 0) ctx.addIssue({ code: 'custom', path: ['runs'], message: 'no measured (non-warmup) run' });
   });
 
 export type StepSample = z.infer<typeof StepSampleSchema>;
+export type ExpertSample = z.infer<typeof ExpertSampleSchema>;
 export type RunSample = z.infer<typeof RunSampleSchema>;
 export type ProfileSettings = z.infer<typeof SettingsSchema>;
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;

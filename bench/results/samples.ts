@@ -1,6 +1,6 @@
 // Engine step records <-> the compact column-wise samples stored in result files.
-import type { StepRecord } from '../engine/records.js';
-import type { StepSample } from './profile-schema.js';
+import type { ExpertRecord, StepRecord } from '../engine/records.js';
+import type { ExpertSample, StepSample } from './profile-schema.js';
 
 export function toStepSample(step: StepRecord): StepSample {
   const col = <K extends keyof StepRecord['units'][number]>(key: K) => step.units.map((u) => u[key]);
@@ -19,7 +19,12 @@ export function toStepSample(step: StepRecord): StepSample {
     forward_ns: col('forwardNs'),
     kv_fill_ns: col('kvFillNs'),
     load_in_background: col('loadInBackground'),
+    ...(step.units.some((u) => u.experts) ? { experts: step.units.map((u) => (u.experts ? expertSample(u.experts) : null)) } : {}),
   };
+}
+
+function expertSample(e: ExpertRecord): ExpertSample {
+  return { used: e.used, loaded: e.loaded, cached: e.cached, bytes_read: e.bytesRead, load_ns: e.loadNs, create_ns: e.createNs };
 }
 
 export function fromStepSample(s: StepSample, unitNames: readonly string[]): StepRecord {
@@ -31,15 +36,19 @@ export function fromStepSample(s: StepSample, unitNames: readonly string[]): Ste
     sampleNs: s.sample_ns,
     peakRssBytes: s.peak_rss_bytes,
     deviceBytesRead: s.device_bytes_read ?? null,
-    units: unitNames.map((name, i) => ({
-      name,
-      loadNs: s.load_ns[i],
-      bytesRead: s.bytes_read[i],
-      cpuWaitNs: s.cpu_wait_ns[i],
-      createNs: s.create_ns[i],
-      forwardNs: s.forward_ns[i],
-      kvFillNs: s.kv_fill_ns[i],
-      loadInBackground: s.load_in_background[i],
-    })),
+    units: unitNames.map((name, i) => {
+      const e = s.experts?.[i];
+      return {
+        name,
+        loadNs: s.load_ns[i],
+        bytesRead: s.bytes_read[i],
+        cpuWaitNs: s.cpu_wait_ns[i],
+        createNs: s.create_ns[i],
+        forwardNs: s.forward_ns[i],
+        kvFillNs: s.kv_fill_ns[i],
+        loadInBackground: s.load_in_background[i],
+        ...(e ? { experts: { used: e.used, loaded: e.loaded, cached: e.cached, bytesRead: e.bytes_read, loadNs: e.load_ns, createNs: e.create_ns } } : {}),
+      };
+    }),
   };
 }

@@ -39,6 +39,9 @@ const QUERY_GAIN = 3;
 const LOGIT_STD = 3;
 const BIAS_STD = 0.1;
 const NORM_STD = 0.1;
+// Router logits with std ≈ ROUTER_GAIN: each token prefers a few experts clearly (top-k gaps stay
+// far above f32 rounding, so routing is the same in every engine) and tokens spread over all of them.
+const ROUTER_GAIN = 2;
 
 export function checkpointLayout(config: Record<string, unknown>): CheckpointLayout {
   const architecture = architectureOf(config);
@@ -52,6 +55,7 @@ export function checkpointLayout(config: Record<string, unknown>): CheckpointLay
   // (128). Where the default is a fixed number the key must be spelled out.
   const isLlama = architecture === 'LlamaForCausalLM';
   const isQwen3 = architecture === 'Qwen3ForCausalLM';
+  const qkNorm = isQwen3 || architecture === 'Qwen3MoeForCausalLM';
   const kvHeads = isLlama && config.num_key_value_heads == null ? heads : int(config, 'num_key_value_heads');
   const headDim = !isQwen3 && config.head_dim == null ? hidden / heads : int(config, 'head_dim');
   if (!Number.isInteger(headDim)) throw new Error(`hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`);
@@ -59,8 +63,9 @@ export function checkpointLayout(config: Record<string, unknown>): CheckpointLay
   const tied = bool(config, 'tie_word_embeddings', false);
 
   // Bias placement per architecture, as in transformers' modeling files.
-  const attnBias = isLlama || isQwen3 ? bool(config, 'attention_bias', false) : false;
-  const qkvBias = attnBias || architecture === 'Qwen2ForCausalLM';
+  const attnBias = isLlama || qkNorm ? bool(config, 'attention_bias', false) : false;
+  const qkvBias =
+    attnBias || architecture === 'Qwen2ForCausalLM' || (architecture === 'Qwen2MoeForCausalLM' && bool(config, 'qkv_bias', true));
   const mlpBias = isLlama ? bool(config, 'mlp_bias', false) : false;
 
   const linear = (name: string, out: number, inp: number, bias: boolean, gain = 1): TensorPlan[] => [
@@ -69,6 +74,22 @@ export function checkpointLayout(config: Record<string, unknown>): CheckpointLay
   ];
   const norm = (name: string, size: number): TensorPlan => ({ name: `${name}.weight`, shape: [size], mean: 1, std: NORM_STD });
   const embedStd = LOGIT_STD / Math.sqrt(hidden);
+
+  const moe = moeLayout(config, architecture, numLayers);
+  const mlp = (prefix: string, inter: number, names = { gate: 'gate_proj', up: 'up_proj', down: 'down_proj' }, bias = false): TensorPlan[] => [
+    ...linear(`${prefix}.${names.gate}`, inter, hidden, bias),
+    ...linear(`${prefix}.${names.up}`, inter, hidden, bias),
+    ...linear(`${prefix}.${names.down}`, hidden, inter, bias, RESIDUAL_GAIN),
+  ];
+  const sparseMlp = (p: string): TensorPlan[] => {
+    if (!moe) return [];
+    const block = `${p}.${moe.names.block}`;
+    return [
+      ...linear(`${block}.gate`, moe.experts, hidden, false, ROUTER_GAIN),
+      ...Array.from({ length: moe.experts }, (_, e) => mlp(`${block}.experts.${e}`, moe.expertIntermediate, moe.names)).flat(),
+      ...(moe.sharedIntermediate ? [...mlp(`${block}.shared_expert`, moe.sharedIntermediate), ...linear(`${block}.shared_expert_gate`, 1, hidden, false)] : []),
+    ];
+  };
 
   const layers: TensorPlan[][] = [];
   for (let i = 0; i < numLayers; i++) {
@@ -79,11 +100,9 @@ export function checkpointLayout(config: Record<string, unknown>): CheckpointLay
       ...linear(`${p}.self_attn.k_proj`, kvHeads * headDim, hidden, qkvBias),
       ...linear(`${p}.self_attn.v_proj`, kvHeads * headDim, hidden, qkvBias),
       ...linear(`${p}.self_attn.o_proj`, hidden, heads * headDim, attnBias, RESIDUAL_GAIN),
-      ...(isQwen3 ? [norm(`${p}.self_attn.q_norm`, headDim), norm(`${p}.self_attn.k_norm`, headDim)] : []),
+      ...(qkNorm ? [norm(`${p}.self_attn.q_norm`, headDim), norm(`${p}.self_attn.k_norm`, headDim)] : []),
       norm(`${p}.post_attention_layernorm`, hidden),
-      ...linear(`${p}.mlp.gate_proj`, intermediate, hidden, mlpBias),
-      ...linear(`${p}.mlp.up_proj`, intermediate, hidden, mlpBias),
-      ...linear(`${p}.mlp.down_proj`, hidden, intermediate, mlpBias, RESIDUAL_GAIN),
+      ...(moe?.sparse.includes(i) ? sparseMlp(p) : mlp(`${p}.mlp`, intermediate, undefined, mlpBias)),
     ]);
   }
   return {
@@ -94,6 +113,38 @@ export function checkpointLayout(config: Record<string, unknown>): CheckpointLay
       norm('model.norm', hidden),
       ...(tied ? [] : [{ name: 'lm_head.weight', shape: [vocab, hidden], mean: 0, std: embedStd }]),
     ],
+  };
+}
+
+interface MoeLayout {
+  experts: number;
+  expertIntermediate: number;
+  sharedIntermediate: number;
+  sparse: number[];
+  names: { block: string; gate: string; up: string; down: string };
+}
+
+/** The MoE keys as transformers reads them (see bench/model/config.ts); they must be spelled out here. */
+function moeLayout(config: Record<string, unknown>, architecture: Architecture, numLayers: number): MoeLayout | null {
+  const all = Array.from({ length: numLayers }, (_, i) => i);
+  if (architecture === 'MixtralForCausalLM') {
+    return {
+      experts: int(config, 'num_local_experts'),
+      expertIntermediate: int(config, 'intermediate_size'),
+      sharedIntermediate: 0,
+      sparse: all,
+      names: { block: 'block_sparse_moe', gate: 'w1', up: 'w3', down: 'w2' },
+    };
+  }
+  if (architecture !== 'Qwen2MoeForCausalLM' && architecture !== 'Qwen3MoeForCausalLM') return null;
+  const step = (config.decoder_sparse_step as number | undefined) ?? 1;
+  const mlpOnly = (config.mlp_only_layers as number[] | undefined) ?? [];
+  return {
+    experts: int(config, 'num_experts'),
+    expertIntermediate: int(config, 'moe_intermediate_size'),
+    sharedIntermediate: architecture === 'Qwen2MoeForCausalLM' ? int(config, 'shared_expert_intermediate_size') : 0,
+    sparse: all.filter((i) => !mlpOnly.includes(i) && (i + 1) % step === 0),
+    names: { block: 'mlp', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' },
   };
 }
 

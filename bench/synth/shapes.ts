@@ -292,6 +292,128 @@ const MISTRAL_7B: HfConfig = {
   vocab_size: 32000,
 };
 
+// mistralai/Mixtral-8x7B-v0.1 (base). Verified against: NVIDIA/TensorRT-LLM
+// tests/unittest/_torch/modeling/test_modeling_mixtral.py (MIXTRAL_8X7B_CONFIG, the full file),
+// a blog post printing the JSON of huggingface.co/mistralai/Mixtral-8x7B-v0.1/blob/main/config.json,
+// and two more vendored copies (a C++ comment, a Python docstring), all key for key identical;
+// scaleapi/llm-engine test_llm_use_cases.py (a partial copy, same values). Re-saves by later
+// transformers add head_dim 128 (4096 / 32), which the published file lacks. Published: "Mixtral
+// has 46.7B total parameters but only uses 12.9B parameters per token" (mistral.ai announcement).
+const MIXTRAL_8X7B: HfConfig = {
+  architectures: ['MixtralForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  hidden_act: 'silu',
+  hidden_size: 4096,
+  initializer_range: 0.02,
+  intermediate_size: 14336,
+  max_position_embeddings: 32768,
+  model_type: 'mixtral',
+  num_attention_heads: 32,
+  num_experts_per_tok: 2,
+  num_hidden_layers: 32,
+  num_key_value_heads: 8,
+  num_local_experts: 8,
+  output_router_logits: false,
+  rms_norm_eps: 1e-5,
+  rope_theta: 1000000.0,
+  router_aux_loss_coef: 0.02,
+  sliding_window: null,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.36.0.dev0',
+  use_cache: true,
+  vocab_size: 32000,
+};
+
+// Qwen/Qwen3-30B-A3B (the main repo, not -Base). Verified against: Qwen's own FP8 re-save as
+// vendored in xiaowanCN/aiconfigurator model_configs/Qwen--Qwen3-30B-A3B-FP8_config.json (every
+// key here, plus its quantization_config); the GPTQ-Int4 re-save's config pasted in a GitHub issue
+// (same, but float16 and transformers 4.51.3); a Rust test fixture (identical but for
+// transformers_version); huggingface/trl#5716 ("Align tiny Qwen3 MoE config with
+// Qwen/Qwen3-30B-A3B": 40960 positions, rope_theta 1e6, norm_topk_prob true, bos 151643, eos 151645,
+// head_dim 128). Copies with 262144 positions are the 2507 repos. head_dim 128 is free (32 × 128 ≠
+// 2048); intermediate_size is unused, every layer being sparse. Published: "Number of Parameters:
+// 30.5B in total and 3.3B activated" (model card).
+const QWEN3_30B_A3B: HfConfig = {
+  architectures: ['Qwen3MoeForCausalLM'],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  decoder_sparse_step: 1,
+  eos_token_id: 151645,
+  head_dim: 128,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  initializer_range: 0.02,
+  intermediate_size: 6144,
+  max_position_embeddings: 40960,
+  max_window_layers: 48,
+  mlp_only_layers: [],
+  model_type: 'qwen3_moe',
+  moe_intermediate_size: 768,
+  norm_topk_prob: true,
+  num_attention_heads: 32,
+  num_experts: 128,
+  num_experts_per_tok: 8,
+  num_hidden_layers: 48,
+  num_key_value_heads: 4,
+  output_router_logits: false,
+  rms_norm_eps: 1e-6,
+  rope_scaling: null,
+  rope_theta: 1000000.0,
+  router_aux_loss_coef: 0.001,
+  sliding_window: null,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.51.0',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+
+// Qwen/Qwen2-57B-A14B (base). Verified against: NVIDIA/TensorRT-LLM
+// tests/unittest/_torch/modeling/test_modeling_qwen_moe.py (QWEN2_57B_A14B_CONFIG, the full file);
+// alibaba/Pai-Megatron-Patch hf2mcore_qwen2_convertor.sh, A14B block (every shape number, sliding
+// window 131072, max_window_layers 28) and run_mcore_qwen.sh (q/k/v bias, untied). eos 151643 and
+// 131072 positions follow the Qwen2 base models (Instruct uses eos 151645). q/k/v biases come with
+// the architecture (qkv_bias defaults to true); intermediate_size is unused, every layer being
+// sparse. Published: "Qwen2-57B-A14B (57.41 B total, 56.32 B non-embedding)" (Qwen2 blog table).
+const QWEN2_57B_A14B: HfConfig = {
+  architectures: ['Qwen2MoeForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  decoder_sparse_step: 1,
+  eos_token_id: 151643,
+  hidden_act: 'silu',
+  hidden_size: 3584,
+  initializer_range: 0.02,
+  intermediate_size: 18944,
+  max_position_embeddings: 131072,
+  max_window_layers: 28,
+  model_type: 'qwen2_moe',
+  moe_intermediate_size: 2560,
+  norm_topk_prob: false,
+  num_attention_heads: 28,
+  num_experts: 64,
+  num_experts_per_tok: 8,
+  num_hidden_layers: 28,
+  num_key_value_heads: 4,
+  output_router_logits: false,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  router_aux_loss_coef: 0.001,
+  shared_expert_intermediate_size: 20480,
+  sliding_window: 131072,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.40.1',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+
 function shape(hfRepo: string, description: string, config: HfConfig, published: ShapeInfo['published']): ShapeInfo {
   return { hfRepo, description, config: deepFreeze(config), params: countParams(config), published };
 }
@@ -325,6 +447,18 @@ export const SHAPES: Readonly<Record<string, ShapeInfo>> = Object.freeze({
     params: 70.6e9,
     source: 'Hub: 70.6B (card: 70B)',
   }),
+  'mixtral-8x7b': shape('mistralai/Mixtral-8x7B-v0.1', 'Mixtral 8x7B: 8 experts, top-2, GQA 32/8, untied, 32 layers', MIXTRAL_8X7B, {
+    params: 46.7e9,
+    source: 'mistral.ai announcement: 46.7B total, 12.9B per token',
+  }),
+  'qwen3-30b-a3b': shape('Qwen/Qwen3-30B-A3B', 'Qwen3-MoE 30B-A3B: 128 experts, top-8, q/k norm, head_dim 128, GQA 32/4, 48 layers', QWEN3_30B_A3B, {
+    params: 30.5e9,
+    source: 'model card: 30.5B in total, 3.3B activated',
+  }),
+  'qwen2-57b-a14b': shape('Qwen/Qwen2-57B-A14B', 'Qwen2-MoE 57B-A14B: 64 experts, top-8, shared expert, q/k/v bias, GQA 28/4, 28 layers', QWEN2_57B_A14B, {
+    params: 57.41e9,
+    source: 'Qwen2 blog: 57.41B total (56.32B non-embedding)',
+  }),
 });
 
 export function shapeNames(): string[] {
@@ -349,10 +483,15 @@ export function countParams(config: HfConfig): number {
   const q = numHeads * headDim;
   const kv = numKvHeads * headDim;
   const attention = h * q + 2 * h * kv + q * h + (biases.qkv ? q + 2 * kv : 0) + (biases.o ? h : 0);
-  const mlp = 3 * h * inter + (biases.mlp ? 2 * inter + h : 0);
+  const dense = 3 * h * inter + (biases.mlp ? 2 * inter + h : 0);
+  const moe = spec.moe;
+  const sparse = moe
+    ? moe.numExperts * (h + 3 * h * moe.expertIntermediateSize) + (moe.sharedExpertIntermediateSize ? 3 * h * moe.sharedExpertIntermediateSize + h : 0)
+    : 0;
+  const sparseLayers = moe?.sparseLayers.length ?? 0;
   const norms = 2 * h + (spec.qkNorm ? 2 * headDim : 0);
   const embeddings = vocabSize * h * (spec.tieWordEmbeddings ? 1 : 2);
-  return embeddings + numLayers * (attention + mlp + norms) + h;
+  return embeddings + numLayers * (attention + norms) + (numLayers - sparseLayers) * dense + sparseLayers * sparse + h;
 }
 
 export interface SynthesisRecord {

@@ -1,4 +1,4 @@
-// The models of the matrix: every fixture (all four architectures; synthesised once into the
+// The models of the matrix: every fixture (every supported architecture; synthesised once into the
 // rabbit-bench cache) unless told otherwise, plus any folder or Hub repo id given with --models.
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';

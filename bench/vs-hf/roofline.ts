@@ -1,7 +1,7 @@
 // The decode roofline: a decode token reads every decoder-layer weight and the lm_head once, so
 // it cannot be faster than those bytes divided by the bandwidth they come at (memory when the
 // weights are resident, the page cache when they are re-read every token).
-import type { LoadPlan, TensorRef } from '../model/types.js';
+import { layerTensorRefs, type LoadPlan, type TensorRef } from '../model/types.js';
 import type { MemoryBandwidth } from '../env/types.js';
 import type { Roofline } from './schema.js';
 
@@ -14,7 +14,7 @@ export interface WeightBytes {
 
 /** Decoder layers + lm_head (the tied embedding when tied); the embedding lookup and final norm are negligible. */
 export function decodeWeightBytes(plan: Pick<LoadPlan, 'layers' | 'lmHead'>): WeightBytes {
-  const tensors: TensorRef[] = [...plan.layers.flatMap((l) => Object.values(l) as TensorRef[]), plan.lmHead];
+  const tensors: TensorRef[] = [...plan.layers.flatMap((l) => layerTensorRefs(l)), plan.lmHead];
   let stored = 0;
   let f32 = 0;
   for (const t of tensors) {

@@ -102,7 +102,7 @@ describe('CUDA unavailable: precise reasons', () => {
     expect(thrown).toMatchObject({ exitCode: 2 });
     expect((thrown as Error).message).toBe(`--device cuda: no CUDA backend available: ${STATUS.reason}`);
     const addon = loadAddon();
-    const options = { device: 'cuda' as const, prefetch: true, resident: false, dropAfterRead: false, io: 'pread' as const, threads: 0, fault: 'none' as const, slowdownPercent: 0 };
+    const options = { device: 'cuda' as const, prefetch: true, resident: false, dropAfterRead: false, io: 'pread' as const, expertStreaming: true, expertCacheBytes: 0, threads: 0, fault: 'none' as const, slowdownPercent: 0 };
     expect(() => new addon.Engine(plan, options)).toThrow(`no CUDA backend available: ${STATUS.reason}`);
     expect(() => new addon.Engine(plan, { ...options, device: 'tpu' as 'cpu' })).toThrow(/device must be 'cpu' or 'cuda', not 'tpu'/);
   });

@@ -34,6 +34,7 @@ describe('parseModelSpec', () => {
       qkNorm: false,
       slidingWindow: null,
       qkRowsInterleaved: false,
+      moe: null,
       dtype: 'float32',
       bosTokenId: null,
       eosTokenIds: [],
@@ -82,7 +83,7 @@ describe('parseModelSpec', () => {
 
   it('rejects an unsupported architecture and lists the supported ones', () => {
     expect(() => spec({ architectures: ['GPT2LMHeadModel'] })).toThrow(
-      /architecture "GPT2LMHeadModel" is not supported \(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM\)/,
+      /architecture "GPT2LMHeadModel" is not supported \(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM\)/,
     );
   });
 
@@ -237,5 +238,42 @@ describe('parseModelConfig biases', () => {
   it('rejects non-boolean bias flags', () => {
     expect(() => biases('LlamaForCausalLM', { attention_bias: 1 })).toThrow(/'attention_bias' must be true or false, found 1/);
     expect(() => biases('LlamaForCausalLM', { mlp_bias: 'false' })).toThrow(/'mlp_bias' must be true or false, found "false"/);
+  });
+});
+
+describe('mixture-of-experts configs', () => {
+  const moe = (architecture: string, modelType: string, overrides: Record<string, unknown> = {}) =>
+    spec({ architectures: [architecture], model_type: modelType, num_hidden_layers: 4, ...overrides });
+
+  it('Mixtral: every layer sparse, experts as wide as intermediate_size, always renormalised, class defaults', () => {
+    const s = moe('MixtralForCausalLM', 'mixtral', { num_key_value_heads: 2 });
+    expect(s.moe).toEqual({ numExperts: 8, topK: 2, expertIntermediateSize: 24, sharedExpertIntermediateSize: null, normTopkProb: true, sparseLayers: [0, 1, 2, 3] });
+    expect(s.slidingWindow).toBeNull();
+    expect(moe('MixtralForCausalLM', 'mixtral', { num_key_value_heads: 2, sliding_window: 32 }).slidingWindow).toBe(32);
+  });
+
+  it('Qwen2-MoE: decoder_sparse_step and mlp_only_layers choose the sparse layers; the shared expert and norm_topk_prob are read', () => {
+    const s = moe('Qwen2MoeForCausalLM', 'qwen2_moe', {
+      num_key_value_heads: 2, num_experts: 6, num_experts_per_tok: 3, moe_intermediate_size: 8,
+      shared_expert_intermediate_size: 12, decoder_sparse_step: 2, mlp_only_layers: [3], norm_topk_prob: true,
+    });
+    expect(s.moe).toEqual({ numExperts: 6, topK: 3, expertIntermediateSize: 8, sharedExpertIntermediateSize: 12, normTopkProb: true, sparseLayers: [1] });
+    expect(moe('Qwen2MoeForCausalLM', 'qwen2_moe', { num_key_value_heads: 2, num_experts: 0 }).moe).toBeNull();
+  });
+
+  it('Qwen3-MoE: q/k norms, head_dim defaults to hidden / heads, class defaults for the experts', () => {
+    const s = moe('Qwen3MoeForCausalLM', 'qwen3_moe', { num_key_value_heads: 2 });
+    expect(s.qkNorm).toBe(true);
+    expect(s.headDim).toBe(4);
+    expect(s.moe).toEqual({ numExperts: 128, topK: 8, expertIntermediateSize: 768, sharedExpertIntermediateSize: null, normTopkProb: false, sparseLayers: [0, 1, 2, 3] });
+  });
+
+  it('refuses top-k above the expert count, and sliding windows on the MoE Qwens', () => {
+    expect(() => moe('Qwen3MoeForCausalLM', 'qwen3_moe', { num_key_value_heads: 2, num_experts: 4, num_experts_per_tok: 5 })).toThrow(
+      /num_experts_per_tok \(5\) is more than num_experts \(4\)/,
+    );
+    expect(() => moe('Qwen2MoeForCausalLM', 'qwen2_moe', { num_key_value_heads: 2, use_sliding_window: true })).toThrow(
+      /sliding-window attention for Qwen2MoeForCausalLM is not supported \(use_sliding_window is true\)/,
+    );
   });
 });

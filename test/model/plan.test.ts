@@ -40,7 +40,7 @@ describe('buildLoadPlan', () => {
     expect(plan.files).toEqual([path.join(dir, SHARD_1), path.join(dir, SHARD_2)]);
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8'));
     const shard = index.weight_map['model.layers.1.mlp.down_proj.weight'];
-    expect(plan.layers[1].down_proj.file).toBe(path.join(dir, shard));
+    expect(plan.layers[1].down_proj?.file).toBe(path.join(dir, shard));
     expect(plan.layers[1].down_proj).toEqual(
       readSafetensorsHeader(path.join(dir, shard)).tensors.get('model.layers.1.mlp.down_proj.weight'),
     );

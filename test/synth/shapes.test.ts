@@ -22,7 +22,14 @@ afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 // The shape numbers as checked against the published configs (see shapes.ts), written out again
 // so that an accidental edit of the registry fails here.
-const EXPECTED: Record<string, { arch: string; layers: number; hidden: number; heads: number; kv: number; headDim: number; inter: number; vocab: number; tied: boolean }> = {
+interface Moe {
+  experts: number;
+  topK: number;
+  expertInter: number;
+  shared: number | null;
+  norm: boolean;
+}
+const EXPECTED: Record<string, { arch: string; layers: number; hidden: number; heads: number; kv: number; headDim: number; inter: number; vocab: number; tied: boolean; moe?: Moe }> = {
   'smollm2-135m': { arch: 'LlamaForCausalLM', layers: 30, hidden: 576, heads: 9, kv: 3, headDim: 64, inter: 1536, vocab: 49152, tied: true },
   'qwen2.5-0.5b': { arch: 'Qwen2ForCausalLM', layers: 24, hidden: 896, heads: 14, kv: 2, headDim: 64, inter: 4864, vocab: 151936, tied: true },
   'qwen3-0.6b': { arch: 'Qwen3ForCausalLM', layers: 28, hidden: 1024, heads: 16, kv: 8, headDim: 128, inter: 3072, vocab: 151936, tied: true },
@@ -30,6 +37,18 @@ const EXPECTED: Record<string, { arch: string; layers: number; hidden: number; h
   'mistral-7b': { arch: 'MistralForCausalLM', layers: 32, hidden: 4096, heads: 32, kv: 8, headDim: 128, inter: 14336, vocab: 32000, tied: false },
   'qwen2.5-7b': { arch: 'Qwen2ForCausalLM', layers: 28, hidden: 3584, heads: 28, kv: 4, headDim: 128, inter: 18944, vocab: 152064, tied: false },
   'llama-3.1-70b': { arch: 'LlamaForCausalLM', layers: 80, hidden: 8192, heads: 64, kv: 8, headDim: 128, inter: 28672, vocab: 128256, tied: false },
+  'mixtral-8x7b': {
+    arch: 'MixtralForCausalLM', layers: 32, hidden: 4096, heads: 32, kv: 8, headDim: 128, inter: 14336, vocab: 32000, tied: false,
+    moe: { experts: 8, topK: 2, expertInter: 14336, shared: null, norm: true },
+  },
+  'qwen3-30b-a3b': {
+    arch: 'Qwen3MoeForCausalLM', layers: 48, hidden: 2048, heads: 32, kv: 4, headDim: 128, inter: 6144, vocab: 151936, tied: false,
+    moe: { experts: 128, topK: 8, expertInter: 768, shared: null, norm: true },
+  },
+  'qwen2-57b-a14b': {
+    arch: 'Qwen2MoeForCausalLM', layers: 28, hidden: 3584, heads: 28, kv: 4, headDim: 128, inter: 18944, vocab: 151936, tied: false,
+    moe: { experts: 64, topK: 8, expertInter: 2560, shared: 20480, norm: false },
+  },
 };
 
 // Parameter counts the model authors publish (model cards / Hub), not computed here.
@@ -41,6 +60,9 @@ const PUBLISHED: Record<string, number> = {
   'mistral-7b': 7.2e9,
   'qwen2.5-7b': 7.61e9,
   'llama-3.1-70b': 70.6e9,
+  'mixtral-8x7b': 46.7e9,
+  'qwen3-30b-a3b': 30.5e9,
+  'qwen2-57b-a14b': 57.41e9,
 };
 
 const elements = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -56,7 +78,14 @@ describe('shape registry', () => {
     expect({
       arch: spec.architecture, layers: spec.numLayers, hidden: spec.hiddenSize, heads: spec.numHeads, kv: spec.numKvHeads,
       headDim: spec.headDim, inter: spec.intermediateSize, vocab: spec.vocabSize, tied: spec.tieWordEmbeddings,
+      ...(spec.moe && {
+        moe: {
+          experts: spec.moe.numExperts, topK: spec.moe.topK, expertInter: spec.moe.expertIntermediateSize,
+          shared: spec.moe.sharedExpertIntermediateSize, norm: spec.moe.normTopkProb,
+        },
+      }),
     }).toEqual(e);
+    if (spec.moe) expect(spec.moe.sparseLayers).toHaveLength(spec.numLayers);
     expect(spec.dtype).toBe('bfloat16');
   });
 
@@ -73,6 +102,12 @@ describe('shape registry', () => {
     expect(nonEmbedding('qwen2.5-0.5b') / 1e9).toBeCloseTo(0.36, 2);
     expect(nonEmbedding('qwen2.5-7b') / 1e9).toBeCloseTo(6.53, 2);
     expect(nonEmbedding('qwen3-0.6b') / 1e9).toBeCloseTo(0.44, 2);
+    // MoE cards: Qwen2-57B-A14B 56.32B non-embedding, Qwen3-30B-A3B 29.9B; Mixtral 12.9B per token.
+    expect(nonEmbedding('qwen2-57b-a14b') / 1e9).toBeCloseTo(56.32, 2);
+    expect(nonEmbedding('qwen3-30b-a3b') / 1e9).toBeCloseTo(29.9, 1);
+    const mixtral = EXPECTED['mixtral-8x7b'];
+    const inactiveExperts = (8 - 2) * 3 * mixtral.hidden * mixtral.inter * mixtral.layers;
+    expect((SHAPES['mixtral-8x7b'].params - inactiveExperts) / 1e9).toBeCloseTo(12.9, 1);
   });
 
   it.each(shapeNames())('%s: countParams counts exactly the tensors a checkpoint holds', (name) => {
@@ -181,12 +216,24 @@ describe('every shape at --layers 1', () => {
     expect(layer.k_proj.shape).toEqual([e.kv * e.headDim, e.hidden]);
     expect(layer.v_proj.shape).toEqual([e.kv * e.headDim, e.hidden]);
     expect(layer.o_proj.shape).toEqual([e.hidden, e.heads * e.headDim]);
-    expect(layer.gate_proj.shape).toEqual([e.inter, e.hidden]);
-    expect(layer.up_proj.shape).toEqual([e.inter, e.hidden]);
-    expect(layer.down_proj.shape).toEqual([e.hidden, e.inter]);
-    expect(layer.q_bias?.shape).toEqual(e.arch === 'Qwen2ForCausalLM' ? [e.heads * e.headDim] : undefined);
-    expect(layer.k_bias?.shape).toEqual(e.arch === 'Qwen2ForCausalLM' ? [e.kv * e.headDim] : undefined);
-    expect(layer.q_norm?.shape).toEqual(e.arch === 'Qwen3ForCausalLM' ? [e.headDim] : undefined);
+    if (e.moe) {
+      expect(layer.gate_proj).toBeUndefined();
+      expect(layer.router?.shape).toEqual([e.moe.experts, e.hidden]);
+      expect(layer.experts).toHaveLength(e.moe.experts);
+      for (const x of layer.experts!) {
+        expect([x.gate_proj.shape, x.up_proj.shape, x.down_proj.shape]).toEqual([[e.moe.expertInter, e.hidden], [e.moe.expertInter, e.hidden], [e.hidden, e.moe.expertInter]]);
+      }
+      expect(layer.shared_gate_proj?.shape).toEqual(e.moe.shared ? [e.moe.shared, e.hidden] : undefined);
+      expect(layer.shared_expert_gate?.shape).toEqual(e.moe.shared ? [1, e.hidden] : undefined);
+    } else {
+      expect(layer.gate_proj?.shape).toEqual([e.inter, e.hidden]);
+      expect(layer.up_proj?.shape).toEqual([e.inter, e.hidden]);
+      expect(layer.down_proj?.shape).toEqual([e.hidden, e.inter]);
+    }
+    const qkvBias = e.arch === 'Qwen2ForCausalLM' || e.arch === 'Qwen2MoeForCausalLM';
+    expect(layer.q_bias?.shape).toEqual(qkvBias ? [e.heads * e.headDim] : undefined);
+    expect(layer.k_bias?.shape).toEqual(qkvBias ? [e.kv * e.headDim] : undefined);
+    expect(layer.q_norm?.shape).toEqual(e.arch === 'Qwen3ForCausalLM' || e.arch === 'Qwen3MoeForCausalLM' ? [e.headDim] : undefined);
     expect(plan.spec.slidingWindow).toBe(e.arch === 'MistralForCausalLM' ? 4096 : null);
     expect(plan.spec.rope.type).toBe(name.startsWith('llama-3') ? 'llama3' : 'default');
   });

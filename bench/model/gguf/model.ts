@@ -140,6 +140,11 @@ export function openGgufModel(files: GgufFiles): GgufModel {
     .map((k) => meta.integer(`tokenizer.ggml.${k}_token_id`, true))
     .filter((id): id is number => id !== undefined);
 
+  const experts = meta.integer(key('expert_count'), true);
+  if (experts !== undefined && experts > 0) {
+    meta.fail(`'${key('expert_count')}' is ${experts}: mixture-of-experts GGUF files are not supported yet (their safetensors checkpoints are)`);
+  }
+
   const spec: ModelSpec = {
     architecture,
     modelType: archName,
@@ -156,6 +161,7 @@ export function openGgufModel(files: GgufFiles): GgufModel {
     rope: ropeOf(meta, archName, infos),
     tieWordEmbeddings: !infos.has('output.weight'),
     qkNorm: architecture === 'Qwen3ForCausalLM',
+    moe: null,
     slidingWindow: null,
     // llama.cpp's converter permutes the Q/K rows of llama-architecture models only.
     qkRowsInterleaved: archName === 'llama',

@@ -1,4 +1,5 @@
 // N-API binding: converts JS values to engine structs and back. No engine logic lives here.
+#include <array>
 #include <napi.h>
 
 #include <algorithm>
@@ -115,6 +116,16 @@ rb::ModelSpec toSpec(const Napi::Object& s) {
   } else {
     throw std::invalid_argument("unsupported RoPE type " + type);
   }
+  Napi::Value moe = s.Get("moe");
+  if (moe.IsObject()) {
+    Napi::Object m = moe.As<Napi::Object>();
+    spec.moe.numExperts = toInt(getNumber(m, "numExperts"), "spec.moe.numExperts", 1);
+    spec.moe.topK = toInt(getNumber(m, "topK"), "spec.moe.topK", 1);
+    spec.moe.expertIntermediate = toInt(getNumber(m, "expertIntermediateSize"), "spec.moe.expertIntermediateSize", 1);
+    Napi::Value shared = m.Get("sharedExpertIntermediateSize");
+    spec.moe.sharedIntermediate = shared.IsNumber() ? toInt(shared.As<Napi::Number>().DoubleValue(), "spec.moe.sharedExpertIntermediateSize", 1) : 0;
+    spec.moe.normTopk = getBoolOr(m, "normTopkProb", false);
+  }
   return spec;
 }
 
@@ -133,6 +144,17 @@ rb::LoadPlan toPlan(const Napi::Object& p) {
     for (int r = 0; r < rb::kNumRoles; ++r) {
       Napi::Value v = layer.Get(rb::roleName(static_cast<rb::Role>(r)));
       if (v.IsObject()) lp.tensors[r] = toTensor(v.As<Napi::Object>());
+    }
+    Napi::Value experts = layer.Get("experts");
+    if (experts.IsArray()) {
+      auto list = experts.As<Napi::Array>();
+      for (uint32_t e = 0; e < list.Length(); ++e) {
+        if (!list.Get(e).IsObject()) throw std::invalid_argument("plan.layers[].experts[] must be objects");
+        Napi::Object expert = list.Get(e).As<Napi::Object>();
+        std::array<rb::TensorRef, rb::kNumExpertRoles> refs;
+        for (int r = 0; r < rb::kNumExpertRoles; ++r) refs[r] = toTensor(getObject(expert, rb::expertRoleName(static_cast<rb::ExpertRole>(r))));
+        lp.experts.push_back(std::move(refs));
+      }
     }
     plan.layers.push_back(std::move(lp));
   }
@@ -185,6 +207,19 @@ Napi::Object unitToJs(Napi::Env env, const rb::UnitRecord& u) {
   o.Set("forwardNs", static_cast<double>(u.forwardNs));
   o.Set("kvFillNs", static_cast<double>(u.kvFillNs));
   o.Set("loadInBackground", u.loadInBackground);
+  if (u.experts) {
+    const rb::ExpertRecord& x = *u.experts;
+    Napi::Object e = Napi::Object::New(env);
+    Napi::Array used = Napi::Array::New(env, x.used.size());
+    for (size_t i = 0; i < x.used.size(); ++i) used.Set(static_cast<uint32_t>(i), x.used[i]);
+    e.Set("used", used);
+    e.Set("loaded", x.loaded);
+    e.Set("cached", x.cached);
+    e.Set("bytesRead", static_cast<double>(x.bytesRead));
+    e.Set("loadNs", static_cast<double>(x.loadNs));
+    e.Set("createNs", static_cast<double>(x.createNs));
+    o.Set("experts", e);
+  }
   return o;
 }
 
@@ -325,6 +360,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         options.prefetch = getBoolOr(o, "prefetch", true);
         options.resident = getBoolOr(o, "resident", false);
         options.dropAfterRead = getBoolOr(o, "dropAfterRead", false);
+        options.expertStreaming = getBoolOr(o, "expertStreaming", true);
+        const double cacheBytes = getNumberOr(o, "expertCacheBytes", 0);
+        if (!(cacheBytes >= 0 && cacheBytes <= 9.0e15)) throw std::invalid_argument("expertCacheBytes must be a byte count >= 0");
+        options.expertCacheBytes = static_cast<size_t>(cacheBytes);
         Napi::Value io = o.Get("io");
         if (io.IsString()) options.io = rb::parseIoMode(io.As<Napi::String>().Utf8Value());
         options.threads = toInt(getNumberOr(o, "threads", 0), "threads", 0, 1024);

@@ -23,6 +23,8 @@ struct HostSlice {
   DType dtype = DType::F32;
   size_t offset = 0;  // into HostUnit::bytes, unless `mapped`
   int64_t numel = 0;
+  int64_t rows = 0;  // a matrix's [rows x cols]; 0 for a vector (norm, bias)
+  int64_t cols = 0;
   const uint8_t* mapped = nullptr;  // --io mmap: the tensor in the mapped file, read in place
 };
 
@@ -116,11 +118,14 @@ class HostBytes {
   size_t capacity_ = 0;
 };
 
-// The raw bytes of one streamed unit (a decoder layer, or the lm_head), as read from disk.
+// The raw bytes of one streamed unit (a decoder layer, the lm_head, or one routed expert), as read
+// from disk.
 struct HostUnit {
   int unit = -1;
   HostBytes bytes;
-  std::vector<HostSlice> slices;  // layer: indexed by Role; head: slot 0 is lm_head
+  // layer: indexed by Role, then (whole-layer streaming) each expert's ExpertRoles; head: slot 0
+  // is lm_head; expert: indexed by ExpertRole.
+  std::vector<HostSlice> slices;
   int64_t loadNs = 0;
   uint64_t bytesRead = 0;
   // Read by the prefetch thread; false when the compute thread read it itself (no prefetch, or
@@ -154,6 +159,26 @@ struct BackendCaps {
   // Runs block-quantized (GGUF) weights; a backend without it refuses such plans when the engine
   // is made.
   bool quantizedWeights = false;
+  // Runs sparse (mixture-of-experts) layers, taking their experts from setExpertSource's source.
+  bool mixtureOfExperts = false;
+};
+
+// The weights of one routed expert: the unit that holds them and the slot of its gate matrix
+// (up and down follow, in ExpertRole order).
+struct ExpertWeights {
+  const UnitWeights* unit = nullptr;
+  int slot = 0;
+};
+
+// Where a sparse layer's experts come from (the engine's expert cache, which reads an expert
+// when the router first picks it, or the layer's own unit under whole-layer streaming).
+class ExpertSource {
+ public:
+  virtual ~ExpertSource() = default;
+  // Called once per sparse layer and step with the experts its tokens route to (ascending);
+  // returns once every one of them is usable, until the next call.
+  virtual void require(int layer, const std::vector<int>& experts) = 0;
+  virtual ExpertWeights expert(int e) const = 0;
 };
 
 // Device memory of a backend with its own memory (CUDA). Bytes are the backend's allocations.
@@ -211,6 +236,8 @@ class Backend {
   // (e.g. "q_proj"), or null. A backend that does not look returns null: the engine checks
   // the logits on the host for every backend.
   virtual const char* nonFiniteActivation() const { return nullptr; }
+  // See BackendCaps::mixtureOfExperts; the source outlives every forwardLayer.
+  virtual void setExpertSource(ExpertSource* /*source*/) {}
 };
 
 }  // namespace rb

@@ -58,6 +58,7 @@ class CpuBackend : public Backend {
     BackendCaps c;
     c.borrowsHostBytes = !unitsOutliveHost_;
     c.quantizedWeights = true;
+    c.mixtureOfExperts = true;
     return c;
   }
 
@@ -75,22 +76,18 @@ class CpuBackend : public Backend {
   }
 
   void setFinalNorm(const std::vector<float>& weight) override { finalNorm_ = weight; }
+  void setExpertSource(ExpertSource* source) override { experts_ = source; }
 
   // create_layer on the CPU: vectors (norms, biases) are widened to f32; matrices keep their
   // checkpoint dtype and layout, which is what the kernels read. A streamed unit's matrices are
   // read in place from its host buffer; a unit that outlives the buffer gets its own copy.
   std::unique_ptr<UnitWeights> createUnit(const HostUnit& host) override {
     const size_t count = host.slices.size();
-    std::vector<std::pair<int, int>> shapes(count, {0, 0});
     size_t total = 0;
     for (size_t i = 0; i < count; ++i) {
       const HostSlice& s = host.slices[i];
       if (!s.present) continue;
-      shapes[i] = matrixShape(host.unit, static_cast<int>(i));
-      if (shapes[i].first > 0 && static_cast<int64_t>(shapes[i].first) * shapes[i].second != s.numel) {
-        throw std::logic_error("tensor size does not match the model shape");
-      }
-      const bool matrix = shapes[i].first > 0;
+      const bool matrix = s.rows > 0;
       if (matrix && !unitsOutliveHost_) continue;
       total += CpuUnitWeights::roundUp(matrix ? storageBytes(s.dtype, s.numel) : static_cast<size_t>(s.numel) * sizeof(float));
     }
@@ -102,7 +99,7 @@ class CpuBackend : public Backend {
     for (size_t i = 0; i < count; ++i) {
       const HostSlice& s = host.slices[i];
       if (!s.present) continue;
-      const auto [rows, cols] = shapes[i];
+      const int rows = static_cast<int>(s.rows), cols = static_cast<int>(s.cols);
       const auto* bytes = static_cast<const uint8_t*>(host.data(i));
       if (rows > 0 && !unitsOutliveHost_) {
         w->matrices[i] = cpu::WeightMatrix{s.dtype, rows, cols, bytes};
@@ -135,7 +132,7 @@ class CpuBackend : public Backend {
   int64_t forwardLayer(int layer, const UnitWeights& weights) override {
     const auto& w = static_cast<const CpuUnitWeights&>(weights);
     const int n = n_, H = spec_.hidden, D = spec_.headDim;
-    const int Q = spec_.numHeads * D, KV = spec_.numKvHeads * D, I = spec_.intermediate;
+    const int Q = spec_.numHeads * D, KV = spec_.numKvHeads * D;
     const float eps = static_cast<float>(spec_.rmsEps);
     const size_t rows = static_cast<size_t>(n);
 
@@ -183,18 +180,15 @@ class CpuBackend : public Backend {
     watch("o_proj", proj_);
     for (size_t i = 0; i < rows * H; ++i) x_[i] += proj_[i];
 
-    gate_.resize(rows * I);
-    up_.resize(rows * I);
     cpu::rmsnorm(x_.data(), w.vector(kPostNorm), n, H, eps, xn_.data());
     watch("post_attention_layernorm", xn_);
-    const cpu::GemmJob gateUp[] = {{w.matrix(kGate), w.vector(kGateBias), gate_.data()},
-                                   {w.matrix(kUp), w.vector(kUpBias), up_.data()}};
-    cpu::gemm(xn_.data(), n, gateUp, 2);
-    watch("gate_proj", gate_);
-    watch("up_proj", up_);
-    cpu::swiglu(gate_.data(), up_.data(), rows * I);
-    cpu::gemm(gate_.data(), n, {w.matrix(kDown), w.vector(kDownBias), proj_.data()});
-    watch("down_proj", proj_);
+    if (w.matrix(kRouter).data) {
+      mixtureOfExperts(layer, w);
+    } else {
+      mlp(xn_.data(), n, w.matrix(kGate), w.vector(kGateBias), w.matrix(kUp), w.vector(kUpBias), w.matrix(kDown),
+          w.vector(kDownBias), proj_.data());
+      watch("down_proj", proj_);
+    }
     for (size_t i = 0; i < rows * H; ++i) x_[i] += proj_[i];
     watch("the residual add", x_);
     return kvFillNs;
@@ -216,22 +210,93 @@ class CpuBackend : public Backend {
     std::vector<float> k, v;  // [position][kv head][head_dim]
   };
 
-  // [rows x cols] of the matrix in `slot` of `unit` (the lm_head unit follows the layers), or
-  // {0, 0} for a vector.
-  std::pair<int, int> matrixShape(int unit, int slot) const {
-    const int H = spec_.hidden, I = spec_.intermediate;
-    const int Q = spec_.numHeads * spec_.headDim, KV = spec_.numKvHeads * spec_.headDim;
-    if (unit == spec_.numLayers) return {spec_.vocab, H};
-    switch (slot) {
-      case kQ: return {Q, H};
-      case kK:
-      case kV: return {KV, H};
-      case kO: return {H, Q};
-      case kGate:
-      case kUp: return {I, H};
-      case kDown: return {H, I};
-      default: return {0, 0};
+  // SwiGLU MLP on `n` rows of `in`: down(silu(gate(in)) * up(in)), written to `out` (n x hidden).
+  void mlp(const float* in, int n, const cpu::WeightMatrix& gate, const float* gateBias, const cpu::WeightMatrix& up,
+           const float* upBias, const cpu::WeightMatrix& down, const float* downBias, float* out) {
+    const size_t width = static_cast<size_t>(n) * gate.rows;
+    gate_.resize(width);
+    up_.resize(width);
+    const cpu::GemmJob gateUp[] = {{gate, gateBias, gate_.data()}, {up, upBias, up_.data()}};
+    cpu::gemm(in, n, gateUp, 2);
+    watch("gate_proj", gate_);
+    watch("up_proj", up_);
+    cpu::swiglu(gate_.data(), up_.data(), width);
+    cpu::gemm(gate_.data(), n, {down, downBias, out});
+  }
+
+  // The sparse MLP of transformers' Mixtral / Qwen2-MoE / Qwen3-MoE blocks on xn_, into proj_:
+  // softmax over the router logits, each token's top-k experts (ties to the lower index), their
+  // weights renormalised when configured; each expert runs on the rows routed to it, in expert
+  // order, and adds its weighted output; then Qwen2-MoE's shared expert, gated by a sigmoid.
+  void mixtureOfExperts(int layer, const CpuUnitWeights& w) {
+    const int n = n_, H = spec_.hidden, E = spec_.moe.numExperts, K = spec_.moe.topK;
+    const size_t rows = static_cast<size_t>(n);
+    routerLogits_.resize(rows * E);
+    cpu::gemm(xn_.data(), n, {w.matrix(kRouter), nullptr, routerLogits_.data()});
+    watch("router", routerLogits_);
+    routeExperts_.assign(rows * K, 0);
+    routeWeights_.assign(rows * K, 0.0f);
+    std::vector<int> order(E);
+    std::vector<float> probs(E);
+    for (int t = 0; t < n; ++t) {
+      const float* logits = routerLogits_.data() + static_cast<size_t>(t) * E;
+      const float most = *std::max_element(logits, logits + E);
+      float sum = 0;
+      for (int e = 0; e < E; ++e) sum += probs[e] = std::exp(logits[e] - most);
+      for (int e = 0; e < E; ++e) probs[e] /= sum;
+      for (int e = 0; e < E; ++e) order[e] = e;
+      std::partial_sort(order.begin(), order.begin() + K, order.end(),
+                        [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+      float chosen = 0;
+      for (int k = 0; k < K; ++k) chosen += probs[order[k]];
+      for (int k = 0; k < K; ++k) {
+        routeExperts_[static_cast<size_t>(t) * K + k] = order[k];
+        routeWeights_[static_cast<size_t>(t) * K + k] = spec_.moe.normTopk ? probs[order[k]] / chosen : probs[order[k]];
+      }
     }
+    std::vector<int> used(routeExperts_.begin(), routeExperts_.end());
+    std::sort(used.begin(), used.end());
+    used.erase(std::unique(used.begin(), used.end()), used.end());
+    experts_->require(layer, used);
+
+    moe_.assign(rows * H, 0.0f);
+    std::vector<std::pair<int, float>> routed;  // (token, weight) of the expert's rows
+    for (int e : used) {
+      routed.clear();
+      for (size_t i = 0; i < routeExperts_.size(); ++i) {
+        if (routeExperts_[i] == e) routed.emplace_back(static_cast<int>(i / K), routeWeights_[i]);
+      }
+      const int m = static_cast<int>(routed.size());
+      gathered_.resize(static_cast<size_t>(m) * H);
+      for (int j = 0; j < m; ++j) {
+        std::copy_n(xn_.data() + static_cast<size_t>(routed[j].first) * H, H, gathered_.data() + static_cast<size_t>(j) * H);
+      }
+      const ExpertWeights ew = experts_->expert(e);
+      const auto& ex = static_cast<const CpuUnitWeights&>(*ew.unit);
+      expertOut_.resize(static_cast<size_t>(m) * H);
+      mlp(gathered_.data(), m, ex.matrix(ew.slot + kExpertGate), nullptr, ex.matrix(ew.slot + kExpertUp), nullptr,
+          ex.matrix(ew.slot + kExpertDown), nullptr, expertOut_.data());
+      for (int j = 0; j < m; ++j) {
+        float* dst = moe_.data() + static_cast<size_t>(routed[j].first) * H;
+        const float* src = expertOut_.data() + static_cast<size_t>(j) * H;
+        for (int i = 0; i < H; ++i) dst[i] += src[i] * routed[j].second;
+      }
+    }
+    watch("experts", moe_);
+    if (w.matrix(kSharedGate).data) {
+      mlp(xn_.data(), n, w.matrix(kSharedGate), nullptr, w.matrix(kSharedUp), nullptr, w.matrix(kSharedDown), nullptr,
+          proj_.data());
+      sharedGate_.resize(rows);
+      cpu::gemm(xn_.data(), n, {w.matrix(kSharedExpertGate), nullptr, sharedGate_.data()});
+      watch("shared_expert", proj_);
+      for (int t = 0; t < n; ++t) {
+        const float g = 1.0f / (1.0f + std::exp(-sharedGate_[t]));
+        float* dst = moe_.data() + static_cast<size_t>(t) * H;
+        const float* src = proj_.data() + static_cast<size_t>(t) * H;
+        for (int i = 0; i < H; ++i) dst[i] += g * src[i];
+      }
+    }
+    proj_.swap(moe_);
   }
 
   // Each head's values from llama.cpp's interleaved row order (v'[2i + s] = v[s * D/2 + i]) back
@@ -272,6 +337,9 @@ class CpuBackend : public Backend {
       3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scratch_;
+  std::vector<float> routerLogits_, routeWeights_, moe_, gathered_, expertOut_, sharedGate_;
+  std::vector<int> routeExperts_;
+  ExpertSource* experts_ = nullptr;
   // The first activation of the latest forwardLayer or computeLogits that held NaN or Inf.
   const char* nonFinite_ = nullptr;
   void watch(const char* what, const std::vector<float>& values) {

@@ -34,6 +34,10 @@ std::vector<float> readTensorF32(CheckpointReader& reader, const TensorRef& t) {
   return out;
 }
 
+int sparseLayers(const LoadPlan& plan) {
+  return static_cast<int>(std::count_if(plan.layers.begin(), plan.layers.end(), [](const LayerPlan& l) { return l.sparse(); }));
+}
+
 std::unique_ptr<Backend> makeBackend(const ModelSpec& spec, const EngineOptions& o) {
   if (o.device == Device::Cuda) {
     CudaBackendOptions cuda;
@@ -60,11 +64,18 @@ Fault parseFault(const std::string& name) {
 Engine::Engine(LoadPlan plan, EngineOptions options)
     : plan_(std::move(plan)),
       options_(options),
-      loader_((validatePlan(plan_), plan_), reader_, options.dropAfterRead, options.io),
+      loader_((validatePlan(plan_), plan_), reader_, options.dropAfterRead, options.io, options.expertStreaming),
       source_(loader_, options.prefetch),
       backend_(makeBackend(plan_.spec, options)),
-      caps_(backend_->caps()) {
+      caps_(backend_->caps()),
+      experts_(loader_, *backend_, options.resident ? SIZE_MAX : options.expertCacheBytes, plan_.spec.numLayers,
+               sparseLayers(plan_)) {
   if (!caps_.quantizedWeights) refuseQuantized();
+  if (!caps_.mixtureOfExperts && sparseLayers(plan_) > 0) {
+    throw std::invalid_argument("the " + backend_->name() +
+                                " backend does not run mixture-of-experts (sparse) layers yet; run the model with --device cpu");
+  }
+  backend_->setExpertSource(&experts_);
   if (options.io != IoMode::Pread && (options.device != Device::Cpu || options.emulateDevice)) {
     throw std::invalid_argument(std::string("--io ") + ioModeName(options.io) + " runs on the CPU only: CUDA reads units into its pinned buffers with pread");
   }
@@ -81,7 +92,10 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
   residentHosts_.resize(loader_.numUnits());
 }
 
-Engine::~Engine() { source_.stop(); }
+Engine::~Engine() {
+  source_.stop();
+  experts_.clear();
+}
 
 void Engine::refuseQuantized() const {
   auto refuse = [this](const TensorRef& t, const std::string& name) {
@@ -95,6 +109,12 @@ void Engine::refuseQuantized() const {
   for (size_t l = 0; l < plan_.layers.size(); ++l) {
     for (int r = 0; r < kNumRoles; ++r) {
       if (plan_.layers[l].tensors[r]) refuse(*plan_.layers[l].tensors[r], "layers." + std::to_string(l) + "." + roleName(static_cast<Role>(r)));
+    }
+    for (size_t e = 0; e < plan_.layers[l].experts.size(); ++e) {
+      for (int r = 0; r < kNumExpertRoles; ++r) {
+        refuse(plan_.layers[l].experts[e][r], "layers." + std::to_string(l) + ".experts." + std::to_string(e) + "." +
+                                                  expertRoleName(static_cast<ExpertRole>(r)));
+      }
     }
   }
 }
@@ -211,6 +231,15 @@ std::unique_ptr<UnitWeights> Engine::takeUnit(int unit, UnitRecord& rec, HostUni
   return weights;
 }
 
+int64_t Engine::forwardLayer(int u, const UnitWeights& weights, UnitRecord& rec) {
+  if (!plan_.layers[u].sparse()) return backend_->forwardLayer(u, weights);
+  rec.experts.emplace();
+  experts_.beginLayer(u, loader_.expertUnit(u, 0) < 0 ? &weights : nullptr, &*rec.experts);
+  const int64_t kvFillNs = backend_->forwardLayer(u, weights);
+  experts_.beginLayer(-1, nullptr, nullptr);
+  return kvFillNs;
+}
+
 StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* logits) {
   setComputeThreads(stepThreads(tokens.size()));
   if (caps_.pipelined) return runStepPipelined(tokens, pos0, logits);
@@ -232,9 +261,10 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       backend_->computeLogits(*weights, logits);
       spinForCalibration(clocks.cpuNs);
     } else {
-      rec.kvFillNs = backend_->forwardLayer(u, *weights);
+      rec.kvFillNs = forwardLayer(u, *weights, rec);
     }
     rec.forwardNs = nowNs() - f0 - rec.kvFillNs;
+    if (rec.experts) rec.forwardNs -= rec.experts->loadNs + rec.experts->createNs;
     refuseNonFinite(u, logits);
     if (owned) {
       if (options_.resident) {
@@ -365,6 +395,9 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   std::vector<int32_t> context = request.prompt;
   std::vector<float> logits(spec.vocab);
   deviceBytesMark_ = deviceReadBytes();
+  // Resident experts stay for the engine's life; a streamed generation starts with none cached,
+  // so every generation measures the same thing.
+  if (!options_.resident) experts_.clear();
   source_.start(unitOrder(), !options_.resident);
   struct StopSource {
     LayerSource& s;

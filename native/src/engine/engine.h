@@ -12,6 +12,7 @@
 #include "engine/backend.h"
 #include "engine/fault.h"
 #include "engine/checkpoint_reader.h"
+#include "engine/expert_cache.h"
 #include "engine/layer_source.h"
 #include "engine/sampler.h"
 
@@ -35,6 +36,11 @@ struct EngineOptions {
   bool dropAfterRead = false;
   // How streamed units are read (see IoMode). mmap and direct: CPU backend only.
   IoMode io = IoMode::Pread;
+  // Sparse layers: each routed expert is read when the router picks it and kept in an LRU cache of
+  // expertCacheBytes (resident: every expert read stays). Off: a layer unit holds all its experts,
+  // which is what whole-layer streaming reads.
+  bool expertStreaming = true;
+  size_t expertCacheBytes = 0;
   // Compute threads. 0: one per hardware thread, except in streamed decode steps with prefetch,
   // which leave one core to the prefetch thread.
   int threads = 0;
@@ -55,6 +61,9 @@ struct UnitRecord {
   int64_t forwardNs = 0;
   int64_t kvFillNs = 0;
   bool loadInBackground = false;  // read by the prefetch thread, overlapping compute
+  // A sparse layer's experts; their reads and create_layer happen inside the forward and are not
+  // counted in forwardNs.
+  std::optional<ExpertRecord> experts;
 };
 
 struct StepRecord {
@@ -130,6 +139,8 @@ class Engine {
   std::vector<int> unitOrder() const;
   // Throws naming the first block-quantized tensor, for a backend that cannot run them.
   void refuseQuantized() const;
+  // Runs decoder layer `u`, with its experts from the cache or its own unit; returns kv_fill.
+  int64_t forwardLayer(int u, const UnitWeights& weights, UnitRecord& rec);
 
   LoadPlan plan_;
   EngineOptions options_;
@@ -138,6 +149,7 @@ class Engine {
   LayerSource source_;
   std::unique_ptr<Backend> backend_;
   BackendCaps caps_;
+  ExpertCache experts_;
   std::vector<std::unique_ptr<UnitWeights>> resident_;
   // Host buffers that resident units' weights read in place (backends that borrow host bytes).
   std::vector<HostUnit> residentHosts_;

@@ -12,6 +12,16 @@
 namespace rb {
 namespace {
 constexpr size_t kAlign = 64;
+
+HostSlice sliceOf(const TensorRef& t, size_t offset, const uint8_t* mapped) {
+  HostSlice s{true, t.dtype, offset, t.numel()};
+  if (t.shape.size() == 2) {
+    s.rows = t.shape[0];
+    s.cols = t.shape[1];
+  }
+  s.mapped = mapped;
+  return s;
+}
 constexpr uint64_t kPage = 4096;
 // Tensors of a unit closer than this are read by one O_DIRECT call, gap included.
 constexpr uint64_t kMaxSpanGap = 1 << 20;
@@ -42,16 +52,28 @@ const char* ioModeName(IoMode mode) {
   }
 }
 
-UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead, IoMode io)
+UnitLoader::UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead, IoMode io, bool expertUnits)
     : reader_(reader), dropAfterRead_(dropAfterRead), io_(io) {
   for (const auto& layer : plan.layers) {
     std::vector<const TensorRef*> slots(kNumRoles, nullptr);
     for (int r = 0; r < kNumRoles; ++r) {
       if (layer.tensors[r]) slots[r] = &*layer.tensors[r];
     }
+    if (!expertUnits) {
+      for (const auto& expert : layer.experts) {
+        for (const TensorRef& t : expert) slots.push_back(&t);
+      }
+    }
     units_.push_back(std::move(slots));
   }
   units_.push_back({&plan.lmHead});
+  numUnits_ = static_cast<int>(units_.size());
+  for (const auto& layer : plan.layers) {
+    const bool own = expertUnits && !layer.experts.empty();
+    expertBase_.push_back(own ? static_cast<int>(units_.size()) : -1);
+    if (!own) continue;
+    for (const auto& expert : layer.experts) units_.push_back({&expert[kExpertGate], &expert[kExpertUp], &expert[kExpertDown]});
+  }
   // Where each tensor lies in a unit's host buffer, worked out once: pread packs the tensors in
   // slot order, direct places them where they lie in their span.
   for (const auto& slots : units_) {
@@ -106,7 +128,7 @@ void UnitLoader::load(int unit, HostUnit& out) {
     loadMapped(slots, out);
   } else {
     for (size_t i = 0; i < slots.size(); ++i) {
-      if (slots[i]) out.slices[i] = HostSlice{true, slots[i]->dtype, offsets_[unit][i], slots[i]->numel()};
+      if (slots[i]) out.slices[i] = sliceOf(*slots[i], offsets_[unit][i], nullptr);
     }
     out.bytes.resize(bytes_.at(unit));
     if (io_ == IoMode::Direct) loadDirect(unit, out);
@@ -134,7 +156,7 @@ void UnitLoader::loadMapped(const std::vector<const TensorRef*>& slots, HostUnit
     const TensorRef* t = slots[i];
     if (!t) continue;
     const uint8_t* base = reader_.map(t->file, t->offset, t->bytes);
-    out.slices[i] = HostSlice{true, t->dtype, 0, t->numel(), base + t->offset};
+    out.slices[i] = sliceOf(*t, 0, base + t->offset);
     // Fault the pages in here, on the loader's thread, so the forward pass finds them mapped:
     // WILLNEED starts the disk reads of what the page cache lacks, POPULATE_READ maps the pages
     // (Linux 5.14+; older kernels touch every page).

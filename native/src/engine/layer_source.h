@@ -31,12 +31,19 @@ enum class IoMode { Pread, Mmap, Direct };
 IoMode parseIoMode(const std::string& name);
 const char* ioModeName(IoMode mode);
 
+// Units 0..L-1 are the decoder layers, L the lm_head: the units a step takes in order. With
+// `expertUnits`, each routed expert of a sparse layer is a unit of its own after those (read when
+// the router picks it), and a layer unit holds the rest of its layer; without, a layer unit holds
+// its experts too (slots kNumRoles + 3e + ExpertRole).
 class UnitLoader {
  public:
   // `dropAfterRead`: each unit's pages leave the page cache once it is read (see EngineOptions).
-  UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead, IoMode io);
-  int numUnits() const { return static_cast<int>(units_.size()); }
+  UnitLoader(const LoadPlan& plan, CheckpointReader& reader, bool dropAfterRead, IoMode io, bool expertUnits);
+  // The layer units and the lm_head (expert units are not counted).
+  int numUnits() const { return numUnits_; }
   int headUnit() const { return numUnits() - 1; }
+  // The unit of expert `e` of sparse layer `layer` (with expertUnits), else -1.
+  int expertUnit(int layer, int e) const { return expertBase_[layer] < 0 ? -1 : expertBase_[layer] + e; }
   // Reads every tensor of `unit` into `out`, reusing out.bytes' capacity (mmap: maps them).
   void load(int unit, HostUnit& out);
   // Once `unit`'s weights are no longer read: mmap unmaps its pages (and with dropAfterRead
@@ -58,6 +65,8 @@ class UnitLoader {
   void loadPread(const std::vector<const TensorRef*>& slots, HostUnit& out);
   void loadMapped(const std::vector<const TensorRef*>& slots, HostUnit& out);
   void loadDirect(int unit, HostUnit& out);
+  int numUnits_ = 0;
+  std::vector<int> expertBase_;  // per layer: its first expert unit, or -1
   std::vector<size_t> bytes_;
   std::vector<std::vector<const TensorRef*>> units_;  // per unit: slot -> tensor (or null)
   std::vector<std::vector<size_t>> offsets_;           // pread, direct: per unit, slot -> host buffer offset

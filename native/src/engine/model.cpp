@@ -15,7 +15,13 @@ const char* roleName(Role r) {
   static const char* names[kNumRoles] = {
       "input_layernorm", "q_proj", "k_proj", "v_proj", "o_proj", "q_bias", "k_bias",
       "v_bias", "o_bias", "q_norm", "k_norm", "post_attention_layernorm", "gate_proj",
-      "up_proj", "down_proj", "gate_bias", "up_bias", "down_bias"};
+      "up_proj", "down_proj", "gate_bias", "up_bias", "down_bias", "router", "shared_gate_proj",
+      "shared_up_proj", "shared_down_proj", "shared_expert_gate"};
+  return names[r];
+}
+
+const char* expertRoleName(ExpertRole r) {
+  static const char* names[kNumExpertRoles] = {"gate_proj", "up_proj", "down_proj"};
   return names[r];
 }
 
@@ -70,23 +76,53 @@ void validatePlan(const LoadPlan& plan) {
   expectShape(plan.embed, {s.vocab, H}, "embed_tokens");
   expectShape(plan.lmHead, {s.vocab, H}, "lm_head");
   expectShape(plan.finalNorm, {H}, "norm");
+  const MoeSpec& m = s.moe;
+  const int64_t E = m.numExperts, SI = m.sharedIntermediate;
+  if (m.numExperts < 0 || (m.numExperts > 0 && (m.topK < 1 || m.topK > m.numExperts || m.expertIntermediate <= 0)) ||
+      m.sharedIntermediate < 0) {
+    throw std::invalid_argument("mixture-of-experts spec needs 1 <= top-k <= experts and a positive expert intermediate size");
+  }
   const std::vector<int64_t> want[kNumRoles] = {{H}, {Q, H}, {KV, H}, {KV, H}, {H, Q}, {Q}, {KV}, {KV}, {H},
-                                                {s.headDim}, {s.headDim}, {H}, {I, H}, {I, H}, {H, I}, {I}, {I}, {H}};
-  const Role required[] = {kInputNorm, kQ, kK, kV, kO, kPostNorm, kGate, kUp, kDown};
+                                                {s.headDim}, {s.headDim}, {H}, {I, H}, {I, H}, {H, I}, {I}, {I}, {H},
+                                                {E, H}, {SI, H}, {SI, H}, {H, SI}, {1, H}};
+  const int64_t EI = m.expertIntermediate;
+  const std::vector<int64_t> wantExpert[kNumExpertRoles] = {{EI, H}, {EI, H}, {H, EI}};
+  const Role attention[] = {kInputNorm, kQ, kK, kV, kO, kPostNorm};
+  const Role dense[] = {kGate, kUp, kDown};
+  const Role shared[] = {kSharedGate, kSharedUp, kSharedDown, kSharedExpertGate};
   for (size_t l = 0; l < plan.layers.size(); ++l) {
     const auto& layer = plan.layers[l];
-    for (Role r : required) {
-      if (!layer.tensors[r]) {
-        throw std::invalid_argument("layer " + std::to_string(l) + " has no " + roleName(r));
+    const std::string name = "layers." + std::to_string(l);
+    auto require = [&](Role r) {
+      if (!layer.tensors[r]) throw std::invalid_argument("layer " + std::to_string(l) + " has no " + roleName(r));
+    };
+    for (Role r : attention) require(r);
+    if (layer.sparse()) {
+      if (m.numExperts == 0) throw std::invalid_argument(name + " has a router but the spec has no experts");
+      if (static_cast<int64_t>(layer.experts.size()) != E) {
+        throw std::invalid_argument(name + " has " + std::to_string(layer.experts.size()) + " experts, the spec says " +
+                                    std::to_string(E));
       }
+      if (m.sharedIntermediate > 0) {
+        for (Role r : shared) require(r);
+      }
+      for (Role r : dense) {
+        if (layer.tensors[r]) throw std::invalid_argument(name + " is sparse but has a dense " + roleName(r));
+      }
+    } else {
+      for (Role r : dense) require(r);
+      if (!layer.experts.empty()) throw std::invalid_argument(name + " has experts but no router");
     }
     if (s.qkNorm && (!layer.tensors[kQNorm] || !layer.tensors[kKNorm])) {
       throw std::invalid_argument("layer " + std::to_string(l) + " needs q_norm and k_norm");
     }
     for (int r = 0; r < kNumRoles; ++r) {
-      if (layer.tensors[r]) {
-        expectShape(*layer.tensors[r], want[r],
-                    "layers." + std::to_string(l) + "." + roleName(static_cast<Role>(r)));
+      if (layer.tensors[r]) expectShape(*layer.tensors[r], want[r], name + "." + roleName(static_cast<Role>(r)));
+    }
+    for (size_t e = 0; e < layer.experts.size(); ++e) {
+      for (int r = 0; r < kNumExpertRoles; ++r) {
+        expectShape(layer.experts[e][r], wantExpert[r],
+                    name + ".experts." + std::to_string(e) + "." + expertRoleName(static_cast<ExpertRole>(r)));
       }
     }
   }

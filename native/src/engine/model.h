@@ -46,6 +46,17 @@ struct RopeSpec {
   std::vector<float> factors;
 };
 
+// Mixture-of-experts routing, as transformers does it: softmax over the router logits, the top-k
+// experts (ties to the lower index), their weights renormalised to sum 1 when normTopk. A layer
+// is sparse when its plan has a router; numExperts 0: a dense model.
+struct MoeSpec {
+  int numExperts = 0;
+  int topK = 0;
+  int expertIntermediate = 0;
+  int sharedIntermediate = 0;  // Qwen2-MoE's shared expert; 0: none
+  bool normTopk = false;
+};
+
 struct ModelSpec {
   int hidden = 0;
   int intermediate = 0;
@@ -63,17 +74,26 @@ struct ModelSpec {
   // GGUF llama files store each head's Q and K rows interleaved (llama.cpp's converter permutes
   // them for its RoPE); the backend puts q and k back in transformers' order after projecting.
   bool qkRowsInterleaved = false;
+  MoeSpec moe;
 };
 
-// Roles of the tensors of one decoder layer. Optional roles may be absent.
+// Roles of the tensors of one decoder layer. Optional roles may be absent: a dense layer has
+// gate/up/down, a sparse one the router (and, in Qwen2-MoE, the shared expert and its gate).
 enum Role : int {
   kInputNorm, kQ, kK, kV, kO, kQBias, kKBias, kVBias, kOBias, kQNorm, kKNorm,
-  kPostNorm, kGate, kUp, kDown, kGateBias, kUpBias, kDownBias, kNumRoles
+  kPostNorm, kGate, kUp, kDown, kGateBias, kUpBias, kDownBias,
+  kRouter, kSharedGate, kSharedUp, kSharedDown, kSharedExpertGate, kNumRoles
 };
 const char* roleName(Role r);
 
+// The three matrices of one routed expert, in this order wherever an expert's tensors are slots.
+enum ExpertRole : int { kExpertGate, kExpertUp, kExpertDown, kNumExpertRoles };
+const char* expertRoleName(ExpertRole r);
+
 struct LayerPlan {
   std::array<std::optional<TensorRef>, kNumRoles> tensors;
+  std::vector<std::array<TensorRef, kNumExpertRoles>> experts;  // a sparse layer's routed experts
+  bool sparse() const { return tensors[kRouter].has_value(); }
 };
 
 struct LoadPlan {
