@@ -56,10 +56,11 @@ function fingerprint(file: ProfileFile): string | null {
 }
 
 /** Settings that change what the timings measure (device, streaming, the page cache, threads). */
-const TIMING_SETTINGS = ['device', 'prefetch', 'resident', 'cold', 'io', 'threads'] as const;
+const TIMING_SETTINGS = ['device', 'prefetch', 'resident', 'cold', 'io', 'experts', 'threads'] as const;
 
 export function settingDifferences(base: ProfileFile['settings'], current: ProfileFile['settings']): string[] {
-  return TIMING_SETTINGS.filter((k) => base[k] !== current[k]).map((k) => `${k} ${JSON.stringify(base[k])} vs ${JSON.stringify(current[k])}`);
+  const show = (v: unknown) => JSON.stringify(v);
+  return TIMING_SETTINGS.filter((k) => show(base[k]) !== show(current[k])).map((k) => `${k} ${show(base[k])} vs ${show(current[k])}`);
 }
 
 const MODEL_SHAPE = ['architecture', 'dtype', 'params', 'weight_bytes', 'num_layers', 'hidden_size'] as const;

@@ -22,12 +22,22 @@ export interface UnitRecord {
 export interface ExpertRecord {
   /** The experts the step's tokens routed to, ascending. */
   used: number[];
-  /** Read from disk for this step. */
+  /** Read from disk for this step, by the compute thread or ahead by the prefetch thread. */
   loaded: number;
+  /** Of `loaded`, read ahead by the prefetch thread. */
+  prefetched: number;
   /** Already in memory: the expert cache, or (whole-layer streaming) the layer's own unit. */
   cached: number;
+  /** Experts the prefetcher guessed for this layer and step (the previous token's), and how many the router picked. */
+  guessed: number;
+  guessedUsed: number;
   bytesRead: number;
+  /** Reads on the compute thread. */
   loadNs: number;
+  /** Reads on the prefetch thread of the experts used, overlapping compute. */
+  prefetchLoadNs: number;
+  /** The compute thread waiting for the prefetch thread's reads. */
+  waitNs: number;
   createNs: number;
 }
 

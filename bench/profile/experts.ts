@@ -26,10 +26,19 @@ export interface ExpertStats {
    * before: how often "the previous token's experts" is the right guess. null without two decode steps.
    */
   repeat_rate: number | null;
-  /** Median ms a step spent reading experts and making them compute-ready, on the compute thread. */
+  /** Of the experts read, the share the prefetch thread read ahead; null when none were read. */
+  prefetched_share: number | null;
+  /**
+   * Of the experts the prefetcher guessed (each sparse layer's experts of the previous token), the
+   * share the router picked; null when it made no guess (--no-prefetch, resident, whole layers).
+   */
+  prefetch_accuracy: number | null;
+  /** Median ms per step: expert reads on the compute thread, on the prefetch thread, the compute thread's wait for the latter, and create_layer. */
   load_ms_per_step: number;
+  prefetch_load_ms_per_step: number;
+  wait_ms_per_step: number;
   create_ms_per_step: number;
-  /** Median ms to read one expert; null when no step read one. */
+  /** Median ms to read one expert (either thread); null when no step read one. */
   load_ms_per_expert: number | null;
   /** Median bytes a step read, all units; and what whole-layer streaming reads (every unit's bytes but the embedding's rows). */
   bytes_per_step: number;
@@ -70,6 +79,9 @@ export function expertStats(
   const cached = steps.reduce((a, s) => a + sum(s, (e) => e.cached), 0);
   const totalUsed = used.reduce((a, b) => a + b, 0);
   const loaded = steps.reduce((a, s) => a + sum(s, (e) => e.loaded), 0);
+  const prefetched = steps.reduce((a, s) => a + sum(s, (e) => e.prefetched), 0);
+  const guessed = steps.reduce((a, s) => a + sum(s, (e) => e.guessed), 0);
+  const guessedUsed = steps.reduce((a, s) => a + sum(s, (e) => e.guessedUsed), 0);
   const streaming = steps.some((s) => [...expertsOf(s).values()].some((e) => e.loaded > 0)) || cached < totalUsed;
 
   let repeated = 0;
@@ -85,7 +97,7 @@ export function expertStats(
     }
   }
 
-  const perExpert = steps.flatMap((s) => [...expertsOf(s).values()].filter((e) => e.loaded > 0).map((e) => e.loadNs / e.loaded / 1e6));
+  const perExpert = steps.flatMap((s) => [...expertsOf(s).values()].filter((e) => e.loaded > 0).map((e) => (e.loadNs + e.prefetchLoadNs) / e.loaded / 1e6));
   const layerShares = moe.sparseLayers.map((layer) => {
     const bytes = units.find((u) => u.name === `layers.${layer}`)?.bytes ?? 0;
     const read = median(steps.map((s) => unitBytesRead(s.units.find((u) => u.name === `layers.${layer}`)!)));
@@ -113,7 +125,11 @@ export function expertStats(
     loaded_per_step: median(steps.map((s) => sum(s, (e) => e.loaded))),
     cache_hit_rate: streaming && totalUsed > 0 ? cached / totalUsed : null,
     repeat_rate: compared > 0 ? repeated / compared : null,
+    prefetched_share: loaded > 0 ? prefetched / loaded : null,
+    prefetch_accuracy: guessed > 0 ? guessedUsed / guessed : null,
     load_ms_per_step: median(steps.map((s) => sum(s, (e) => e.loadNs))) / 1e6,
+    prefetch_load_ms_per_step: median(steps.map((s) => sum(s, (e) => e.prefetchLoadNs))) / 1e6,
+    wait_ms_per_step: median(steps.map((s) => sum(s, (e) => e.waitNs))) / 1e6,
     create_ms_per_step: median(steps.map((s) => sum(s, (e) => e.createNs))) / 1e6,
     load_ms_per_expert: loaded > 0 ? median(perExpert) : null,
     bytes_per_step: median(steps.map((s) => s.units.reduce((a, u) => a + unitBytesRead(u), 0))),
@@ -132,7 +148,7 @@ const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20
 /**
  * The verdict of a mixture-of-experts profile: when reading experts is most of what the loads
  * cost, say so with the cache's hit rate and the cache that would hold what the run used.
- * `expertNs`: the judged run's expert load and create time, all on the compute thread.
+ * `expertNs`: the judged run's expert time on the compute thread (see expertNs).
  */
 export function expertVerdict(base: Verdict, t: PhaseTotals, s: ExpertStats, expertNs: number): Verdict {
   const loadBound = base.bottleneck === 'disk' || base.bottleneck === 'page-cache' || base.bottleneck === 'copy' || base.bottleneck === 'prefetch-stall';
@@ -140,17 +156,19 @@ export function expertVerdict(base: Verdict, t: PhaseTotals, s: ExpertStats, exp
   if (!loadBound || !s.streaming || foreground <= 0 || expertNs / foreground < EXPERT_SHARE_OF_LOADS) return base;
   const share = expertNs / (t.wall || 1);
   const hit = s.cache_hit_rate === null ? 'n/a' : `${(100 * s.cache_hit_rate).toFixed(0)}%`;
+  const guess = s.prefetch_accuracy === null ? '' : `, prefetch guessed ${(100 * s.prefetch_accuracy).toFixed(0)}% right`;
   const fits = s.cache_bytes !== null && s.cache_bytes >= s.working_set_bytes;
   const cache = fits
     ? `the cache (${MiB(s.cache_bytes!)}) already holds the run's working set of ${MiB(s.working_set_bytes)}: the misses are experts used for the first time`
     : `a cache of ${Math.ceil(s.working_set_bytes / 2 ** 20)} MiB would hold the working set (--expert-cache ${Math.ceil(s.working_set_bytes / 2 ** 20)})`;
   const line =
-    `expert-load-bound: reading experts takes ${(100 * share).toFixed(0)}% of wall time, cache hit rate ${hit}, ` +
+    `expert-load-bound: reading experts takes ${(100 * share).toFixed(0)}% of wall time, cache hit rate ${hit}${guess}, ` +
     `${MiB(s.bytes_per_step)} read per step of ${MiB(s.whole_layer_bytes_per_step)} for whole layers; ${cache}`;
   return { bottleneck: 'expert-load', share, line: `${line} → ${ADVICE_FOR['expert-load']}`, advice: ADVICE_FOR['expert-load'] };
 }
 
-/** A run's expert load and create time. */
+/** A run's expert time on the compute thread: reads, waits for the prefetch thread, create_layer. */
 export function expertNs(steps: readonly StepRecord[]): number {
-  return steps.reduce((a, step) => a + step.units.reduce((b, u) => b + (u.experts ? u.experts.loadNs + u.experts.createNs : 0), 0), 0);
+  const own = (e: ExpertRecord) => e.loadNs + e.waitNs + e.createNs;
+  return steps.reduce((a, step) => a + step.units.reduce((b, u) => b + (u.experts ? own(u.experts) : 0), 0), 0);
 }

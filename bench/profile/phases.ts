@@ -13,15 +13,22 @@ export const PHASE_FIELD: Record<Phase, keyof Pick<UnitRecord, 'loadNs' | 'cpuWa
 };
 
 /**
- * A unit's time in one phase of one step. A sparse layer's expert reads and their create_layer
- * ran on the compute thread, inside the layer's forward: they count as foreground load and create.
+ * A unit's time in one phase of one step. A sparse layer's experts count in it: their reads (on
+ * the compute thread, or ahead on the prefetch thread), the wait for those read ahead, and their
+ * create_layer, all of which the layer's forward_per_layer leaves out.
  */
 export function unitPhaseNs(u: UnitRecord, phase: Phase): number {
   const own = u[PHASE_FIELD[phase]];
   if (!u.experts) return own;
-  if (phase === 'load_safe_tensor') return own + u.experts.loadNs;
+  if (phase === 'load_safe_tensor') return own + u.experts.loadNs + u.experts.prefetchLoadNs;
+  if (phase === 'load_safe_tensor_cpu_wait') return own + u.experts.waitNs;
   if (phase === 'create_layer') return own + u.experts.createNs;
   return own;
+}
+
+/** A unit's load time in one step that ran on a prefetch thread, overlapping compute. */
+export function unitBackgroundLoadNs(u: UnitRecord): number {
+  return (u.loadInBackground ? u.loadNs : 0) + (u.experts?.prefetchLoadNs ?? 0);
 }
 
 /** Bytes a unit read in one step, its experts' included. */
@@ -61,7 +68,7 @@ export function stepTotals(steps: readonly StepRecord[]): PhaseTotals {
     sampling += step.sampleNs;
     for (const u of step.units) {
       for (const p of PHASES) phases[p] += unitPhaseNs(u, p);
-      if (u.loadInBackground) backgroundLoad += u.loadNs;
+      backgroundLoad += unitBackgroundLoadNs(u);
       bytesRead += unitBytesRead(u);
     }
   }

@@ -17,7 +17,9 @@ export interface MixEstimate {
   bytes: number;
 }
 
+/** None for a mixture-of-experts model, which `quantize` does not write. */
 export function mixEstimates(plan: LoadPlan, mixes: readonly QuantMix[] = SUGGESTED_MIXES): MixEstimate[] {
+  if (plan.spec.moe) return [];
   const decode = planValueSources(plan).filter((s) => s.hfName.startsWith('model.layers.') || s.hfName === 'lm_head.weight');
   // Tied: the lm_head is the embedding, which the writer stores as the output matrix.
   if (plan.lmHeadTied) decode.push({ hfName: 'model.embed_tokens.weight', shape: plan.embed.shape, produce: () => undefined });

@@ -30,9 +30,14 @@ export function cacheMode(cold: false | ColdScope): CacheMode {
 export const ExpertSampleSchema = z.object({
   used: z.array(count),
   loaded: count,
+  prefetched: count,
   cached: count,
+  guessed: count,
+  guessed_used: count,
   bytes_read: nonNegative,
   load_ns: nonNegative,
+  prefetch_load_ns: nonNegative,
+  wait_ns: nonNegative,
   create_ns: nonNegative,
 });
 

@@ -24,7 +24,17 @@ export function toStepSample(step: StepRecord): StepSample {
 }
 
 function expertSample(e: ExpertRecord): ExpertSample {
-  return { used: e.used, loaded: e.loaded, cached: e.cached, bytes_read: e.bytesRead, load_ns: e.loadNs, create_ns: e.createNs };
+  return {
+    used: e.used, loaded: e.loaded, prefetched: e.prefetched, cached: e.cached, guessed: e.guessed, guessed_used: e.guessedUsed,
+    bytes_read: e.bytesRead, load_ns: e.loadNs, prefetch_load_ns: e.prefetchLoadNs, wait_ns: e.waitNs, create_ns: e.createNs,
+  };
+}
+
+function expertRecord(e: ExpertSample): ExpertRecord {
+  return {
+    used: e.used, loaded: e.loaded, prefetched: e.prefetched, cached: e.cached, guessed: e.guessed, guessedUsed: e.guessed_used,
+    bytesRead: e.bytes_read, loadNs: e.load_ns, prefetchLoadNs: e.prefetch_load_ns, waitNs: e.wait_ns, createNs: e.create_ns,
+  };
 }
 
 export function fromStepSample(s: StepSample, unitNames: readonly string[]): StepRecord {
@@ -47,7 +57,7 @@ export function fromStepSample(s: StepSample, unitNames: readonly string[]): Ste
         forwardNs: s.forward_ns[i],
         kvFillNs: s.kv_fill_ns[i],
         loadInBackground: s.load_in_background[i],
-        ...(e ? { experts: { used: e.used, loaded: e.loaded, cached: e.cached, bytesRead: e.bytes_read, loadNs: e.load_ns, createNs: e.create_ns } } : {}),
+        ...(e ? { experts: expertRecord(e) } : {}),
       };
     }),
   };

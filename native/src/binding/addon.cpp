@@ -214,9 +214,14 @@ Napi::Object unitToJs(Napi::Env env, const rb::UnitRecord& u) {
     for (size_t i = 0; i < x.used.size(); ++i) used.Set(static_cast<uint32_t>(i), x.used[i]);
     e.Set("used", used);
     e.Set("loaded", x.loaded);
+    e.Set("prefetched", x.prefetched);
     e.Set("cached", x.cached);
+    e.Set("guessed", x.guessed);
+    e.Set("guessedUsed", x.guessedUsed);
     e.Set("bytesRead", static_cast<double>(x.bytesRead));
     e.Set("loadNs", static_cast<double>(x.loadNs));
+    e.Set("prefetchLoadNs", static_cast<double>(x.prefetchLoadNs));
+    e.Set("waitNs", static_cast<double>(x.waitNs));
     e.Set("createNs", static_cast<double>(x.createNs));
     o.Set("experts", e);
   }

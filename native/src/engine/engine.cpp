@@ -34,8 +34,12 @@ std::vector<float> readTensorF32(CheckpointReader& reader, const TensorRef& t) {
   return out;
 }
 
-int sparseLayers(const LoadPlan& plan) {
-  return static_cast<int>(std::count_if(plan.layers.begin(), plan.layers.end(), [](const LayerPlan& l) { return l.sparse(); }));
+std::vector<int> sparseLayers(const LoadPlan& plan) {
+  std::vector<int> sparse;
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    if (plan.layers[l].sparse()) sparse.push_back(static_cast<int>(l));
+  }
+  return sparse;
 }
 
 std::unique_ptr<Backend> makeBackend(const ModelSpec& spec, const EngineOptions& o) {
@@ -69,9 +73,9 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
       backend_(makeBackend(plan_.spec, options)),
       caps_(backend_->caps()),
       experts_(loader_, *backend_, options.resident ? SIZE_MAX : options.expertCacheBytes, plan_.spec.numLayers,
-               sparseLayers(plan_)) {
+               sparseLayers(plan_), plan_.spec.moe.numExperts, plan_.spec.moe.topK, options.prefetch) {
   if (!caps_.quantizedWeights) refuseQuantized();
-  if (!caps_.mixtureOfExperts && sparseLayers(plan_) > 0) {
+  if (!caps_.mixtureOfExperts && !sparseLayers(plan_).empty()) {
     throw std::invalid_argument("the " + backend_->name() +
                                 " backend does not run mixture-of-experts (sparse) layers yet; run the model with --device cpu");
   }
@@ -236,7 +240,7 @@ int64_t Engine::forwardLayer(int u, const UnitWeights& weights, UnitRecord& rec)
   rec.experts.emplace();
   experts_.beginLayer(u, loader_.expertUnit(u, 0) < 0 ? &weights : nullptr, &*rec.experts);
   const int64_t kvFillNs = backend_->forwardLayer(u, weights);
-  experts_.beginLayer(-1, nullptr, nullptr);
+  experts_.endLayer();
   return kvFillNs;
 }
 
@@ -264,7 +268,7 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
       rec.kvFillNs = forwardLayer(u, *weights, rec);
     }
     rec.forwardNs = nowNs() - f0 - rec.kvFillNs;
-    if (rec.experts) rec.forwardNs -= rec.experts->loadNs + rec.experts->createNs;
+    if (rec.experts) rec.forwardNs -= rec.experts->loadNs + rec.experts->waitNs + rec.experts->createNs;
     refuseNonFinite(u, logits);
     if (owned) {
       if (options_.resident) {

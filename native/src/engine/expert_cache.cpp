@@ -8,18 +8,19 @@
 
 namespace rb {
 
-ExpertCache::ExpertCache(UnitLoader& loader, Backend& backend, size_t capacityBytes, int numLayers, int sparseLayers)
+ExpertCache::ExpertCache(UnitLoader& loader, Backend& backend, size_t capacityBytes, int numLayers, std::vector<int> sparseLayers,
+                         int numExperts, int topK, bool prefetch)
     : loader_(loader),
       backend_(backend),
-      layerCapacity_(capacityBytes == SIZE_MAX ? SIZE_MAX : capacityBytes / static_cast<size_t>(std::max(sparseLayers, 1))),
+      layerCapacity_(capacityBytes == SIZE_MAX ? SIZE_MAX : capacityBytes / std::max<size_t>(sparseLayers.size(), 1)),
+      sparseLayers_(std::move(sparseLayers)),
+      numExperts_(numExperts),
+      topK_(topK),
+      prefetch_(prefetch),
       held_(static_cast<size_t>(numLayers), 0),
-      spares_(8, &ExpertCache::capacityOf) {}
-
-size_t ExpertCache::bytesHeld() const {
-  size_t total = 0;
-  for (size_t b : held_) total += b;
-  return total;
-}
+      lastUsed_(static_cast<size_t>(numLayers)),
+      guess_(static_cast<size_t>(numLayers)),
+      spares_(16, &ExpertCache::capacityOf) {}
 
 ExpertCache::~ExpertCache() { clear(); }
 
@@ -37,6 +38,8 @@ void ExpertCache::require(int layer, const std::vector<int>& experts) {
     rec.cached = static_cast<int>(experts.size());
     return;
   }
+  rec.guessed = static_cast<int>(guess_[layer].size());
+  for (int e : guess_[layer]) rec.guessedUsed += std::binary_search(experts.begin(), experts.end(), e) ? 1 : 0;
   ++tick_;
   for (int e : experts) {
     const int unit = loader_.expertUnit(layer, e);
@@ -49,29 +52,126 @@ void ExpertCache::require(int layer, const std::vector<int>& experts) {
     }
     Entry entry;
     entry.layer = layer;
-    entry.host = spares_.take(loader_.bytesFor(unit));
-    const int64_t t0 = nowNs();
-    loader_.load(unit, entry.host);
-    const int64_t t1 = nowNs();
+    entry.host = fetch(unit, rec);
+    const int64_t c0 = nowNs();
     entry.weights = backend_.createUnit(entry.host);
-    rec.createNs += nowNs() - t1;
-    rec.loadNs += t1 - t0;
+    rec.createNs += nowNs() - c0;
     rec.bytesRead += entry.host.bytesRead;
     ++rec.loaded;
     entry.lastUse = tick_;
     held_[layer] += loader_.bytesFor(unit);
     entries_.emplace(unit, std::move(entry));
   }
-  evictBeyondCapacity(layer);
+  lastUsed_[layer] = experts;
+  guessNext(layer);
 }
 
-// The experts of the layer being computed stay, even past the capacity: they are in use.
+void ExpertCache::endLayer() {
+  if (layer_ >= 0 && !layerUnit_) evictBeyondCapacity(layer_);
+  beginLayer(-1, nullptr, nullptr);
+}
+
+HostUnit ExpertCache::fetch(int unit, ExpertRecord& rec) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (pending_.count(unit) || fetched_.count(unit) || failed_.count(unit)) {
+    const int64_t w0 = nowNs();
+    cv_.wait(lock, [&] { return fetched_.count(unit) || failed_.count(unit); });
+    rec.waitNs += nowNs() - w0;
+    if (auto f = failed_.find(unit); f != failed_.end()) {
+      std::exception_ptr error = f->second;
+      failed_.erase(f);
+      std::rethrow_exception(error);
+    }
+    HostUnit host = std::move(fetched_.at(unit));
+    fetched_.erase(unit);
+    ++rec.prefetched;
+    rec.prefetchLoadNs += host.loadNs;
+    return host;
+  }
+  HostUnit host = spares_.take(loader_.bytesFor(unit));
+  lock.unlock();
+  loader_.load(unit, host);
+  rec.loadNs += host.loadNs;
+  return host;
+}
+
+void ExpertCache::guessNext(int layer) {
+  const auto at = std::find(sparseLayers_.begin(), sparseLayers_.end(), layer);
+  const int first = loader_.expertUnit(layer, 0);
+  const auto inLayer = [&](int unit) { return unit >= first && unit < first + numExperts_; };
+  std::vector<HostUnit> unused;
+  std::unique_lock<std::mutex> lock(mutex_);
+  // This layer's guess is spent: what it read ahead and the router did not pick is dropped, and
+  // what it queued is not read. A read under way lands in fetched_, to be used or dropped next time.
+  for (auto it = fetched_.begin(); it != fetched_.end();) {
+    if (inLayer(it->first)) {
+      unused.push_back(std::move(it->second));
+      it = fetched_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (inLayer(*it)) {
+      pending_.erase(*it);
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  bool queued = false;
+  if (prefetch_ && at != sparseLayers_.end()) {
+    const int next = std::next(at) == sparseLayers_.end() ? sparseLayers_.front() : *std::next(at);
+    // A prefill's experts are the union over its tokens, not a guess for one token.
+    guess_[next].clear();
+    if (static_cast<int>(lastUsed_[next].size()) <= topK_) guess_[next] = lastUsed_[next];
+    for (int e : guess_[next]) {
+      const int unit = loader_.expertUnit(next, e);
+      if (entries_.count(unit) || pending_.count(unit) || fetched_.count(unit)) continue;
+      queue_.push_back(unit);
+      pending_.insert(unit);
+      queued = true;
+    }
+    if (queued && !thread_.joinable()) {
+      stopping_ = false;
+      thread_ = std::thread(&ExpertCache::prefetchLoop, this);
+    }
+  }
+  lock.unlock();
+  if (queued) cv_.notify_all();
+  for (HostUnit& host : unused) recycle(std::move(host));
+}
+
+void ExpertCache::prefetchLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    const int unit = queue_.front();
+    queue_.pop_front();
+    HostUnit host = spares_.take(loader_.bytesFor(unit));
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      loader_.load(unit, host);
+      host.loadedInBackground = true;
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    pending_.erase(unit);
+    if (error) failed_[unit] = error;
+    else fetched_[unit] = std::move(host);
+    cv_.notify_all();
+  }
+}
+
 void ExpertCache::evictBeyondCapacity(int layer) {
   while (held_[layer] > layerCapacity_) {
     auto oldest = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
       const Entry& e = it->second;
-      if (e.layer == layer && e.lastUse < tick_ && (oldest == entries_.end() || e.lastUse < oldest->second.lastUse)) oldest = it;
+      if (e.layer == layer && (oldest == entries_.end() || e.lastUse < oldest->second.lastUse)) oldest = it;
     }
     if (oldest == entries_.end()) return;
     drop(oldest);
@@ -81,9 +181,14 @@ void ExpertCache::evictBeyondCapacity(int layer) {
 void ExpertCache::drop(std::unordered_map<int, Entry>::iterator it) {
   held_[it->second.layer] -= loader_.bytesFor(it->first);
   backend_.releaseUnit(std::move(it->second.weights));
-  loader_.release(it->second.host);
-  spares_.give(std::move(it->second.host));
+  recycle(std::move(it->second.host));
   entries_.erase(it);
+}
+
+void ExpertCache::recycle(HostUnit host) {
+  loader_.release(host);
+  std::lock_guard<std::mutex> lock(mutex_);
+  spares_.give(std::move(host));
 }
 
 ExpertWeights ExpertCache::expert(int e) const {
@@ -93,8 +198,30 @@ ExpertWeights ExpertCache::expert(int e) const {
   return ExpertWeights{it->second.weights.get(), 0};
 }
 
+void ExpertCache::stopPrefetch() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<HostUnit> unused;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& kv : fetched_) unused.push_back(std::move(kv.second));
+    fetched_.clear();
+    queue_.clear();
+    pending_.clear();
+    failed_.clear();
+  }
+  for (HostUnit& host : unused) recycle(std::move(host));
+}
+
 void ExpertCache::clear() {
+  stopPrefetch();
   while (!entries_.empty()) drop(entries_.begin());
+  for (auto& used : lastUsed_) used.clear();
+  for (auto& guess : guess_) guess.clear();
   layer_ = -1;
   layerUnit_ = nullptr;
   record_ = nullptr;
