@@ -143,28 +143,40 @@ export function expertStats(
 /** Expert reads above this share of the foreground load and create time make the verdict MoE's. */
 const EXPERT_SHARE_OF_LOADS = 0.5;
 
+/**
+ * Advice when the cache holds every expert the run used: what is left are first reads, since a
+ * streamed generation starts with an empty expert cache.
+ */
+const FIRST_USE_ADVICE =
+  'every generation reads each expert it uses once (a streamed generation starts with an empty expert cache, and the prefill reads every expert its tokens route to): longer generations spread that cost, --resident keeps every expert read across generations, and a smaller dtype or a faster disk makes the first reads cheaper';
+
 const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`;
 
 /**
  * The verdict of a mixture-of-experts profile: when reading experts is most of what the loads
- * cost, say so with the cache's hit rate and the cache that would hold what the run used.
+ * cost, say so with the cache's hit rate and the cache that would hold what the run used; else
+ * the verdict stands, with what the experts cost beside it.
  * `expertNs`: the judged run's expert time on the compute thread (see expertNs).
  */
 export function expertVerdict(base: Verdict, t: PhaseTotals, s: ExpertStats, expertNs: number): Verdict {
   const loadBound = base.bottleneck === 'disk' || base.bottleneck === 'page-cache' || base.bottleneck === 'copy' || base.bottleneck === 'prefetch-stall';
   const foreground = t.phases.load_safe_tensor - t.backgroundLoad + t.phases.load_safe_tensor_cpu_wait + t.phases.create_layer;
-  if (!loadBound || !s.streaming || foreground <= 0 || expertNs / foreground < EXPERT_SHARE_OF_LOADS) return base;
-  const share = expertNs / (t.wall || 1);
   const hit = s.cache_hit_rate === null ? 'n/a' : `${(100 * s.cache_hit_rate).toFixed(0)}%`;
   const guess = s.prefetch_accuracy === null ? '' : `, prefetch guessed ${(100 * s.prefetch_accuracy).toFixed(0)}% right`;
+  const bytes = `${MiB(s.bytes_per_step)} read per step of ${MiB(s.whole_layer_bytes_per_step)} for whole layers`;
   const fits = s.cache_bytes !== null && s.cache_bytes >= s.working_set_bytes;
   const cache = fits
-    ? `the cache (${MiB(s.cache_bytes!)}) already holds the run's working set of ${MiB(s.working_set_bytes)}: the misses are experts used for the first time`
+    ? `the cache (${MiB(s.cache_bytes!)}) already holds the run's working set of ${MiB(s.working_set_bytes)}: the misses are experts used for the first time (a prefill reads every expert its tokens route to)`
     : `a cache of ${Math.ceil(s.working_set_bytes / 2 ** 20)} MiB would hold the working set (--expert-cache ${Math.ceil(s.working_set_bytes / 2 ** 20)})`;
-  const line =
-    `expert-load-bound: reading experts takes ${(100 * share).toFixed(0)}% of wall time, cache hit rate ${hit}${guess}, ` +
-    `${MiB(s.bytes_per_step)} read per step of ${MiB(s.whole_layer_bytes_per_step)} for whole layers; ${cache}`;
-  return { bottleneck: 'expert-load', share, line: `${line} → ${ADVICE_FOR['expert-load']}`, advice: ADVICE_FOR['expert-load'] };
+  if (!loadBound || !s.streaming || foreground <= 0 || expertNs / foreground < EXPERT_SHARE_OF_LOADS) {
+    // Not the experts' fault: the verdict stands, with what the experts cost beside it.
+    const what = s.streaming ? `cache hit rate ${hit}${guess}, ${bytes}` : `whole layers, ${bytes}: expert streaming (the default) reads only the routed experts`;
+    return { ...base, line: `${base.line} · experts: ${what}` };
+  }
+  const share = expertNs / (t.wall || 1);
+  const line = `expert-load-bound: reading experts takes ${(100 * share).toFixed(0)}% of wall time, cache hit rate ${hit}${guess}, ${bytes}; ${cache}`;
+  const advice = fits ? FIRST_USE_ADVICE : ADVICE_FOR['expert-load'];
+  return { bottleneck: 'expert-load', share, line: `${line} → ${advice}`, advice };
 }
 
 /** A run's expert time on the compute thread: reads, waits for the prefetch thread, create_layer. */

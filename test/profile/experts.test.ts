@@ -95,10 +95,16 @@ describe('expert statistics', () => {
     expect(v.bottleneck).toBe('expert-load');
     expect(v.line).toMatch(/^expert-load-bound: reading experts takes \d+% of wall time, cache hit rate 25%, prefetch guessed 50% right/);
     expect(v.line).toMatch(/a cache of 3 MiB would hold the working set \(--expert-cache 3\)/);
-    // Compute-bound stays compute-bound; a cache already holding the working set says so.
-    expect(expertVerdict({ ...base, bottleneck: 'compute' }, t, s, 6e6).bottleneck).toBe('compute');
-    expect(expertVerdict(base, t, { ...s, cache_bytes: 8 * MiB }, 6e6).line).toMatch(/already holds the run's working set/);
-    expect(expertVerdict(base, t, s, 1e5)).toBe(base);
+    // Compute-bound stays compute-bound, with the experts' costs beside it; a cache already
+    // holding the working set says so.
+    const compute = expertVerdict({ ...base, bottleneck: 'compute' }, t, s, 6e6);
+    expect(compute.bottleneck).toBe('compute');
+    expect(compute.line).toMatch(/^page-cache copy-bound · experts: cache hit rate 25%, prefetch guessed 50% right, 3\.5 MiB read per step of 12 MiB for whole layers$/);
+    const held = expertVerdict(base, t, { ...s, cache_bytes: 8 * MiB }, 6e6);
+    expect(held.line).toMatch(/already holds the run's working set/);
+    expect(held.advice).toMatch(/starts with an empty expert cache.*--resident keeps every expert read/);
+    expect(expertVerdict(base, t, s, 1e5)).toMatchObject({ bottleneck: 'page-cache', share: 0.6 });
+    expect(expertVerdict(base, t, { ...s, streaming: false }, 0).line).toMatch(/experts: whole layers, .*expert streaming \(the default\) reads only the routed experts/);
   });
 });
 
@@ -129,6 +135,7 @@ describe('profile of a mixture-of-experts model', () => {
     expect(whole.status, whole.stderr).toBe(0);
     const w = JSON.parse(whole.stdout).summary as ProfileSummary;
     expect(w.experts).toMatchObject({ streaming: false, cache_hit_rate: null, max_layer_read_share: 1 });
+    expect(w.verdict.line).toMatch(/ · experts: whole layers/);
     expect(w.layers.find((l) => l.name === 'layers.1')!.bytes_per_decode_step).toBe(w.layers.find((l) => l.name === 'layers.1')!.unit_bytes);
     expect(w.bytes_per_decode_step).toBeGreaterThan(summary.bytes_per_decode_step);
   });

@@ -197,6 +197,24 @@ rb::GenerateRequest toRequest(const Napi::Object& o) {
   return req;
 }
 
+Napi::Object expertsToJs(Napi::Env env, const rb::ExpertRecord& x) {
+  Napi::Object e = Napi::Object::New(env);
+  Napi::Array used = Napi::Array::New(env, x.used.size());
+  for (size_t i = 0; i < x.used.size(); ++i) used.Set(static_cast<uint32_t>(i), x.used[i]);
+  e.Set("used", used);
+  e.Set("loaded", x.loaded);
+  e.Set("prefetched", x.prefetched);
+  e.Set("cached", x.cached);
+  e.Set("guessed", x.guessed);
+  e.Set("guessedUsed", x.guessedUsed);
+  e.Set("bytesRead", static_cast<double>(x.bytesRead));
+  e.Set("loadNs", static_cast<double>(x.loadNs));
+  e.Set("prefetchLoadNs", static_cast<double>(x.prefetchLoadNs));
+  e.Set("waitNs", static_cast<double>(x.waitNs));
+  e.Set("createNs", static_cast<double>(x.createNs));
+  return e;
+}
+
 Napi::Object unitToJs(Napi::Env env, const rb::UnitRecord& u) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", u.name);
@@ -207,24 +225,7 @@ Napi::Object unitToJs(Napi::Env env, const rb::UnitRecord& u) {
   o.Set("forwardNs", static_cast<double>(u.forwardNs));
   o.Set("kvFillNs", static_cast<double>(u.kvFillNs));
   o.Set("loadInBackground", u.loadInBackground);
-  if (u.experts) {
-    const rb::ExpertRecord& x = *u.experts;
-    Napi::Object e = Napi::Object::New(env);
-    Napi::Array used = Napi::Array::New(env, x.used.size());
-    for (size_t i = 0; i < x.used.size(); ++i) used.Set(static_cast<uint32_t>(i), x.used[i]);
-    e.Set("used", used);
-    e.Set("loaded", x.loaded);
-    e.Set("prefetched", x.prefetched);
-    e.Set("cached", x.cached);
-    e.Set("guessed", x.guessed);
-    e.Set("guessedUsed", x.guessedUsed);
-    e.Set("bytesRead", static_cast<double>(x.bytesRead));
-    e.Set("loadNs", static_cast<double>(x.loadNs));
-    e.Set("prefetchLoadNs", static_cast<double>(x.prefetchLoadNs));
-    e.Set("waitNs", static_cast<double>(x.waitNs));
-    e.Set("createNs", static_cast<double>(x.createNs));
-    o.Set("experts", e);
-  }
+  if (u.experts) o.Set("experts", expertsToJs(env, *u.experts));
   return o;
 }
 
