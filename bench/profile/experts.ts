@@ -166,7 +166,7 @@ export function expertVerdict(base: Verdict, t: PhaseTotals, s: ExpertStats, exp
   const bytes = `${MiB(s.bytes_per_step)} read per step of ${MiB(s.whole_layer_bytes_per_step)} for whole layers`;
   const fits = s.cache_bytes !== null && s.cache_bytes >= s.working_set_bytes;
   const cache = fits
-    ? `the cache (${MiB(s.cache_bytes!)}) already holds the run's working set of ${MiB(s.working_set_bytes)}: the misses are experts used for the first time (a prefill reads every expert its tokens route to)`
+    ? `the cache (${MiB(s.cache_bytes!)}) already holds the run's working set of ${MiB(s.working_set_bytes)}: the misses are experts used for the first time`
     : `a cache of ${Math.ceil(s.working_set_bytes / 2 ** 20)} MiB would hold the working set (--expert-cache ${Math.ceil(s.working_set_bytes / 2 ** 20)})`;
   if (!loadBound || !s.streaming || foreground <= 0 || expertNs / foreground < EXPERT_SHARE_OF_LOADS) {
     // Not the experts' fault: the verdict stands, with what the experts cost beside it.

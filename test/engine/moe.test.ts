@@ -2,7 +2,7 @@
 // the expert cache of any size, whole layers, resident, with or without prefetch) never changes a
 // logit; the records say which experts ran and what was read for them; bad checkpoints and
 // configs are clear errors; backends without MoE refuse it.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, cpSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine, type EngineOptions } from '../../bench/engine/engine.js';
@@ -18,6 +18,17 @@ import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const tempDir = tempDirs();
+
+/** Whether the filesystem of the fixtures accepts O_DIRECT. */
+function acceptsDirect(dir: string): boolean {
+  try {
+    closeSync(openSync(join(dir, 'config.json'), constants.O_RDONLY | constants.O_DIRECT));
+    return true;
+  } catch {
+    return false;
+  }
+}
+let directWorks = false;
 
 async function run(plan: LoadPlan, options: EngineOptions, promptLength = 40, maxNewTokens = 6) {
   const engine = InferenceEngine.open(plan, options);
@@ -42,6 +53,7 @@ describe('mixture-of-experts engine', () => {
   let dirs: Record<string, string>;
   beforeAll(() => {
     dirs = buildFixtures(TEST_FIXTURES_DIR);
+    directWorks = acceptsDirect(dirs[MOE_FIXTURES[0]]);
   });
 
   it('finds the MoE fixtures', () => {
@@ -49,7 +61,7 @@ describe('mixture-of-experts engine', () => {
   });
 
   for (const name of MOE_FIXTURES) {
-    it(`${name}: expert streaming with any cache size, whole layers, resident and no prefetch give bit-identical logits`, async () => {
+    it(`${name}: expert streaming with any cache size, whole layers, resident, no prefetch and every --io give bit-identical logits`, async () => {
       const plan = buildLoadPlan(dirs[name]);
       const reference = await run(plan, {});
       const variants: EngineOptions[] = [
@@ -60,6 +72,8 @@ describe('mixture-of-experts engine', () => {
         { resident: true, expertStreaming: false },
         { prefetch: false, expertCacheBytes: 0 },
         { io: 'mmap', expertCacheBytes: 0 },
+        // O_DIRECT reads need aligned expert buffers too (tmpfs refuses O_DIRECT on some kernels).
+        ...(directWorks ? [{ io: 'direct', expertCacheBytes: 0, dropAfterRead: true } as EngineOptions] : []),
       ];
       for (const options of variants) {
         const r = await run(plan, options);

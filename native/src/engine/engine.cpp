@@ -85,10 +85,11 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
   }
   // A CUDA backend reads units into its pinned host memory; the CPU backend has no allocator,
   // except that O_DIRECT needs page-aligned buffers.
-  if (std::shared_ptr<HostAllocator> allocator = backend_->hostAllocator()) {
-    source_.setHostAllocator(std::move(allocator));
-  } else if (options.io == IoMode::Direct) {
-    source_.setHostAllocator(std::make_shared<AlignedHostAllocator>(CheckpointReader::kDirectAlign));
+  std::shared_ptr<HostAllocator> allocator = backend_->hostAllocator();
+  if (!allocator && options.io == IoMode::Direct) allocator = std::make_shared<AlignedHostAllocator>(CheckpointReader::kDirectAlign);
+  if (allocator) {
+    source_.setHostAllocator(allocator);
+    experts_.setHostAllocator(allocator);
   }
   // The final norm is a single vector: it stays resident and is read once, here.
   backend_->setFinalNorm(readTensorF32(reader_, plan_.finalNorm));

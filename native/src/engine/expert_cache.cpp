@@ -88,7 +88,7 @@ HostUnit ExpertCache::fetch(int unit, ExpertRecord& rec) {
     rec.prefetchLoadNs += host.loadNs;
     return host;
   }
-  HostUnit host = spares_.take(loader_.bytesFor(unit));
+  HostUnit host = spareFor(unit);
   lock.unlock();
   loader_.load(unit, host);
   rec.loadNs += host.loadNs;
@@ -149,7 +149,7 @@ void ExpertCache::prefetchLoop() {
     if (stopping_) return;
     const int unit = queue_.front();
     queue_.pop_front();
-    HostUnit host = spares_.take(loader_.bytesFor(unit));
+    HostUnit host = spareFor(unit);
     lock.unlock();
     std::exception_ptr error;
     try {
@@ -183,6 +183,12 @@ void ExpertCache::drop(std::unordered_map<int, Entry>::iterator it) {
   backend_.releaseUnit(std::move(it->second.weights));
   recycle(std::move(it->second.host));
   entries_.erase(it);
+}
+
+HostUnit ExpertCache::spareFor(int unit) {
+  HostUnit host = spares_.take(loader_.bytesFor(unit));
+  if (allocator_ && !host.bytes.external()) host.bytes = HostBytes(allocator_);
+  return host;
 }
 
 void ExpertCache::recycle(HostUnit host) {

@@ -62,6 +62,8 @@ class ExpertCache : public ExpertSource {
   ExpertWeights expert(int e) const override;
   // Drops every expert and every read ahead (a streamed generation starts with none).
   void clear();
+  // Where expert buffers come from (O_DIRECT needs aligned ones); null: pageable memory.
+  void setHostAllocator(std::shared_ptr<HostAllocator> allocator) { allocator_ = std::move(allocator); }
 
  private:
   struct Entry {
@@ -79,6 +81,8 @@ class ExpertCache : public ExpertSource {
   void prefetchLoop();
   void stopPrefetch();
   void recycle(HostUnit host);
+  // A spare buffer that fits `unit` (call with mutex_ held).
+  HostUnit spareFor(int unit);
 
   UnitLoader& loader_;
   Backend& backend_;
@@ -106,6 +110,7 @@ class ExpertCache : public ExpertSource {
   bool stopping_ = false;
   static size_t capacityOf(const HostUnit& u) { return u.bytes.capacity(); }
   FittingPool<HostUnit, size_t (*)(const HostUnit&)> spares_;
+  std::shared_ptr<HostAllocator> allocator_;
   std::thread thread_;
 };
 
