@@ -2,11 +2,10 @@
 // would give the decoder layers and the lm_head of a loaded model, computed from its tensors'
 // shapes with the mix rules the writer applies.
 import { storageBytes } from '../model/dtype.js';
-import { ggufTensorName } from '../model/gguf/model.js';
 import type { LoadPlan } from '../model/types.js';
 import type { QuantMix } from './mix.js';
 import { planValueSources } from './sources.js';
-import { plannedType } from './write-model.js';
+import { plannedType, writtenName } from './write-model.js';
 
 /** The mixes the verdict suggests, from the most bytes to the fewest. */
 export const SUGGESTED_MIXES: readonly QuantMix[] = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M'];
@@ -17,7 +16,10 @@ export interface MixEstimate {
   bytes: number;
 }
 
-/** None for a mixture-of-experts model, which `quantize` does not write. */
+/**
+ * None for a mixture-of-experts model: a decode token reads its routed experts, not every tensor,
+ * so the whole model's bytes would overstate what it reads.
+ */
 export function mixEstimates(plan: LoadPlan, mixes: readonly QuantMix[] = SUGGESTED_MIXES): MixEstimate[] {
   if (plan.spec.moe) return [];
   const decode = planValueSources(plan).filter((s) => s.hfName.startsWith('model.layers.') || s.hfName === 'lm_head.weight');
@@ -26,7 +28,7 @@ export function mixEstimates(plan: LoadPlan, mixes: readonly QuantMix[] = SUGGES
   return mixes.map((type) => ({
     type,
     bytes: decode.reduce((sum, s) => {
-      const { dtype } = plannedType(type, ggufTensorName(s.hfName), s.shape, plan.spec);
+      const { dtype } = plannedType(type, writtenName(s.hfName), s.shape, plan.spec);
       return sum + storageBytes(dtype, s.shape.reduce((a, b) => a * b, 1))!;
     }, 0),
   }));

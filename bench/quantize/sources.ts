@@ -3,15 +3,14 @@
 import fs from 'node:fs';
 import { loadAddon } from '../engine/native.js';
 import { storageBytes } from '../model/dtype.js';
-import { UserError } from '../errors.js';
 import type { LayerTensors, LoadPlan, TensorRef } from '../model/types.js';
 import { deinterleaveRows } from './qk-order.js';
 import type { ValueSource } from './write-model.js';
 
-type DenseRole = Exclude<keyof LayerTensors, 'router' | 'experts' | `shared_${string}`>;
+type Role = Exclude<keyof LayerTensors, 'experts'>;
 
-/** transformers' name of each role of a dense decoder layer. */
-const ROLE_NAMES: Readonly<Record<DenseRole, string>> = {
+/** transformers' name of each role of a decoder layer (Qwen MoE names; Mixtral's in MIXTRAL_NAMES). */
+const ROLE_NAMES: Readonly<Record<Role, string>> = {
   input_layernorm: 'input_layernorm.weight',
   q_proj: 'self_attn.q_proj.weight',
   k_proj: 'self_attn.k_proj.weight',
@@ -30,20 +29,38 @@ const ROLE_NAMES: Readonly<Record<DenseRole, string>> = {
   gate_bias: 'mlp.gate_proj.bias',
   up_bias: 'mlp.up_proj.bias',
   down_bias: 'mlp.down_proj.bias',
+  router: 'mlp.gate.weight',
+  shared_gate_proj: 'mlp.shared_expert.gate_proj.weight',
+  shared_up_proj: 'mlp.shared_expert.up_proj.weight',
+  shared_down_proj: 'mlp.shared_expert.down_proj.weight',
+  shared_expert_gate: 'mlp.shared_expert_gate.weight',
 };
+
+/** A routed expert's matrices, and a Mixtral layer's router, under their transformers names. */
+function expertNames(architecture: string) {
+  return architecture === 'MixtralForCausalLM'
+    ? { router: 'block_sparse_moe.gate.weight', experts: 'block_sparse_moe.experts', gate_proj: 'w1', up_proj: 'w3', down_proj: 'w2' }
+    : { router: ROLE_NAMES.router, experts: 'mlp.experts', gate_proj: 'gate_proj', up_proj: 'up_proj', down_proj: 'down_proj' };
+}
 
 export function planValueSources(plan: LoadPlan): ValueSource[] {
   const { spec } = plan;
-  if (spec.moe) throw new UserError(`quantize writes dense models only; ${plan.modelDir} is a mixture-of-experts ${spec.architecture}`);
+  const moe = expertNames(spec.architecture);
   const sources: ValueSource[] = [tensorSource('model.embed_tokens.weight', plan.embed)];
   plan.layers.forEach((layer, i) => {
-    for (const [role, ref] of Object.entries(layer) as [DenseRole, TensorRef][]) {
+    const { experts, ...roles } = layer;
+    for (const [role, ref] of Object.entries(roles) as [Role, TensorRef][]) {
       // A GGUF llama file's Q/K rows are interleaved; the writer expects transformers' order.
       const heads = spec.qkRowsInterleaved
         ? role === 'q_proj' || role === 'q_bias' ? spec.numHeads : role === 'k_proj' || role === 'k_bias' ? spec.numKvHeads : 0
         : 0;
-      sources.push(tensorSource(`model.layers.${i}.${ROLE_NAMES[role]}`, ref, heads ? spec.headDim : 0));
+      sources.push(tensorSource(`model.layers.${i}.${role === 'router' ? moe.router : ROLE_NAMES[role]}`, ref, heads ? spec.headDim : 0));
     }
+    (experts ?? []).forEach((expert, e) => {
+      for (const kind of ['gate_proj', 'up_proj', 'down_proj'] as const) {
+        sources.push(tensorSource(`model.layers.${i}.${moe.experts}.${e}.${moe[kind]}.weight`, expert[kind]));
+      }
+    });
   });
   sources.push(tensorSource('model.norm.weight', plan.finalNorm));
   if (!plan.lmHeadTied) sources.push(tensorSource('lm_head.weight', plan.lmHead));

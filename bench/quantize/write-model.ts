@@ -2,7 +2,7 @@
 // the metadata and tensor layout llama.cpp's converter gives the same architecture: its names,
 // its hyperparameter keys, and the llama architecture's interleaved Q/K rows.
 import { loadAddon } from '../engine/native.js';
-import { ModelError, UserError } from '../errors.js';
+import { ModelError } from '../errors.js';
 import { storageBytes, type TensorDtype } from '../model/dtype.js';
 import { FILE_TYPES } from '../model/gguf/format.js';
 import { GGUF_PROVENANCE_KEY, ggufTensorName } from '../model/gguf/model.js';
@@ -37,12 +37,65 @@ export interface WrittenTensor {
   note?: string;
 }
 
-const GGUF_ARCH: Readonly<Partial<Record<Architecture, string>>> = {
+const GGUF_ARCH: Readonly<Record<Architecture, string>> = {
   LlamaForCausalLM: 'llama',
   MistralForCausalLM: 'llama',
   Qwen2ForCausalLM: 'qwen2',
   Qwen3ForCausalLM: 'qwen3',
+  MixtralForCausalLM: 'llama',
+  Qwen2MoeForCausalLM: 'qwen2moe',
+  Qwen3MoeForCausalLM: 'qwen3moe',
 };
+
+const EXPERT_KIND = { gate_proj: 'gate', w1: 'gate', up_proj: 'up', w3: 'up', down_proj: 'down', w2: 'down' } as const;
+
+/** A routed expert's matrix (Qwen MoE or Mixtral names): its layer, expert index and kind. */
+function expertOf(hfName: string): { layer: string; index: number; kind: 'gate' | 'up' | 'down' } | undefined {
+  const m = /^model\.layers\.(\d+)\.(?:mlp|block_sparse_moe)\.experts\.(\d+)\.(gate_proj|up_proj|down_proj|w1|w3|w2)\.weight$/.exec(hfName);
+  return m ? { layer: m[1], index: Number(m[2]), kind: EXPERT_KIND[m[3] as keyof typeof EXPERT_KIND] } : undefined;
+}
+
+/** The GGUF tensor a transformers tensor is written into (an expert's: its layer's stack of that kind). */
+export function writtenName(hfName: string): string {
+  const expert = expertOf(hfName);
+  return expert ? `blk.${expert.layer}.ffn_${expert.kind}_exps.weight` : ggufTensorName(hfName);
+}
+
+/** One GGUF tensor and the transformers tensors it is made of (an expert stack has one per expert). */
+interface Stacked {
+  name: string;
+  shape: number[];
+  parts: ValueSource[];
+}
+
+/**
+ * The tensors as llama.cpp lays them out: each kind of routed expert matrix of a layer stacked
+ * over the experts into one [experts, rows, cols] tensor (blk.N.ffn_gate_exps, ...), and the
+ * shared expert's 1-row gate as a vector; every other tensor as it is.
+ */
+function stackExperts(sources: ValueSource[]): Stacked[] {
+  const out: Stacked[] = [];
+  const stacks = new Map<string, Stacked>();
+  for (const source of sources) {
+    const expert = expertOf(source.hfName);
+    const name = writtenName(source.hfName);
+    if (!expert) {
+      const vector = name.endsWith('.ffn_gate_inp_shexp.weight');
+      out.push({ name, shape: vector ? [source.shape[source.shape.length - 1]] : source.shape, parts: [source] });
+      continue;
+    }
+    let stack = stacks.get(name);
+    if (!stack) {
+      stack = { name, shape: [0, ...source.shape], parts: [] };
+      stacks.set(name, stack);
+      out.push(stack);
+    }
+    if (expert.index !== stack.parts.length) throw new Error(`${source.hfName}: experts must come in order`);
+    stack.parts.push(source);
+    stack.shape[0] = stack.parts.length;
+  }
+  return out;
+}
 
 /** f32 values handed to the quantizer per call: 16 MiB. */
 const CHUNK_VALUES = 1 << 22;
@@ -51,39 +104,40 @@ export function writeGgufModel(file: string, model: ModelToWrite): { bytes: numb
   const addon = loadAddon();
   const { spec } = model;
   const arch = GGUF_ARCH[spec.architecture];
-  if (arch === undefined) throw new UserError(`the GGUF writer has no architecture for ${spec.architecture}`);
   const written: WrittenTensor[] = [];
-  const tensors: GgufTensorWrite[] = model.tensors.map((source) => {
-    const name = ggufTensorName(source.hfName);
-    const cols = source.shape[source.shape.length - 1];
-    const { dtype, note } = plannedType(model.mix, name, source.shape, spec);
-    const bytes = storageBytes(dtype, source.shape.reduce((a, b) => a * b, 1))!;
+  const tensors: GgufTensorWrite[] = stackExperts(model.tensors).map((stacked) => {
+    const { name, shape } = stacked;
+    const cols = shape[shape.length - 1];
+    const { dtype, note } = plannedType(model.mix, name, shape, spec);
+    const bytes = storageBytes(dtype, shape.reduce((a, b) => a * b, 1))!;
     const interleave = arch === 'llama' ? interleavedHeads(name, spec) : undefined;
-    const rows = source.shape.length === 1 ? 1 : source.shape[0];
+    // A vector is one row here; a matrix's rows are `cols` values.
+    const vector = shape.length === 1;
+    const rows = vector ? 1 : shape.slice(0, -1).reduce((a, b) => a * b, 1);
     // Whole heads per chunk when rows are interleaved, so each chunk is permuted on its own.
     const unit = interleave ? spec.headDim : 1;
     const chunkRows = Math.max(unit, Math.floor(CHUNK_VALUES / cols / unit) * unit);
     written.push({ name, dtype, bytes, note });
     return {
       name,
-      shape: source.shape,
+      shape,
       dtype,
       produce(write) {
-        // A vector is one row here; a matrix's rows are `cols` values.
-        const vector = source.shape.length === 1;
         let seen = 0;
-        source.produce(vector ? source.shape[0] : chunkRows, (values) => {
-          const vals = interleave ? interleaveRows(values, spec.headDim, vector ? 1 : cols) : values;
-          let block: Uint8Array;
-          try {
-            block = addon.quantize(dtype, vals, vector ? vals.length : cols);
-          } catch (err) {
-            throw new ModelError(`${source.hfName}: ${(err as Error).message}`);
-          }
-          write(block);
-          seen += vector ? 1 : values.length / cols;
-        });
-        if (seen !== rows) throw new Error(`${source.hfName}: ${seen} rows produced, ${rows} expected`);
+        for (const source of stacked.parts) {
+          source.produce(vector ? cols : chunkRows, (values) => {
+            const vals = interleave ? interleaveRows(values, spec.headDim, vector ? 1 : cols) : values;
+            let block: Uint8Array;
+            try {
+              block = addon.quantize(dtype, vals, vector ? vals.length : cols);
+            } catch (err) {
+              throw new ModelError(`${source.hfName}: ${(err as Error).message}`);
+            }
+            write(block);
+            seen += vector ? 1 : values.length / cols;
+          });
+        }
+        if (seen !== rows) throw new Error(`${name}: ${seen} rows produced, ${rows} expected`);
       },
     };
   });
@@ -142,6 +196,12 @@ function modelMetadata(model: ModelToWrite, arch: string): MetaEntry[] {
     meta.u32(k('vocab_size'), s.vocabSize),
   ];
   if (s.rope.type === 'linear') entries.push(meta.str(k('rope.scaling.type'), 'linear'), meta.f32(k('rope.scaling.factor'), s.rope.factor));
+  if (s.moe) {
+    // llama.cpp reads Mixtral's expert width from feed_forward_length, the Qwens' from expert_feed_forward_length.
+    entries.push(meta.u32(k('expert_count'), s.moe.numExperts), meta.u32(k('expert_used_count'), s.moe.topK),
+      meta.u32(k('expert_feed_forward_length'), s.moe.expertIntermediateSize), meta.bool(k('expert_weights_norm'), s.moe.normTopkProb));
+    if (s.moe.sharedExpertIntermediateSize !== null) entries.push(meta.u32(k('expert_shared_feed_forward_length'), s.moe.sharedExpertIntermediateSize));
+  }
   if (model.provenance) entries.push(meta.str(GGUF_PROVENANCE_KEY, JSON.stringify(model.provenance)));
   return entries;
 }

@@ -5,8 +5,7 @@ import { parseModelConfig } from '../model/config.js';
 import { tokenizerMetadata } from '../quantize/tokenizer-metadata.js';
 import type { QuantMix } from '../quantize/mix.js';
 import { storageBytes } from '../model/dtype.js';
-import { ggufTensorName } from '../model/gguf/model.js';
-import { plannedType, writeGgufModel, type ValueSource, type WrittenTensor } from '../quantize/write-model.js';
+import { plannedType, writeGgufModel, writtenName, type ValueSource, type WrittenTensor } from '../quantize/write-model.js';
 import { checkpointLayout, type TensorPlan } from './layout.js';
 import { Rng } from './prng.js';
 import { PROVENANCE_KEY } from './shapes.js';
@@ -42,7 +41,7 @@ export function estimateGgufBytes(config: Record<string, unknown>, mix: QuantMix
   const { spec } = parseModelConfig(config, undefined, 'synthetic config');
   const plans = [...layout.head, ...layout.layers.flat(), ...layout.tail];
   const data = plans.reduce((sum, p) => {
-    const { dtype } = plannedType(mix, ggufTensorName(p.name), p.shape, spec);
+    const { dtype } = plannedType(mix, writtenName(p.name), p.shape, spec);
     return sum + storageBytes(dtype, p.shape.reduce((a, b) => a * b, 1))! + 32;
   }, 0);
   return data + (1 << 20);

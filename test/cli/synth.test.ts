@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkDiskSpace, estimateCheckpointBytes, runSynth, type SynthIO, type SynthOptions } from '../../bench/commands/synth.js';
 import { ModelError, UserError } from '../../bench/errors.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
+import { FIXTURES } from '../../bench/synth/fixture-specs.js';
 import { checkpointLayout } from '../../bench/synth/layout.js';
 import { SHAPES, shapeConfig, shapeNames } from '../../bench/synth/shapes.js';
 import { readSafetensors, tempDir } from '../synth/helpers.js';
@@ -121,6 +122,27 @@ describe('synth --shape', () => {
     expect(plan.layers.map((l) => l.q_bias?.shape)).toEqual([[896], [896]]);
     expect(plan.spec.eosTokenIds).toEqual([2]);
     expect(doc.params.written).toBe(151936 * 896 + 2 * 14_912_384 + 896);
+  });
+
+  it('writes a mixture-of-experts shape as safetensors (per-expert tensors) and as GGUF (llama.cpp\'s expert stacks), which load alike', async () => {
+    const out = outDir();
+    const r = await synth({ shape: 'qwen3-30b-a3b', layers: 1, out, json: true });
+    expect(r.code).toBe(0);
+    const plan = buildLoadPlan(out);
+    expect(plan.spec.moe).toMatchObject({ numExperts: 128, topK: 8, normTopkProb: true, sparseLayers: [0] });
+    expect(plan.layers[0].experts).toHaveLength(128);
+
+    const config = join(outDir(), 'config.json');
+    mkdirSync(join(config, '..'), { recursive: true });
+    writeFileSync(config, JSON.stringify({ ...FIXTURES['qwen3moe-topk-all-f32'].config, torch_dtype: 'float32' }));
+    const gguf = `${outDir()}.gguf`;
+    expect((await synth({ config, format: 'gguf', type: 'Q8_0', out: gguf })).code).toBe(0);
+    const g = buildLoadPlan(gguf);
+    expect(g.spec.moe).toEqual({ numExperts: 4, topK: 4, expertIntermediateSize: 24, sharedExpertIntermediateSize: null, normTopkProb: false, sparseLayers: [0, 1] });
+    expect(g.layers[1].experts!.map((e) => [e.gate_proj.dtype, e.gate_proj.shape, e.down_proj.shape])).toEqual(Array(4).fill(['Q8_0', [24, 32], [32, 24]]));
+    // The stacked experts lie one after another in their tensor.
+    const [a, b] = g.layers[1].experts!;
+    expect(b.up_proj.offset - a.up_proj.offset).toBe(a.up_proj.bytes);
   });
 
   it('shows progress on stderr only when asked (stderr is a TTY)', async () => {

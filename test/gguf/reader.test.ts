@@ -100,7 +100,7 @@ describe('GGUF models the engine cannot run are refused by name', () => {
       const at = b.indexOf('llama', b.indexOf('general.architecture'));
       return Buffer.concat([b.subarray(0, at), Buffer.from('gemma'), b.subarray(at + 5)]);
     });
-    expect(() => buildLoadPlan(f)).toThrow(/architecture 'gemma' is not supported \(supported: llama, qwen2, qwen3\)/);
+    expect(() => buildLoadPlan(f)).toThrow(/architecture 'gemma' is not supported \(supported: llama, qwen2, qwen3, qwen2moe, qwen3moe\)/);
   });
 
   it('a tensor type the engine does not run (IQ2_XXS) on a tensor it needs', () => {

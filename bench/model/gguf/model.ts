@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Checkpoint } from '../checkpoint.js';
 import type { LayerBiases } from '../config.js';
 import { TENSOR_DTYPES } from '../dtype.js';
-import type { Architecture, ModelSpec, RopeSpec, TensorRef } from '../types.js';
+import type { Architecture, ModelSpec, MoeSpec, RopeSpec, TensorRef } from '../types.js';
 import type { GgufFiles } from './files.js';
 import { FILE_TYPES } from './format.js';
 import { GgufMetadata } from './metadata.js';
@@ -16,7 +16,43 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
   qwen3: 'Qwen3ForCausalLM',
+  qwen2moe: 'Qwen2MoeForCausalLM',
+  qwen3moe: 'Qwen3MoeForCausalLM',
 };
+
+/** llama.cpp converts Mixtral as `llama` with experts (`llama.expert_count`). */
+const LLAMA_WITH_EXPERTS: Architecture = 'MixtralForCausalLM';
+
+/**
+ * A sparse layer's tensors in llama.cpp's layout: the router, each kind of expert matrix stacked
+ * over the experts in one 3-D tensor, and Qwen2-MoE's shared expert; by the part after `blk.N.`.
+ */
+const MOE_NAMES: Readonly<Record<string, (names: MoeHfNames) => string>> = {
+  'ffn_gate_inp.weight': (n) => `${n.block}.gate.weight`,
+  'ffn_gate_shexp.weight': () => 'mlp.shared_expert.gate_proj.weight',
+  'ffn_up_shexp.weight': () => 'mlp.shared_expert.up_proj.weight',
+  'ffn_down_shexp.weight': () => 'mlp.shared_expert.down_proj.weight',
+  'ffn_gate_inp_shexp.weight': () => 'mlp.shared_expert_gate.weight',
+};
+const EXPERT_STACKS: Readonly<Record<string, keyof Omit<MoeHfNames, 'block'>>> = {
+  'ffn_gate_exps.weight': 'gate',
+  'ffn_up_exps.weight': 'up',
+  'ffn_down_exps.weight': 'down',
+};
+
+/** transformers' names of an MoE block's parts (Mixtral: block_sparse_moe, w1/w3/w2). */
+interface MoeHfNames {
+  block: string;
+  gate: string;
+  up: string;
+  down: string;
+}
+
+function moeHfNames(architecture: Architecture): MoeHfNames {
+  return architecture === LLAMA_WITH_EXPERTS
+    ? { block: 'block_sparse_moe', gate: 'w1', up: 'w3', down: 'w2' }
+    : { block: 'mlp', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
+}
 
 /** Metadata key under which rabbit-bench records how it wrote a synthetic file (JSON). */
 export const GGUF_PROVENANCE_KEY = 'rabbit_bench.provenance';
@@ -68,11 +104,16 @@ export function hfTensorName(ggufName: string): string | undefined {
   return undefined;
 }
 
-/** The GGUF name of a transformers tensor name (the inverse of hfTensorName). */
+/** The GGUF name of a transformers tensor name (the inverse of hfTensorName, MoE routers and shared experts included). */
 export function ggufTensorName(hfName: string): string {
   for (const [g, h] of Object.entries(GLOBAL_NAMES)) if (h === hfName) return g;
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hfName);
   if (m) for (const [g, h] of Object.entries(LAYER_NAMES)) if (h === m[2]) return `blk.${m[1]}.${g}`;
+  if (m) {
+    for (const names of [moeHfNames('MixtralForCausalLM'), moeHfNames('Qwen3MoeForCausalLM')]) {
+      for (const [g, h] of Object.entries(MOE_NAMES)) if (h(names) === m[2]) return `blk.${m[1]}.${g}`;
+    }
+  }
   throw new Error(`no GGUF name for ${hfName}`);
 }
 
@@ -91,8 +132,9 @@ export function openGgufModel(files: GgufFiles): GgufModel {
   if (!Object.hasOwn(GGUF_ARCHITECTURES, archName)) {
     meta.fail(`architecture '${archName}' is not supported (supported: ${Object.keys(GGUF_ARCHITECTURES).join(', ')})`);
   }
-  const architecture = GGUF_ARCHITECTURES[archName];
   const key = (k: string) => `${archName}.${k}`;
+  const expertCount = meta.integer(key('expert_count'), true) ?? 0;
+  const architecture = archName === 'llama' && expertCount > 0 ? LLAMA_WITH_EXPERTS : GGUF_ARCHITECTURES[archName];
   const positive = (k: string): number => {
     const v = meta.integer(key(k));
     if (v <= 0) meta.fail(`metadata '${key(k)}' must be positive`);
@@ -100,19 +142,27 @@ export function openGgufModel(files: GgufFiles): GgufModel {
   };
 
   const tensors = new Map<string, TensorRef>();
+  const names = moeHfNames(architecture);
   for (const [name, { header, info }] of infos) {
-    const hfName = hfTensorName(name);
+    const layer = /^blk\.(\d+)\.(.+)$/.exec(name);
+    const moePart = layer && expertCount > 0 ? layer[2] : undefined;
+    const hfName = moePart && Object.hasOwn(MOE_NAMES, moePart) ? `model.layers.${layer![1]}.${MOE_NAMES[moePart](names)}` : hfTensorName(name);
+    const stack = moePart && Object.hasOwn(EXPERT_STACKS, moePart) ? EXPERT_STACKS[moePart] : undefined;
     const dtype = info.ggmlType.dtype;
-    if (hfName && !dtype) {
+    if ((hfName || stack) && !dtype) {
       meta.fail(`tensor '${name}' is ${info.ggmlType.name}, a type the engine does not run (supported: ${TENSOR_DTYPES.join(', ')})`);
     }
-    tensors.set(hfName ?? name, {
-      file: header.file,
-      offset: info.offset,
-      bytes: info.bytes,
-      dtype: dtype ?? 'F32',
-      shape: [...info.dims].reverse(),
-    });
+    const ref: TensorRef = { file: header.file, offset: info.offset, bytes: info.bytes, dtype: dtype ?? 'F32', shape: [...info.dims].reverse() };
+    if (stack) {
+      for (const [e, expert] of expertSlices(ref, expertCount, name, meta).entries()) {
+        tensors.set(`model.layers.${layer![1]}.${names.block}.experts.${e}.${names[stack]}.weight`, expert);
+      }
+    } else if (moePart === 'ffn_gate_inp_shexp.weight') {
+      // llama.cpp stores the shared expert's gate as a vector; transformers' is a 1-row matrix.
+      tensors.set(hfName!, { ...ref, shape: [1, ...ref.shape] });
+    } else {
+      tensors.set(hfName ?? name, ref);
+    }
   }
   const embed = infos.get('token_embd.weight');
   if (!embed) meta.fail('tensor token_embd.weight is missing');
@@ -140,17 +190,13 @@ export function openGgufModel(files: GgufFiles): GgufModel {
     .map((k) => meta.integer(`tokenizer.ggml.${k}_token_id`, true))
     .filter((id): id is number => id !== undefined);
 
-  const experts = meta.integer(key('expert_count'), true);
-  if (experts !== undefined && experts > 0) {
-    meta.fail(`'${key('expert_count')}' is ${experts}: mixture-of-experts GGUF files are not supported yet (their safetensors checkpoints are)`);
-  }
-
+  const numLayers = positive('block_count');
   const spec: ModelSpec = {
     architecture,
     modelType: archName,
     hiddenSize,
     intermediateSize: positive('feed_forward_length'),
-    numLayers: positive('block_count'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
@@ -160,8 +206,8 @@ export function openGgufModel(files: GgufFiles): GgufModel {
     ropeTheta: meta.has(key('rope.freq_base')) ? meta.number(key('rope.freq_base')) : 10_000,
     rope: ropeOf(meta, archName, infos),
     tieWordEmbeddings: !infos.has('output.weight'),
-    qkNorm: architecture === 'Qwen3ForCausalLM',
-    moe: null,
+    qkNorm: architecture === 'Qwen3ForCausalLM' || architecture === 'Qwen3MoeForCausalLM',
+    moe: expertCount > 0 ? moeOf(meta, archName, architecture, expertCount, numLayers, infos) : null,
     slidingWindow: null,
     // llama.cpp's converter permutes the Q/K rows of llama-architecture models only.
     qkRowsInterleaved: archName === 'llama',
@@ -200,6 +246,45 @@ export function openGgufModel(files: GgufFiles): GgufModel {
     consumed: spec.rope.type === 'factors' ? ['rope_freqs.weight'] : [],
     provenance,
   };
+}
+
+/** Expert e's matrix of a stacked [experts, rows, cols] tensor: its e-th slice of whole rows. */
+function expertSlices(t: TensorRef, experts: number, name: string, meta: GgufMetadata): TensorRef[] {
+  if (t.shape.length !== 3 || t.shape[0] !== experts) {
+    meta.fail(`tensor '${name}' has shape [${t.shape.join(', ')}], expert_count ${experts} implies [${experts}, rows, cols]`);
+  }
+  const bytes = t.bytes / experts;
+  if (!Number.isInteger(bytes)) meta.fail(`tensor '${name}': ${t.bytes} bytes do not split into ${experts} experts`);
+  return Array.from({ length: experts }, (_, e) => ({ ...t, offset: t.offset + e * bytes, bytes, shape: t.shape.slice(1) }));
+}
+
+/**
+ * Routing as llama.cpp runs each architecture: Mixtral (llama) and Qwen3-MoE renormalise the
+ * top-k weights, Qwen2-MoE does not, unless the file says otherwise (expert_weights_norm). A
+ * layer is sparse when it has a router.
+ */
+function moeOf(
+  meta: GgufMetadata,
+  arch: string,
+  architecture: Architecture,
+  numExperts: number,
+  numLayers: number,
+  infos: Map<string, unknown>,
+): MoeSpec {
+  const key = (k: string) => `${arch}.${k}`;
+  const topK = meta.integer(key('expert_used_count'));
+  if (!(topK >= 1 && topK <= numExperts)) meta.fail(`${key('expert_used_count')} ${topK} must be from 1 to expert_count ${numExperts}`);
+  const width = (k: string): number => {
+    const v = meta.integer(key(k));
+    if (v <= 0) meta.fail(`metadata '${key(k)}' must be positive`);
+    return v;
+  };
+  const expertIntermediateSize = architecture === LLAMA_WITH_EXPERTS ? width('feed_forward_length') : width('expert_feed_forward_length');
+  const shared = architecture === 'Qwen2MoeForCausalLM' ? width('expert_shared_feed_forward_length') : null;
+  const norm = meta.boolean(key('expert_weights_norm')) ?? architecture !== 'Qwen2MoeForCausalLM';
+  const sparseLayers = Array.from({ length: numLayers }, (_, i) => i).filter((i) => infos.has(`blk.${i}.ffn_gate_inp.weight`));
+  if (sparseLayers.length === 0) meta.fail(`${key('expert_count')} is ${numExperts} but no layer has a router (blk.N.ffn_gate_inp.weight)`);
+  return { numExperts, topK, expertIntermediateSize, sharedExpertIntermediateSize: shared, normTopkProb: norm, sparseLayers };
 }
 
 function readParts(files: GgufFiles): GgufHeader[] {
