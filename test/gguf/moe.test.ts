@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine, type EngineOptions } from '../../bench/engine/engine.js';
 import { locateLlamaCpp } from '../../bench/llama-cpp/locate.js';
 import { buildLoadPlan } from '../../bench/model/plan.js';
+import { cosine } from '../../bench/reference/compare.js';
 import { quantizeModel } from '../../bench/quantize/quantize.js';
 import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
@@ -30,18 +31,6 @@ async function logits(model: string, options: EngineOptions = {}) {
     engine.close();
   }
 }
-
-const cosine = (a: number[], b: number[]) => {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-};
 
 describe('mixture-of-experts GGUF files', () => {
   let dirs: Record<string, string>;
