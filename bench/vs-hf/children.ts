@@ -25,12 +25,24 @@ export interface ChildJob {
 }
 
 /** The last line of stdout as JSON of the given schema, or what went wrong in one line. */
+/**
+ * The stderr line that says why a child failed: the last one (Python's exception), unless that is
+ * Node's version banner after an uncaught error, whose stack hides the cause: then the first line
+ * that names an error (e.g. llama.cpp's `error loading model: missing tensor ...`).
+ */
+function failureLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const last = lines.pop() ?? '';
+  if (!/^Node\.js v\d/.test(last)) return last;
+  return lines.find((l) => /error/i.test(l) && !/^at /.test(l)) ?? last;
+}
+
 export function parseChildOutput<T>(schema: z.ZodType<T>, run: { status: number | null; signal: string | null; stdout: string; stderr: string; error?: Error }, what: string): ChildResult<T> {
   if (run.error) return { ok: false, error: `${what}: ${run.error.message}` };
-  const lastStderr = run.stderr.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+  const reason = failureLine(run.stderr);
   if (run.status !== 0) {
     const how = run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
-    return { ok: false, error: `${what} failed (${how})${lastStderr ? `: ${lastStderr}` : ''}` };
+    return { ok: false, error: `${what} failed (${how})${reason ? `: ${reason}` : ''}` };
   }
   const last = run.stdout.trim().split('\n').pop() ?? '';
   let json: unknown;

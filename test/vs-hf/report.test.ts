@@ -212,9 +212,14 @@ describe('child output', () => {
     expect(r).toEqual({ ok: true, report });
   });
 
-  it('failures say what failed, how, and the last stderr line', () => {
+  it('failures say what failed, how, and the stderr line that says why', () => {
     expect(parseChildOutput(HfSpeedSchema, { status: 1, signal: null, stdout: '', stderr: 'Traceback\nImportError: no torch\n' }, 'transformers eager'))
       .toEqual({ ok: false, error: 'transformers eager failed (exit 1): ImportError: no torch' });
+    // An uncaught error in a Node child ends with Node's banner; the cause is the first error line.
+    const node = "[node-llama-cpp] llama_model_load: error loading model: missing tensor 'blk.0.ffn_gate_inp.weight'\n" +
+      'file:///x/LlamaModel.js:617\n    throw new Error("Failed to load model");\n    ^\n\nError: Failed to load model\n    at f (x.js:1:1)\n\nNode.js v20.20.2\n';
+    expect(parseChildOutput(HfSpeedSchema, { status: 1, signal: null, stdout: '', stderr: node }, 'llama.cpp'))
+      .toEqual({ ok: false, error: "llama.cpp failed (exit 1): [node-llama-cpp] llama_model_load: error loading model: missing tensor 'blk.0.ffn_gate_inp.weight'" });
     expect(parseChildOutput(HfSpeedSchema, { status: null, signal: 'SIGKILL', stdout: '', stderr: '' }, 'engine resident'))
       .toEqual({ ok: false, error: 'engine resident failed (killed by SIGKILL)' });
     expect(parseChildOutput(HfSpeedSchema, { ...ok, stdout: 'hello\n' }, 'x')).toMatchObject({ ok: false, error: expect.stringContaining('printed no JSON report') });
