@@ -83,7 +83,9 @@ describe('validate on the fixtures (golden references)', () => {
     const warned = runValidate(args);
     expect(warned.status, warned.stderr).toBe(0);
     expect(warned.stdout).toMatch(/2 cells compared, 2 with decode more than 25% slower/);
-    expect(warned.stdout).toMatch(/SLOWER qwen2-gqa-tied-bf16\/long\/cpu: decode \d+ → \d+ tok\/s \(−9\d%\)/);
+    // 100× the first run's speed is −99% when this run is as fast, −100% (rounded) when the
+    // machine is busier than during the first run.
+    expect(warned.stdout).toMatch(/SLOWER qwen2-gqa-tied-bf16\/long\/cpu: decode \d+ → \d+ tok\/s \(−(9\d|100)%\)/);
     const failed = runValidate([...args, '--fail-on-perf', '--json']);
     expect(failed.status).toBe(1);
     const result = parseJsonRun(failed);
