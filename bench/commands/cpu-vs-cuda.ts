@@ -18,7 +18,8 @@ import { ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns, type MeasuredRuns } from '../profile/measure.js';
 import { tokenProgress, type Progress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
-import { renderMarkdown, renderTerminal } from '../profile/render.js';
+import { markdownTables } from '../report/printers/markdown.js';
+import { terminalTables } from '../report/printers/table.js';
 import { buildProfileFile } from '../profile/result.js';
 import { prepareOutDir, resultStem, writeResultFiles } from '../results/files.js';
 import type { ProfileSettings } from '../results/profile-schema.js';
@@ -178,14 +179,14 @@ async function handler(a: Args): Promise<number> {
   const tables = comparisonTables(file);
   const footer = comparisonFooter(file, note);
   const device = cuda.available ? [`CUDA device: ${cudaDeviceLine(cuda)}`] : [];
-  const markdown = `## rabbit-bench cpu-vs-cuda\n\n${settingsLine(file)}\n\n${renderMarkdown(tables)}\n\n${[...device, ...footer].join('  \n')}\n`;
+  const markdown = `## rabbit-bench cpu-vs-cuda\n\n${settingsLine(file)}\n\n${markdownTables(tables)}\n\n${[...device, ...footer].join('  \n')}\n`;
   const label = a.shapes !== undefined ? 'shapes' : comparisons.length === 1 ? comparisons[0].model.name : `${comparisons.length}-models`;
   const written = a.save ? writeResultFiles(a.out, resultStem('cpu-vs-cuda', label), { json: file, csv: comparisonCsv(file), md: markdown }) : undefined;
 
   if (format === 'json') process.stdout.write(`${JSON.stringify(file)}\n`);
   else if (format === 'csv') process.stdout.write(comparisonCsv(file));
   else if (format === 'md') process.stdout.write(markdown);
-  else process.stdout.write(`${settingsLine(file)}\n${device.map((l) => `${l}\n`).join('')}\n${renderTerminal(tables)}\n\n${footer.join('\n')}\n`);
+  else process.stdout.write(`${settingsLine(file)}\n${device.map((l) => `${l}\n`).join('')}\n${terminalTables(tables)}\n\n${footer.join('\n')}\n`);
   if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   return comparisons.some((c) => c.cuda_error) ? 1 : 0;
 }

@@ -2,7 +2,9 @@
 import { appendFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { diffProfiles } from '../compare/diff.js';
-import { renderDiffMarkdown, renderDiffTerminal } from '../compare/render.js';
+import { diffReport } from '../compare/render.js';
+import { render } from '../report/print.js';
+import { outputFormat, withFormatOptions } from './options.js';
 import { UserError } from '../errors.js';
 import { readProfileFile } from '../results/read.js';
 import { runCommand } from './run.js';
@@ -15,12 +17,11 @@ export function parseThreshold(text: string): number {
 }
 
 function builder(y: Argv) {
-  return y
+  return withFormatOptions(y)
     .positional('base', { type: 'string', demandOption: true, describe: 'baseline profile result (JSON)' })
     .positional('current', { type: 'string', demandOption: true, describe: 'current profile result (JSON)' })
     .option('threshold', { type: 'string', default: '5%', describe: 'smallest change that matters' })
-    .option('metric', { type: 'array', string: true, describe: 'only these metrics (ids or prefixes: wall_ms, ttft_ms, decode_tok_per_s, phase, layer, ...)' })
-    .option('format', { choices: ['table', 'md', 'json'] as const, default: 'table' as const });
+    .option('metric', { type: 'array', string: true, describe: 'only these metrics (ids or prefixes: wall_ms, ttft_ms, decode_tok_per_s, phase, layer, ...)' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -34,10 +35,9 @@ export function appendStepSummary(markdown: string): void {
 async function handler(a: Args): Promise<number> {
   const threshold = parseThreshold(a.threshold);
   const diff = diffProfiles(readProfileFile(a.base!), readProfileFile(a.current!), { threshold, metrics: a.metric });
-  const markdown = renderDiffMarkdown(diff);
-  if (a.format === 'json') process.stdout.write(`${JSON.stringify(diff)}\n`);
-  else process.stdout.write(a.format === 'md' ? markdown : renderDiffTerminal(diff));
-  appendStepSummary(markdown);
+  const report = diffReport(diff);
+  process.stdout.write(render(report, outputFormat(a)));
+  appendStepSummary(render(report, 'md'));
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadBaseline } from '../compare/baseline.js';
 import { diffProfiles, modelShapeDifferences, type DiffResult } from '../compare/diff.js';
-import { renderDiffMarkdown, renderDiffTerminal } from '../compare/render.js';
+import { gateReport, type GateResult } from '../compare/render.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeBuildInfo } from '../engine/native.js';
@@ -16,7 +16,9 @@ import { DEFAULT_SHAPE, ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns } from '../profile/measure.js';
 import { modelInfo } from '../profile/model-info.js';
 import { promptOfLength } from '../profile/prompt.js';
-import { buildProfileFile, saveProfile } from '../profile/result.js';
+import { buildProfileFile } from '../profile/result.js';
+import { profileReport } from '../profile/render.js';
+import { render, saveReport, type Format } from '../report/print.js';
 import { F32_TOLERANCE } from '../reference/compare.js';
 import { readReference } from '../reference/reference-file.js';
 import { runParity } from '../reference/run-parity.js';
@@ -24,10 +26,11 @@ import { prepareOutDir } from '../results/files.js';
 import type { ProfileFile, RunSample } from '../results/profile-schema.js';
 import { readProfileFile } from '../results/read.js';
 import { appendStepSummary, parseThreshold } from './diff.js';
+import { outputFormat, withFormatOptions, withSaveOptions } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
-  return y
+  return withSaveOptions(withFormatOptions(y))
     .option('baseline', { type: 'string', demandOption: true, describe: 'baseline profile JSON, or a folder (newest matching file is used)' })
     .option('current', { type: 'string', describe: 'compare this result instead of measuring now' })
     .option('baseline-engine', {
@@ -43,10 +46,7 @@ function builder(y: Argv) {
     .option('batch', { type: 'number', default: 3, describe: 'runs between decisions' })
     .option('reference', { type: 'string', describe: 'HF reference JSON: any parity failure fails the gate' })
     .option('force', { type: 'boolean', default: false, describe: 'compare even though the baseline comes from another machine' })
-    .option('strict', { type: 'boolean', default: false, describe: 'fail when the result stays inconclusive' })
-    .option('out', { type: 'string', default: 'results', describe: "folder for the current run's result files" })
-    .option('save', { type: 'boolean', default: true })
-    .option('format', { choices: ['table', 'md', 'json'] as const, default: 'table' as const });
+    .option('strict', { type: 'boolean', default: false, describe: 'fail when the result stays inconclusive' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -206,13 +206,10 @@ async function handler(a: Args): Promise<number> {
     // The baseline's run gave finite outputs with this model: NaN now is the change under test failing.
     if (!(err instanceof NonFiniteError)) throw err;
     const failure = `outputs: ${err.message}`;
-    if (a.format === 'json') process.stdout.write(`${JSON.stringify({ status: 'FAIL', failures: [failure], inconclusive: [], diff: null })}\n`);
-    else process.stdout.write(`gate: FAIL\n  ${failure}\n`);
-    appendStepSummary(`rabbit-bench gate: FAIL\n- ${failure}\n`);
-    return 1;
+    return printGate({ status: 'FAIL', failures: [failure], inconclusive: [], diff: null }, outputFormat(a));
   }
   const { current, base, paired } = measured;
-  if (!given && a.save) log(`wrote ${saveProfile(current, a.out, 8).json}`);
+  if (!given && a.save) log(`wrote ${saveReport(profileReport(current, 8), a.out, current.model.name).json}`);
 
   const diff = diffProfiles(base, current, { threshold, paired, sameModel: true });
   // The gate promises to catch changed outputs: a comparison that cannot look at them is refused.
@@ -226,12 +223,14 @@ async function handler(a: Args): Promise<number> {
   const inconclusive = deciding.filter((m) => m.verdict === 'inconclusive').map((m) => m.label);
   if (a.strict && inconclusive.length) failures.push(`inconclusive: ${inconclusive.join(', ')}`);
   const status = failures.length ? 'FAIL' : inconclusive.length ? 'PASS (inconclusive)' : 'PASS';
-  const markdown = `${renderDiffMarkdown(diff, `rabbit-bench gate: ${status}`)}${failures.map((f) => `- ${f}\n`).join('')}`;
-  if (a.format === 'json') process.stdout.write(`${JSON.stringify({ status, failures, inconclusive, diff })}\n`);
-  else if (a.format === 'md') process.stdout.write(markdown);
-  else process.stdout.write(`${renderDiffTerminal(diff)}gate: ${status}${failures.map((f) => `\n  ${f}`).join('')}\n`);
-  appendStepSummary(markdown);
-  return failures.length ? 1 : 0;
+  return printGate({ status, failures, inconclusive, diff }, outputFormat(a));
+}
+
+function printGate(g: GateResult, format: Format): number {
+  const report = gateReport(g);
+  process.stdout.write(render(report, format));
+  appendStepSummary(render(report, 'md'));
+  return g.failures.length ? 1 : 0;
 }
 
 export const gateCommand: CommandModule<object, Args> = {

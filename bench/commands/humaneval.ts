@@ -6,7 +6,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseShard } from '../shard.js';
 import { defaultPython } from '../reference/live.js';
-import { renderMarkdown, renderTerminal } from '../profile/render.js';
+import { markdownTables } from '../report/printers/markdown.js';
+import { terminalTables } from '../report/printers/table.js';
 import { writeResultFiles } from '../results/files.js';
 import { footer, headline, recordsCsv, summaryTables } from '../humaneval/report.js';
 import { runHumaneval, type CompletionSource, type HumanevalRunOptions } from '../humaneval/run.js';
@@ -144,12 +145,12 @@ async function handler(a: Args): Promise<number> {
   const lines = footer(s, doc.records_file);
   if (a.save) {
     const stem = basename(doc.records_file).replace(/\.jsonl$/, '');
-    const md = `## rabbit-bench humaneval\n\n${title.replace('\n', '  \n')}\n\n${renderMarkdown(tables)}\n\n${lines.join('  \n')}\n`;
+    const md = `## rabbit-bench humaneval\n\n${title.replace('\n', '  \n')}\n\n${markdownTables(tables)}\n\n${lines.join('  \n')}\n`;
     const written = writeResultFiles(dirname(doc.records_file), stem, { json: doc, csv: recordsCsv(doc.records), md });
     if (!a.json) log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   }
   if (a.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
-  else process.stdout.write(`${title}\n\n${renderTerminal(tables)}\n\n${lines.join('\n')}\n`);
+  else process.stdout.write(`${title}\n\n${terminalTables(tables)}\n\n${lines.join('\n')}\n`);
 
   // Exit 1 when a self-check fails: the oracle must pass everything, compared completions must
   // match transformers, and no sandbox process may outlive its program.

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { summaryTables } from '../humaneval/report.js';
 import { mergeResults } from '../merge/merge.js';
-import { renderTerminal } from '../profile/render.js';
+import { terminalTables } from '../report/printers/table.js';
 import { prepareOutDir, resultStem, writeNewFiles } from '../results/files.js';
 import { renderText } from '../validate/render.js';
 import { runCommand } from './run.js';
@@ -30,7 +30,7 @@ async function handler(a: Args): Promise<number> {
   if (a.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
   else if (merged.kind === 'humaneval') {
     const s = merged.result.summary;
-    process.stdout.write(`merged ${parts} shards: ${s.problems} problems, ${s.samples} samples, wall ${s.wall_s.toFixed(1)} s over all shards\n${renderTerminal(summaryTables(s))}\n`);
+    process.stdout.write(`merged ${parts} shards: ${s.problems} problems, ${s.samples} samples, wall ${s.wall_s.toFixed(1)} s over all shards\n${terminalTables(summaryTables(s))}\n`);
   } else process.stdout.write(`merged ${parts} shards\n${renderText(merged.result)}`);
   return merged.kind === 'validate' && !merged.result.pass ? 1 : 0;
 }

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_EXPERT_CACHE_BYTES, DEFAULT_IO, type EngineOptions, type SamplingOptions } from '../engine/engine.js';
 import { IO_MODES, type IoMode } from '../engine/native.js';
 import { UserError } from '../errors.js';
+import { FORMATS, type Format } from '../report/print.js';
 
 /** Compute threads beyond this are a typo, not a machine (each one is an OS thread and a stack). */
 export const MAX_THREADS = 1024;
@@ -106,16 +107,28 @@ export function samplingOptions(a: {
 
 /** Options of commands that measure repeated generations and write result files (profile, cpu-vs-cuda). */
 export function withMeasureOptions<T>(y: Argv<T>) {
-  return y
+  return withSaveOptions(withFormatOptions(y))
     .option('pin-memory', { type: 'boolean', default: true, describe: 'CUDA: read layers into pinned host memory (--no-pin-memory: pageable)' })
     .option('async-transfer', { type: 'boolean', default: true, describe: 'CUDA: copy layer i+1 to the GPU while layer i computes (--no-async-transfer: synchronous copies)' })
     .option('prompt', { type: 'string', describe: 'prompt text (needs the model tokenizer)' })
     .option('prompt-tokens', { type: 'number', default: 64, describe: 'prompt length in tokens when no --prompt is given', coerce: wholeNumber('prompt-tokens', 1, MAX_TOKENS) })
     .option('max-new-tokens', newTokensOption(16, 1))
     .option('prefetch', { type: 'boolean', default: true, describe: 'read layer i+1 while layer i computes (--no-prefetch to turn off)' })
-    .option('format', { choices: ['table', 'json', 'csv', 'md'] as const, default: 'table' as const, describe: 'what stdout shows' })
-    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
-    .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON, CSV and Markdown result files' })
-    .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' })
     .option('measure-env', { type: 'boolean', default: true, describe: 'measure memory and disk read bandwidth for the result file (--no-measure-env skips ~2 s)' });
+}
+
+/** What stdout shows: every command's --format, with --json kept as its alias. */
+export function withFormatOptions<T>(y: Argv<T>) {
+  return y
+    .option('format', { choices: FORMATS, default: 'table' as Format, describe: 'what stdout shows' })
+    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' });
+}
+
+export const outputFormat = (a: { format: Format; json: boolean }): Format => (a.json ? 'json' : a.format);
+
+/** Where result files go, for every command that writes them. */
+export function withSaveOptions<T>(y: Argv<T>, out = 'results') {
+  return y
+    .option('out', { type: 'string', default: out, describe: 'folder for the JSON, CSV and Markdown result files' })
+    .option('save', { type: 'boolean', default: true, describe: 'write result files (--no-save to skip)' });
 }

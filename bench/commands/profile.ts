@@ -5,20 +5,20 @@ import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
-import { profileCsv } from '../profile/csv.js';
 import { ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns } from '../profile/measure.js';
 import { tokenProgress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
-import { footer, headline, profileTables, renderTerminal } from '../profile/render.js';
-import { buildProfileFile, profileMarkdown, saveProfile } from '../profile/result.js';
+import { profileReport } from '../profile/render.js';
+import { buildProfileFile } from '../profile/result.js';
+import { render, saveReport } from '../report/print.js';
 import { cacheMode, type ColdScope } from '../results/profile-schema.js';
 import type { ProfileSummary } from '../profile/summary.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
-import { vramLine, vramSummary } from '../cuda/vram.js';
+import { vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { expertOptions, ioOption, threadsOption, withExpertOptions, withMeasureOptions } from './options.js';
+import { expertOptions, ioOption, outputFormat, threadsOption, withExpertOptions, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { writableDir } from '../paths.js';
 import { prepareOutDir } from '../results/files.js';
@@ -63,7 +63,7 @@ async function handler(a: Args): Promise<number> {
   checkCounts(a);
   // A result that cannot be saved is found out before the measuring, not after it.
   if (a.save) prepareOutDir(a.out);
-  const format = a.json ? 'json' : a.format;
+  const format = outputFormat(a);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
   const cold: false | ColdScope = a.cold ?? false;
@@ -104,14 +104,9 @@ async function handler(a: Args): Promise<number> {
   if (vram) file.summary.vram = vram;
   const summary = file.summary as unknown as ProfileSummary;
   if (cold) warnIfNotCold(summary, log);
-  const tables = profileTables(summary, a.topLayers);
-  const written = a.save ? saveProfile(file, a.out, a.topLayers) : undefined;
-
-  if (format === 'json') process.stdout.write(`${JSON.stringify(file)}\n`);
-  else if (format === 'csv') process.stdout.write(profileCsv(file));
-  else if (format === 'md') process.stdout.write(profileMarkdown(file, a.topLayers));
-  else process.stdout.write(`${headline(file)}\n\n${renderTerminal(tables)}\n\n${footer(summary).join('\n')}\n`);
-  if (vram && (format === 'table' || format === 'md')) process.stdout.write(`${vramLine(vram)}\n`);
+  const report = profileReport(file, a.topLayers);
+  const written = a.save ? saveReport(report, a.out, file.model.name) : undefined;
+  process.stdout.write(render(report, format));
   if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   return 0;
 }

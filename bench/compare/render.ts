@@ -1,5 +1,5 @@
-// A diff as tables: terminal, or Markdown for a pull-request comment.
-import { renderMarkdown, renderTerminal, type TableData } from '../profile/render.js';
+// A diff as a report: its tables and notes.
+import type { Report, ReportTable } from '../report/report.js';
 import type { DiffResult, MetricComparison } from './diff.js';
 
 const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'n/a');
@@ -19,11 +19,11 @@ function row(m: MetricComparison): string[] {
 
 const HEAD = ['metric', 'base', 'current', 'change', '99% CI of change', 'runs', 'verdict'];
 
-export function diffTables(d: DiffResult, maxLayers = 10): TableData[] {
+export function diffTables(d: DiffResult, maxLayers = 10): ReportTable[] {
   const changedLayers = d.layers
     .filter((m) => m.verdict === 'slower' || m.verdict === 'faster')
     .sort((a, b) => Math.abs(b.change) - Math.abs(a.change));
-  const tables: TableData[] = [{ title: `Metrics (threshold ±${(100 * d.threshold).toFixed(1)}%)`, head: HEAD, rows: d.headline.map(row) }];
+  const tables: ReportTable[] = [{ title: `Metrics (threshold ±${(100 * d.threshold).toFixed(1)}%)`, head: HEAD, rows: d.headline.map(row) }];
   if (d.layers.length > 0) {
     tables.push({
       title: `Per-unit phases that changed (${changedLayers.length} of ${d.layers.length}${changedLayers.length > maxLayers ? `, largest ${maxLayers}` : ''})`,
@@ -50,10 +50,25 @@ export function diffNotes(d: DiffResult): string[] {
   return notes;
 }
 
-export function renderDiffTerminal(d: DiffResult): string {
-  return `${renderTerminal(diffTables(d))}\n${diffNotes(d).join('\n')}\n`;
+export function diffReport(d: DiffResult): Report {
+  return { kind: 'diff', title: 'rabbit-bench diff', header: [], tables: diffTables(d), notes: diffNotes(d), data: d };
 }
 
-export function renderDiffMarkdown(d: DiffResult, title = 'rabbit-bench diff'): string {
-  return `## ${title}\n\n${renderMarkdown(diffTables(d))}\n\n${diffNotes(d).map((n) => `- ${n}`).join('\n')}\n`;
+export interface GateResult {
+  status: 'PASS' | 'PASS (inconclusive)' | 'FAIL';
+  failures: string[];
+  inconclusive: string[];
+  /** null when the current run failed before it could be compared. */
+  diff: DiffResult | null;
+}
+
+export function gateReport(g: GateResult): Report {
+  return {
+    kind: 'gate',
+    title: `rabbit-bench gate: ${g.status}`,
+    header: [],
+    tables: g.diff ? diffTables(g.diff) : [],
+    notes: [...(g.diff ? diffNotes(g.diff) : []), `gate: ${g.status}`, ...g.failures.map((f) => `  ${f}`)],
+    data: g,
+  };
 }

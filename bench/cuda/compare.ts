@@ -7,7 +7,7 @@ import type { NativeCudaStatus } from '../engine/native.js';
 import { PHASE_ROWS, type PhaseRow, type ProfileSummary } from '../profile/summary.js';
 import { ModelInfoSchema, ProfileFileSchema, type ModelInfo, type ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
-import type { TableData } from '../profile/render.js';
+import type { ReportTable } from '../report/report.js';
 import type { VramSummary } from './vram.js';
 
 export const CPU_VS_CUDA_SCHEMA = 'rabbit-bench/cpu-vs-cuda@1';
@@ -220,8 +220,8 @@ export function cudaNote(cuda: NativeCudaStatus, missing: string): string | null
   return `CUDA unavailable (${missing}): ${cuda.reason}. Only the CPU side was measured.`;
 }
 
-export function comparisonTables(f: CpuVsCudaFile): TableData[] {
-  const tables: TableData[] = f.models.map((m) => ({
+export function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
+  const tables: ReportTable[] = f.models.map((m) => ({
     title: modelLine(m),
     head: ['metric', 'CPU', 'CUDA', 'CUDA vs CPU'],
     rows: METRICS.filter((x) => x.id !== 'peak_vram_mib' || m.cuda).map((x) => [

@@ -1,6 +1,6 @@
 // The run as tables (terminal and Markdown share bench/profile/render.ts), and one CSV row per sample.
 import { stringify } from 'csv-stringify/sync';
-import type { TableData } from '../profile/render.js';
+import type { ReportTable } from '../report/report.js';
 import type { SampleRecord } from './records.js';
 import type { SandboxReport } from './sandbox-probe.js';
 import type { HumanevalSummary } from './score.js';
@@ -26,7 +26,7 @@ export function headline(opts: { dataset: string; source: string; summary: Human
   );
 }
 
-export function summaryTables(s: HumanevalSummary): TableData[] {
+export function summaryTables(s: HumanevalSummary): ReportTable[] {
   const share = (n: number) => (s.samples > 0 ? pct(n / s.samples) : '-');
   const results = [
     ['passed', String(s.passed), share(s.passed)],
@@ -36,7 +36,7 @@ export function summaryTables(s: HumanevalSummary): TableData[] {
     ...Object.entries(s.pass_at_k).map(([k, v]) => [`pass@${k}`, '', pct(v)]),
     ...Object.entries(s.pass_at_k_base ?? {}).map(([k, v]) => [`pass@${k}, base tests only`, '', pct(v)]),
   ];
-  const tables: TableData[] = [{ title: 'Results', head: ['', 'samples', 'share'], rows: results }];
+  const tables: ReportTable[] = [{ title: 'Results', head: ['', 'samples', 'share'], rows: results }];
   const g = s.generation;
   if (g) {
     const rate = (x: number | null) => (x === null ? 'n/a' : x.toFixed(1));

@@ -1,5 +1,5 @@
 // One CSV row per run × step × unit × phase: the raw samples, for spreadsheets and pandas.
-import { stringify } from 'csv-stringify/sync';
+import type { ReportCsv } from '../report/report.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 
 const COLUMNS = ['run', 'warmup', 'cache', 'step', 'kind', 'step_tokens', 'position', 'unit', 'phase', 'ns', 'bytes_read', 'background'];
@@ -12,8 +12,8 @@ const PHASE_COLUMNS = [
   ['kv_fill', 'kv_fill_ns'],
 ] as const;
 
-export function profileCsv(file: ProfileFile): string {
-  const rows: (string | number | boolean)[][] = [];
+export function profileCsv(file: ProfileFile): ReportCsv {
+  const rows: ReportCsv['rows'] = [];
   for (const run of file.runs) {
     run.steps.forEach((step, s) => {
       file.unit_names.forEach((unit, u) => {
@@ -27,5 +27,5 @@ export function profileCsv(file: ProfileFile): string {
       rows.push([run.index, run.warmup, run.cache, s, step.kind, step.tokens, step.position, '', 'sampling', step.sample_ns, '', '']);
     });
   }
-  return stringify(rows, { header: true, columns: COLUMNS });
+  return { columns: COLUMNS, rows };
 }

@@ -1,5 +1,7 @@
-// The profile as tables: rows built once, then drawn for the terminal (cli-table3) or Markdown.
-import Table from 'cli-table3';
+// The profile as a report: its header, tables and notes.
+import type { Report, ReportTable } from '../report/report.js';
+import { vramLine } from '../cuda/vram.js';
+import { profileCsv } from './csv.js';
 import { cacheMode, type CacheMode, type ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
 import type { ExpertStats } from './experts.js';
@@ -7,11 +9,6 @@ import { PHASE_ROWS, type ProfileSummary } from './summary.js';
 import { dtypeMix } from './units.js';
 import { DISK_SHARE } from './verdict.js';
 
-export interface TableData {
-  title: string;
-  head: string[];
-  rows: string[][];
-}
 
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
@@ -42,7 +39,7 @@ export function headline(file: ProfileFile): string {
   );
 }
 
-export function profileTables(summary: ProfileSummary, maxLayers: number): TableData[] {
+export function profileTables(summary: ProfileSummary, maxLayers: number): ReportTable[] {
   const phaseRows = PHASE_ROWS.map((row) => {
     const p = summary.phases[row];
     const label = row === 'load_safe_tensor' && summary.background_load ? 'load_safe_tensor (prefetch thread)' : row;
@@ -81,7 +78,7 @@ export function profileTables(summary: ProfileSummary, maxLayers: number): Table
   ];
 }
 
-function expertTable(e: ExpertStats, perStep: string): TableData {
+function expertTable(e: ExpertStats, perStep: string): ReportTable {
   const rate = (x: number | null) => (x === null ? 'n/a' : pct(x));
   const rows = [
     ['experts used (all sparse layers)', f1(e.used_per_step)],
@@ -128,24 +125,16 @@ function sourceLine(s: ProfileSummary): string {
   return `${from} · ${rate}`;
 }
 
-export function renderTerminal(tables: TableData[]): string {
-  return tables
-    .map((t) => {
-      const table = new Table({ head: t.head, style: { head: [], border: [] } });
-      table.push(...t.rows);
-      return `${t.title}\n${table.toString()}`;
-    })
-    .join('\n\n');
-}
-
-const mdCell = (s: string) => s.replace(/\|/g, '\\|');
-
-export function renderMarkdown(tables: TableData[]): string {
-  return tables
-    .map((t) => {
-      const lines = [`### ${t.title}`, '', `| ${t.head.map(mdCell).join(' | ')} |`, `| ${t.head.map(() => '---').join(' | ')} |`];
-      for (const r of t.rows) lines.push(`| ${r.map(mdCell).join(' | ')} |`);
-      return lines.join('\n');
-    })
-    .join('\n\n');
+export function profileReport(file: ProfileFile, maxLayers: number): Report {
+  const summary = file.summary as unknown as ProfileSummary;
+  const vram = summary.vram ? [vramLine(summary.vram)] : [];
+  return {
+    kind: 'profile',
+    title: 'rabbit-bench profile',
+    header: headline(file).split('\n'),
+    tables: profileTables(summary, maxLayers),
+    notes: [...footer(summary), ...vram],
+    data: file,
+    csv: profileCsv(file),
+  };
 }

@@ -1,17 +1,13 @@
-// Assembling a profile result file from measured runs, and writing its three forms.
-import { resolve } from 'node:path';
+// Assembling a profile result file from measured runs.
 import { deviceReadLimit, type EnvironmentReport, type RunMetadata } from '../env/types.js';
 import type { NativeBuildInfo } from '../engine/native.js';
 import type { LoadPlan } from '../model/types.js';
-import { resultStem, writeResultFiles, type WrittenFiles } from '../results/files.js';
 import { cacheMode, PROFILE_SCHEMA, type ProfileFile, type ProfileSettings, type RunSample } from '../results/profile-schema.js';
 import { parseProfileFile } from '../results/read.js';
 import { fromStepSample } from '../results/samples.js';
-import { profileCsv } from './csv.js';
 import { modelInfo } from './model-info.js';
-import { footer, headline, profileTables, renderMarkdown } from './render.js';
 import { mixEstimates } from '../quantize/estimate.js';
-import { summarizeProfile, type ProfileSummary } from './summary.js';
+import { summarizeProfile } from './summary.js';
 import { expertBytesOf, unitFacts } from './units.js';
 
 export interface ProfileInputs {
@@ -55,14 +51,4 @@ export function buildProfileFile(i: ProfileInputs): ProfileFile {
     runs: i.runs,
     summary,
   }, 'the profile just measured');
-}
-
-export function profileMarkdown(file: ProfileFile, topLayers: number): string {
-  const summary = file.summary as unknown as ProfileSummary;
-  const tables = profileTables(summary, topLayers);
-  return `## rabbit-bench profile\n\n${headline(file).replace('\n', '  \n')}\n\n${renderMarkdown(tables)}\n\n${footer(summary).join('  \n')}\n`;
-}
-
-export function saveProfile(file: ProfileFile, outDir: string, topLayers: number): WrittenFiles {
-  return writeResultFiles(resolve(outDir), resultStem('profile', file.model.name), { json: file, csv: profileCsv(file), md: profileMarkdown(file, topLayers) });
 }

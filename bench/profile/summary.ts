@@ -1,4 +1,5 @@
 // Statistics across the measured runs of a profile: the numbers every table prints.
+import type { VramSummary } from '../cuda/vram.js';
 import type { IoMode } from '../engine/native.js';
 import type { StepRecord } from '../engine/records.js';
 import { median, summarize, type Summary } from '../stats.js';
@@ -61,6 +62,8 @@ export interface ProfileSummary {
   /** Mixture-of-experts models: what the routed experts cost (absent for dense models and older files). */
   experts?: ExpertStats | null;
   verdict: Verdict;
+  /** CUDA: peak and per-unit device memory. */
+  vram?: VramSummary;
 }
 
 const toMs = (ns: number) => ns / 1e6;

@@ -1,6 +1,8 @@
 // The result as a terminal table, a Markdown document and a CSV; the target checklist as lines.
 import { stringify } from 'csv-stringify/sync';
-import { renderMarkdown, renderTerminal, type TableData } from '../profile/render.js';
+import type { ReportTable } from '../report/report.js';
+import { markdownTables } from '../report/printers/markdown.js';
+import { terminalTables } from '../report/printers/table.js';
 import { openmpNote } from '../env/format.js';
 import { deviceReadLimit } from '../env/types.js';
 import type { Row, TargetCheck, VsHfFile } from './schema.js';
@@ -41,7 +43,7 @@ function tableRow(r: Row, totalRounds: number): string[] {
   ];
 }
 
-export function resultTable(file: Pick<VsHfFile, 'rows' | 'settings'>): TableData {
+export function resultTable(file: Pick<VsHfFile, 'rows' | 'settings'>): ReportTable {
   const s = file.settings;
   return {
     title: `Engine vs transformers: median of ${s.rounds} round${s.rounds === 1 ? '' : 's'} · prompt ${s.prompt_tokens} tok · ${s.decode_tokens} decode tokens · ${s.threads} threads`,
@@ -79,7 +81,7 @@ export function headerLines(file: VsHfFile): string[] {
 }
 
 export function terminalReport(file: VsHfFile): string {
-  const lines = [...headerLines(file), '', renderTerminal([resultTable(file)]), '', 'Targets', ...checklistLines(file.targets)];
+  const lines = [...headerLines(file), '', terminalTables([resultTable(file)]), '', 'Targets', ...checklistLines(file.targets)];
   if (file.notes.length > 0) lines.push('', ...file.notes.map((n) => `note: ${n}`));
   return `${lines.join('\n')}\n`;
 }
@@ -90,7 +92,7 @@ export function markdownReport(file: VsHfFile): string {
     '',
     headerLines(file).join('  \n'),
     '',
-    renderMarkdown([resultTable(file)]),
+    markdownTables([resultTable(file)]),
     '',
     '### Targets',
     '',
