@@ -96,6 +96,8 @@ export interface GenerateOptions {
   /** Defaults to the model's EOS ids; stopping can be turned off for fixed-length comparisons. */
   stopOnEos?: boolean;
   logits?: 'none' | 'prefill' | 'all';
+  /** Record each step's timeline (StepRecord.spans), for a trace file. */
+  trace?: boolean;
 }
 
 /** `device` is present only on a device backend (CUDA): its memory, peak and per unit. */
@@ -187,6 +189,7 @@ export class InferenceEngine {
         stopOnEos: request.stopOnEos ?? true,
         logits: request.logits ?? 'none',
         sampling: resolveSampling(request.sampling),
+        trace: request.trace ?? false,
       },
       onToken,
     ).catch((err: unknown) => {

@@ -64,6 +64,8 @@ export interface NativeGenerateRequest {
   stopOnEos: boolean;
   logits: 'none' | 'prefill' | 'all';
   sampling: NativeSampling;
+  /** Record each step's timeline (StepRecord.spans). */
+  trace: boolean;
 }
 
 /** Device memory of a generation on a device backend (CUDA); bytes are the backend's own allocations. */

@@ -55,6 +55,34 @@ export interface StepRecord {
    */
   deviceBytesRead: number | null;
   units: UnitRecord[];
+  /** When the step began, from the generation's start (the engine's steady clock); result files do not keep it. */
+  startNs?: number;
+  /** With GenerateOptions.trace: what ran when, and on which thread, sampling included. */
+  spans?: TraceSpan[];
+}
+
+/** The phases the trace shows: the profile's phases, and sampling. */
+export type TracePhase = 'load_safe_tensor' | 'load_safe_tensor_cpu_wait' | 'create_layer' | 'forward_per_layer' | 'kv_fill' | 'sampling';
+/** The thread a span ran on: compute, the units' prefetch thread, or the experts' prefetch thread. */
+export type TraceLane = 'compute' | 'prefetch' | 'expert_prefetch';
+
+/**
+ * One phase of one unit, on the thread that really ran it. forward_per_layer spans the unit's
+ * whole forward: kv_fill, and a sparse layer's expert reads and create_layer, lie within it.
+ */
+export interface TraceSpan {
+  phase: TracePhase;
+  lane: TraceLane;
+  /** From the generation's start. */
+  startNs: number;
+  durNs: number;
+  /** Index in the step's units (0 = embed); -1 for sampling. */
+  unit: number;
+  /** A routed expert's spans. */
+  expert?: number;
+  bytes?: number;
+  /** false: a read ahead that the router did not then pick. */
+  used?: boolean;
 }
 
 export interface NativeGenerateResult {

@@ -1,5 +1,6 @@
-// Headline timings of one generation, from the engine's step records.
+// Headline timings of one generation, from the engine's step records, and its report.
 import { stepTotals } from '../profile/phases.js';
+import type { Report } from '../report/report.js';
 import type { StepRecord } from './records.js';
 
 export interface GenerationTimings {
@@ -33,6 +34,33 @@ export function summarizeSteps(steps: StepRecord[], generated: number): Generati
     total_ms: ms(totalNs),
     bytes_read: stepTotals(steps).bytesRead,
     peak_rss_bytes: steps.reduce((a, s) => Math.max(a, s.peakRssBytes), 0),
+  };
+}
+
+export interface GenerationDoc {
+  prompt_ids: number[];
+  tokens: number[];
+  text: string | null;
+  stop_reason: string;
+  last_logits?: number[];
+  timings: GenerationTimings & { steps: StepRecord[] };
+}
+
+export function generationReport(doc: GenerationDoc): Report {
+  const t = doc.timings;
+  const f = (x: number | null, digits = 1) => (x === null ? 'n/a' : x.toFixed(digits));
+  return {
+    kind: 'generate',
+    title: 'rabbit-bench generate',
+    header: [doc.text ?? doc.tokens.join(',')],
+    tables: [{
+      title: `Timings (stop: ${doc.stop_reason})`,
+      head: ['prompt tok', 'generated tok', 'TTFT ms', 'decode tok/s', 'ms / token', 'total ms', 'MiB read', 'peak RSS MiB'],
+      rows: [[String(t.prompt_tokens), String(t.generated_tokens), f(t.ttft_ms), f(t.decode_tokens_per_s, 2), f(t.ms_per_token),
+        f(t.total_ms), f(t.bytes_read / 2 ** 20), f(t.peak_rss_bytes / 2 ** 20, 0)]],
+    }],
+    notes: [],
+    data: doc,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { InferenceEngine } from '../engine/engine.js';
 import { toStepSample } from '../results/samples.js';
 import type { CacheMode, RunSample } from '../results/profile-schema.js';
+import type { TracedRun } from '../trace/chrome-trace.js';
 
 export interface MeasureOptions {
   promptIds: number[];
@@ -14,23 +15,28 @@ export interface MeasureOptions {
   evict?: () => Promise<void>;
   /** Called after every generated token of every run. */
   onToken?: () => void;
+  /** Keep every run's timeline, for a trace file. */
+  trace?: boolean;
 }
 
 export interface MeasuredRuns {
   runs: RunSample[];
   /** Unit names as the engine reports them (embed, layers.N, lm_head); the samples' column order. */
   unitNames: string[];
+  /** With MeasureOptions.trace: every run's raw steps, spans included. */
+  traces: TracedRun[];
 }
 
 export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): Promise<MeasuredRuns> {
   const total = o.warmup + o.runs;
   const runs: RunSample[] = [];
+  const traces: TracedRun[] = [];
   let unitNames: string[] = [];
   for (let i = 0; i < total; i++) {
     if (o.evict) await o.evict();
     // A fixed token count per run (no EOS stop) keeps runs comparable sample for sample.
     const cpuBefore = process.cpuUsage();
-    const result = await engine.generate({ promptIds: o.promptIds, maxNewTokens: o.maxNewTokens, stopOnEos: false }, o.onToken);
+    const result = await engine.generate({ promptIds: o.promptIds, maxNewTokens: o.maxNewTokens, stopOnEos: false, trace: o.trace }, o.onToken);
     const cpu = process.cpuUsage(cpuBefore);
     unitNames = result.steps[0].units.map((u) => u.name);
     runs.push({
@@ -42,6 +48,7 @@ export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): P
       tokens: result.tokens,
       steps: result.steps.map(toStepSample),
     });
+    if (o.trace) traces.push({ index: i, warmup: i < o.warmup, steps: result.steps });
   }
-  return { runs, unitNames };
+  return { runs, unitNames, traces };
 }

@@ -179,6 +179,7 @@ rb::GenerateRequest toRequest(const Napi::Object& o) {
   req.maxNewTokens = toInt(getNumberOr(o, "maxNewTokens", 16), "maxNewTokens");
   if (o.Has("eosTokenIds")) req.eosTokenIds = toIds(o.Get("eosTokenIds"), "eosTokenIds");
   req.stopOnEos = getBoolOr(o, "stopOnEos", true);
+  req.trace = getBoolOr(o, "trace", false);
   Napi::Value logits = o.Get("logits");
   const std::string mode = logits.IsString() ? logits.As<Napi::String>().Utf8Value() : "none";
   if (mode == "none") req.logits = rb::LogitsMode::None;
@@ -248,6 +249,24 @@ Napi::Object deviceToJs(Napi::Env env, const rb::DeviceStats& d) {
   return o;
 }
 
+Napi::Array spansToJs(Napi::Env env, const std::vector<rb::TraceSpan>& spans) {
+  Napi::Array out = Napi::Array::New(env, spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const rb::TraceSpan& t = spans[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("phase", rb::phaseName(t.phase));
+    o.Set("lane", rb::laneName(t.lane));
+    o.Set("startNs", static_cast<double>(t.startNs));
+    o.Set("durNs", static_cast<double>(t.durNs));
+    o.Set("unit", t.unit);
+    if (t.expert >= 0) o.Set("expert", t.expert);
+    if (t.bytes > 0) o.Set("bytes", static_cast<double>(t.bytes));
+    if (!t.used) o.Set("used", false);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
 Napi::Object resultToJs(Napi::Env env, const rb::GenerateResult& r) {
   Napi::Object out = Napi::Object::New(env);
   Napi::Array tokens = Napi::Array::New(env, r.tokens.size());
@@ -274,6 +293,8 @@ Napi::Object resultToJs(Napi::Env env, const rb::GenerateResult& r) {
     Napi::Array units = Napi::Array::New(env, s.units.size());
     for (size_t j = 0; j < s.units.size(); ++j) units.Set(j, unitToJs(env, s.units[j]));
     so.Set("units", units);
+    so.Set("startNs", static_cast<double>(s.startNs));
+    if (!s.spans.empty()) so.Set("spans", spansToJs(env, s.spans));
     steps.Set(i, so);
   }
   out.Set("steps", steps);

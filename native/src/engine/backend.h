@@ -126,6 +126,7 @@ struct HostUnit {
   // layer: indexed by Role, then (whole-layer streaming) each expert's ExpertRoles; head: slot 0
   // is lm_head; expert: indexed by ExpertRole.
   std::vector<HostSlice> slices;
+  int64_t loadStartNs = 0;
   int64_t loadNs = 0;
   uint64_t bytesRead = 0;
   // Read by the prefetch thread; false when the compute thread read it itself (no prefetch, or
@@ -228,6 +229,9 @@ class Backend {
   virtual void awaitUnit(const UnitWeights& /*weights*/) {}
   // Waits for the forward enqueued last; returns its kv_fill nanoseconds.
   virtual int64_t finishForward() { return 0; }
+  // Where the latest forward's kv_fill began on the host clock (nowNs), for the trace; -1 where
+  // it was timed on a device, which has no common clock with the host.
+  virtual int64_t kvFillStartNs() const { return -1; }
   virtual int32_t argmaxLogits() { return -1; }
   // Waits for every queued operation (before buffers are dropped on an error).
   virtual void synchronize() {}

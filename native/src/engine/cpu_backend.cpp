@@ -129,6 +129,8 @@ class CpuBackend : public Backend {
     x_.assign(rows, rows + static_cast<size_t>(n) * spec_.hidden);
   }
 
+  int64_t kvFillStartNs() const override { return kvStart_; }
+
   int64_t forwardLayer(int layer, const UnitWeights& weights) override {
     const auto& w = static_cast<const CpuUnitWeights&>(weights);
     const int n = n_, H = spec_.hidden, D = spec_.headDim;
@@ -168,11 +170,11 @@ class CpuBackend : public Backend {
       for (int h = 0; h < spec_.numKvHeads; ++h) rope_->apply(k_.data() + static_cast<size_t>(t) * KV + h * D, pos0_ + t);
     }
 
-    const int64_t kvStart = nowNs();
+    kvStart_ = nowNs();
     KvLayer& cache = kv_[layer];
     std::copy(k_.begin(), k_.end(), cache.k.begin() + static_cast<size_t>(pos0_) * KV);
     std::copy(v_.begin(), v_.end(), cache.v.begin() + static_cast<size_t>(pos0_) * KV);
-    const int64_t kvFillNs = nowNs() - kvStart;
+    const int64_t kvFillNs = nowNs() - kvStart_;
 
     attention(cache);
     watch("attention", attn_);
@@ -336,6 +338,7 @@ class CpuBackend : public Backend {
   FittingPool<std::unique_ptr<CpuUnitWeights>, size_t (*)(const std::unique_ptr<CpuUnitWeights>&)> spare_{
       3, &CpuBackend::capacityOf};
   int n_ = 0, pos0_ = 0;
+  int64_t kvStart_ = -1;
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scratch_;
   std::vector<float> routerLogits_, routeWeights_, moe_, gathered_, expertOut_, sharedGate_;
   std::vector<int> routeExperts_;

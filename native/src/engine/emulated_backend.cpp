@@ -54,6 +54,7 @@ class EmulatedDeviceBackend : public Backend {
     pending_ = true;
     return 0;
   }
+  int64_t kvFillStartNs() const override { return inner_->kvFillStartNs(); }
   int64_t finishForward() override {
     if (!pending_) throw std::logic_error("emulated device: finishForward without a forward");
     pending_ = false;

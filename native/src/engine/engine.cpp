@@ -80,6 +80,7 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
                                 " backend does not run mixture-of-experts (sparse) layers yet; run the model with --device cpu");
   }
   backend_->setExpertSource(&experts_);
+  experts_.setTrace(&trace_);
   if (options.io != IoMode::Pread && (options.device != Device::Cpu || options.emulateDevice)) {
     throw std::invalid_argument(std::string("--io ") + ioModeName(options.io) + " runs on the CPU only: CUDA reads units into its pinned buffers with pread");
   }
@@ -182,6 +183,8 @@ UnitRecord Engine::embedTokens(const std::vector<int32_t>& tokens, int pos0) {
   int64_t t2 = nowNs();
   rec.loadNs = t1 - t0;
   rec.createNs = t2 - t1;
+  trace_.add(TracePhase::Load, TraceLane::Compute, t0, rec.loadNs, 0, -1, rec.bytesRead);
+  trace_.add(TracePhase::Create, TraceLane::Compute, t1, rec.createNs, 0);
   return rec;
 }
 
@@ -211,6 +214,7 @@ StepRecord Engine::beginStep(const std::vector<int32_t>& tokens, int pos0, StepC
   step.tokens = static_cast<int>(tokens.size());
   step.position = pos0;
   clocks.wallNs = nowNs();
+  step.startNs = trace_.sinceStart(clocks.wallNs);
   clocks.cpuNs = options_.slowdownPercent > 0 ? processCpuNs() : 0;
   step.units.push_back(embedTokens(tokens, pos0));
   return step;
@@ -225,15 +229,27 @@ void Engine::finishStep(StepRecord& step, const StepClocks& clocks) {
 }
 
 std::unique_ptr<UnitWeights> Engine::takeUnit(int unit, UnitRecord& rec, HostUnit& host) {
-  host = source_.take(unit, rec.cpuWaitNs);
+  int64_t waitStartNs = 0;
+  host = source_.take(unit, rec.cpuWaitNs, waitStartNs);
   rec.loadNs = host.loadNs;
   rec.bytesRead = host.bytesRead;
   rec.loadInBackground = host.loadedInBackground;
+  const int at = stepUnit(unit);
+  trace_.add(TracePhase::Load, host.loadedInBackground ? TraceLane::Prefetch : TraceLane::Compute, host.loadStartNs, host.loadNs, at, -1, host.bytesRead);
+  if (rec.cpuWaitNs > 0) trace_.add(TracePhase::CpuWait, TraceLane::Compute, waitStartNs, rec.cpuWaitNs, at);
   if (unit == loader_.headUnit() && options_.fault == Fault::UntiedLmHead) std::fill(host.bytes.begin(), host.bytes.end(), 0);
   const int64_t c0 = nowNs();
   std::unique_ptr<UnitWeights> weights = backend_->createUnit(host);
   rec.createNs = nowNs() - c0;
+  trace_.add(TracePhase::Create, TraceLane::Compute, c0, rec.createNs, at);
   return weights;
+}
+
+void Engine::traceForward(int unit, int64_t startNs, int64_t durNs, int64_t kvFillNs) {
+  if (!trace_.on()) return;
+  trace_.add(TracePhase::Forward, TraceLane::Compute, startNs, durNs, stepUnit(unit));
+  const int64_t kvStart = backend_->kvFillStartNs();
+  if (kvFillNs > 0 && kvStart >= 0) trace_.add(TracePhase::KvFill, TraceLane::Compute, kvStart, kvFillNs, stepUnit(unit));
 }
 
 int64_t Engine::forwardLayer(int u, const UnitWeights& weights, UnitRecord& rec) {
@@ -268,7 +284,9 @@ StepRecord Engine::runStep(const std::vector<int32_t>& tokens, int pos0, float* 
     } else {
       rec.kvFillNs = forwardLayer(u, *weights, rec);
     }
-    rec.forwardNs = nowNs() - f0 - rec.kvFillNs;
+    const int64_t f1 = nowNs();
+    rec.forwardNs = f1 - f0 - rec.kvFillNs;
+    traceForward(u, f0, f1 - f0, rec.kvFillNs);
     if (rec.experts) rec.forwardNs -= rec.experts->loadNs + rec.experts->waitNs + rec.experts->createNs;
     refuseNonFinite(u, logits);
     if (owned) {
@@ -322,6 +340,7 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
         const int64_t w0 = nowNs();
         backend_->awaitUnit(*current.owned);  // the copy is done: the host buffer may be reused
         rec.createNs += nowNs() - w0;
+        trace_.add(TracePhase::Create, TraceLane::Compute, w0, nowNs() - w0, stepUnit(u));
         source_.giveBack(std::move(current.host));
         weights = current.owned.get();
       }
@@ -342,6 +361,9 @@ StepRecord Engine::runStepPipelined(const std::vector<int32_t>& tokens, int pos0
       const int64_t window = std::max<int64_t>(0, nowNs() - f0 - staging);
       rec.kvFillNs = std::min(rec.kvFillNs, window);
       rec.forwardNs = window - rec.kvFillNs;
+      // Staging the next unit ran inside this window on the same thread: the span is the
+      // window, and the next unit's load and create spans sit within it.
+      traceForward(u, f0, window + staging, u == head ? 0 : rec.kvFillNs);
       refuseNonFinite(u, logits);
       if (current.owned) {
         if (options_.resident) {
@@ -403,6 +425,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   // Resident experts stay for the engine's life; a streamed generation starts with none cached,
   // so every generation measures the same thing.
   if (!options_.resident) experts_.clear();
+  trace_.start(request.trace);
   source_.start(unitOrder(), !options_.resident);
   struct StopSource {
     LayerSource& s;
@@ -427,6 +450,8 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
                               ? backend_->argmaxLogits()
                               : sampler.next(logits.data(), spec.vocab, context);
     step.sampleNs = nowNs() - s0;
+    trace_.add(TracePhase::Sample, TraceLane::Compute, s0, step.sampleNs, -1);
+    step.spans = trace_.take();
     result.steps.push_back(std::move(step));
     prefill = false;
     result.tokens.push_back(token);
@@ -442,6 +467,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   if (request.maxNewTokens == 0 && request.logits != LogitsMode::None) {
     StepRecord step = runStepNamed(input, pos, logits.data(), 0);
     step.prefill = true;
+    step.spans = trace_.take();
     result.steps.push_back(std::move(step));
     result.logits.push_back(logits);
   }

@@ -15,6 +15,7 @@
 #include "engine/expert_cache.h"
 #include "engine/layer_source.h"
 #include "engine/sampler.h"
+#include "engine/trace.h"
 
 namespace rb {
 
@@ -78,6 +79,9 @@ struct StepRecord {
   // page cache. -1 where the kernel does not count them.
   int64_t deviceBytesRead = -1;
   std::vector<UnitRecord> units;
+  int64_t startNs = 0;  // from the generation's start
+  // With GenerateRequest::trace: the step's timeline, sampling included.
+  std::vector<TraceSpan> spans;
 };
 
 enum class LogitsMode { None, Prefill, EveryStep };
@@ -89,6 +93,7 @@ struct GenerateRequest {
   std::vector<int32_t> eosTokenIds;
   bool stopOnEos = true;
   LogitsMode logits = LogitsMode::None;
+  bool trace = false;
 };
 
 struct GenerateResult {
@@ -127,6 +132,10 @@ class Engine {
   StepRecord beginStep(const std::vector<int32_t>& tokens, int pos0, StepClocks& clocks);
   void finishStep(StepRecord& step, const StepClocks& clocks);
   std::string unitName(int unit) const;
+  // A loader unit's index among the step's units, where the embedding is unit 0.
+  static int stepUnit(int unit) { return unit + 1; }
+  // forward_per_layer's span (the unit's whole window) and, within it, kv_fill's.
+  void traceForward(int unit, int64_t startNs, int64_t durNs, int64_t kvFillNs);
   // load_safe_tensor (taken from the prefetcher) and create_layer of a streamed unit, recorded
   // in `rec`; `host` receives the buffer, which borrowing weights read in place.
   std::unique_ptr<UnitWeights> takeUnit(int unit, UnitRecord& rec, HostUnit& host);
@@ -150,6 +159,7 @@ class Engine {
   std::unique_ptr<Backend> backend_;
   BackendCaps caps_;
   ExpertCache experts_;
+  Trace trace_;
   std::vector<std::unique_ptr<UnitWeights>> resident_;
   // Host buffers that resident units' weights read in place (backends that borrow host bytes).
   std::vector<HostUnit> residentHosts_;

@@ -52,10 +52,12 @@ void ExpertCache::require(int layer, const std::vector<int>& experts) {
     }
     Entry entry;
     entry.layer = layer;
-    entry.host = fetch(unit, rec);
+    entry.host = fetch(unit, e, rec);
     const int64_t c0 = nowNs();
     entry.weights = backend_.createUnit(entry.host);
-    rec.createNs += nowNs() - c0;
+    const int64_t createNs = nowNs() - c0;
+    rec.createNs += createNs;
+    if (trace_) trace_->add(TracePhase::Create, TraceLane::Compute, c0, createNs, stepUnit(layer), e);
     rec.bytesRead += entry.host.bytesRead;
     ++rec.loaded;
     entry.lastUse = tick_;
@@ -71,12 +73,15 @@ void ExpertCache::endLayer() {
   beginLayer(-1, nullptr, nullptr);
 }
 
-HostUnit ExpertCache::fetch(int unit, ExpertRecord& rec) {
+HostUnit ExpertCache::fetch(int unit, int expert, ExpertRecord& rec) {
+  const int at = stepUnit(layer_);
   std::unique_lock<std::mutex> lock(mutex_);
   if (pending_.count(unit) || fetched_.count(unit) || failed_.count(unit)) {
     const int64_t w0 = nowNs();
     cv_.wait(lock, [&] { return fetched_.count(unit) || failed_.count(unit); });
-    rec.waitNs += nowNs() - w0;
+    const int64_t waitNs = nowNs() - w0;
+    rec.waitNs += waitNs;
+    if (trace_) trace_->add(TracePhase::CpuWait, TraceLane::Compute, w0, waitNs, at, expert);
     if (auto f = failed_.find(unit); f != failed_.end()) {
       std::exception_ptr error = f->second;
       failed_.erase(f);
@@ -86,12 +91,14 @@ HostUnit ExpertCache::fetch(int unit, ExpertRecord& rec) {
     fetched_.erase(unit);
     ++rec.prefetched;
     rec.prefetchLoadNs += host.loadNs;
+    if (trace_) trace_->add(TracePhase::Load, TraceLane::ExpertPrefetch, host.loadStartNs, host.loadNs, at, expert, host.bytesRead);
     return host;
   }
   HostUnit host = spareFor(unit);
   lock.unlock();
   loader_.load(unit, host);
   rec.loadNs += host.loadNs;
+  if (trace_) trace_->add(TracePhase::Load, TraceLane::Compute, host.loadStartNs, host.loadNs, at, expert, host.bytesRead);
   return host;
 }
 
@@ -105,6 +112,8 @@ void ExpertCache::guessNext(int layer) {
   // what it queued is not read. A read under way lands in fetched_, to be used or dropped next time.
   for (auto it = fetched_.begin(); it != fetched_.end();) {
     if (inLayer(it->first)) {
+      const HostUnit& read = it->second;
+      if (trace_) trace_->add(TracePhase::Load, TraceLane::ExpertPrefetch, read.loadStartNs, read.loadNs, stepUnit(layer), it->first - first, read.bytesRead, false);
       unused.push_back(std::move(it->second));
       it = fetched_.erase(it);
     } else {

@@ -24,6 +24,7 @@
 #include "engine/backend.h"
 #include "engine/buffer_pool.h"
 #include "engine/layer_source.h"
+#include "engine/trace.h"
 
 namespace rb {
 
@@ -64,6 +65,8 @@ class ExpertCache : public ExpertSource {
   void clear();
   // Where expert buffers come from (O_DIRECT needs aligned ones); null: pageable memory.
   void setHostAllocator(std::shared_ptr<HostAllocator> allocator) { allocator_ = std::move(allocator); }
+  // Where the experts' spans go (read, wait and create, per expert).
+  void setTrace(Trace* trace) { trace_ = trace; }
 
  private:
   struct Entry {
@@ -74,8 +77,9 @@ class ExpertCache : public ExpertSource {
   };
   void evictBeyondCapacity(int layer);
   void drop(std::unordered_map<int, Entry>::iterator it);
-  // The host bytes of expert unit `unit`: read ahead (waited for), or read now.
-  HostUnit fetch(int unit, ExpertRecord& rec);
+  // The host bytes of expert unit `unit` (expert `expert` of the current layer): read ahead
+  // (waited for), or read now.
+  HostUnit fetch(int unit, int expert, ExpertRecord& rec);
   // Queues the guess for the sparse layer after `layer`; drops `layer`'s unused reads ahead.
   void guessNext(int layer);
   void prefetchLoop();
@@ -99,6 +103,9 @@ class ExpertCache : public ExpertSource {
   int layer_ = -1;
   const UnitWeights* layerUnit_ = nullptr;
   ExpertRecord* record_ = nullptr;
+  Trace* trace_ = nullptr;
+  // The layer's index among a step's units (the embedding is unit 0).
+  static int stepUnit(int layer) { return layer + 1; }
 
   // Shared with the prefetch thread.
   std::mutex mutex_;

@@ -134,6 +134,7 @@ void UnitLoader::load(int unit, HostUnit& out) {
     if (io_ == IoMode::Direct) loadDirect(unit, out);
     else loadPread(slots, out);
   }
+  out.loadStartNs = start;
   out.loadNs = nowNs() - start;
 }
 
@@ -293,7 +294,7 @@ void LayerSource::prefetchLoop(std::vector<int> order, bool cyclic) {
   }
 }
 
-HostUnit LayerSource::take(int unit, int64_t& waitNs) {
+HostUnit LayerSource::take(int unit, int64_t& waitNs, int64_t& waitStartNs) {
   waitNs = 0;
   if (!prefetch_ || !thread_.joinable()) {
     HostUnit buffer = freshBuffer(unit);
@@ -301,6 +302,7 @@ HostUnit LayerSource::take(int unit, int64_t& waitNs) {
     return buffer;
   }
   const int64_t start = nowNs();
+  waitStartNs = start;
   std::unique_lock<std::mutex> lock(mutex_);
   cv_.wait(lock, [&] { return !ready_.empty() || error_ != nullptr || exhausted_; });
   waitNs = nowNs() - start;

@@ -86,8 +86,9 @@ class LayerSource {
   // Units will be taken in `order`, repeated forever when `cyclic` (streaming) or once.
   void start(std::vector<int> order, bool cyclic);
   void stop();
-  // Blocks until `unit` is loaded. `waitNs` is the time blocked on the prefetch thread.
-  HostUnit take(int unit, int64_t& waitNs);
+  // Blocks until `unit` is loaded. `waitNs` is the time blocked on the prefetch thread, from
+  // `waitStartNs`.
+  HostUnit take(int unit, int64_t& waitNs, int64_t& waitStartNs);
   // Returns a buffer for reuse once its bytes have been turned into compute weights.
   void giveBack(HostUnit unit);
   // Where new unit buffers come from (e.g. a CUDA backend's pinned memory); null: pageable
