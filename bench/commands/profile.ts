@@ -20,6 +20,7 @@ import { vramSummary } from '../cuda/vram.js';
 import { ModelTokenizer } from '../tokenizer.js';
 import { expertOptions, ioOption, outputFormat, threadsOption, withExpertOptions, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
+import { checkTracePath, chromeTrace, saveTrace } from '../trace/chrome-trace.js';
 import { writableDir } from '../paths.js';
 import { prepareOutDir } from '../results/files.js';
 
@@ -38,7 +39,8 @@ function builder(y: Argv) {
         'as a model larger than RAM streams; --cold=run evicts the files before each run only',
       coerce: coldScope,
     })
-    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' });
+    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' })
+    .option('trace', { type: 'string', describe: 'also write every run\'s timeline to this file (Chrome Trace Event Format: open it in ui.perfetto.dev or chrome://tracing)' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -63,6 +65,7 @@ async function handler(a: Args): Promise<number> {
   checkCounts(a);
   // A result that cannot be saved is found out before the measuring, not after it.
   if (a.save) prepareOutDir(a.out);
+  if (a.trace !== undefined) checkTracePath(a.trace);
   const format = outputFormat(a);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
@@ -86,6 +89,7 @@ async function handler(a: Args): Promise<number> {
       cache: cacheMode(cold),
       evict: cold ? () => evictOrWarn(addon, plan.files, log) : undefined,
       onToken: () => progress.tick(),
+      trace: a.trace !== undefined,
     });
   } finally {
     progress.stop();
@@ -104,6 +108,10 @@ async function handler(a: Args): Promise<number> {
   if (vram) file.summary.vram = vram;
   const summary = file.summary as unknown as ProfileSummary;
   if (cold) warnIfNotCold(summary, log);
+  if (a.trace !== undefined) {
+    saveTrace(a.trace, chromeTrace(measuredRuns.traces, { metadata, machine: environment.machine_fingerprint, build: addon.buildInfo(), backend, model: file.model.name }));
+    if (format !== 'json') log(`wrote ${a.trace} (open in ui.perfetto.dev or chrome://tracing)`);
+  }
   const report = profileReport(file, a.topLayers);
   const written = a.save ? saveReport(report, a.out, file.model.name) : undefined;
   process.stdout.write(render(report, format));
