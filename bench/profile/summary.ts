@@ -1,4 +1,5 @@
 // Statistics across the measured runs of a profile: the numbers every table prints.
+import { summarizeSteps } from '../engine/summary.js';
 import type { VramSummary } from '../cuda/vram.js';
 import type { IoMode } from '../engine/native.js';
 import type { StepRecord } from '../engine/records.js';
@@ -137,10 +138,8 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
     }),
   ) as Record<PhaseRow, PhaseStats>;
 
-  const prefills = measured.map((steps) => steps.find((s) => s.kind === 'prefill')!);
-  const decodeRuns = measured.map((steps) => steps.filter((s) => s.kind === 'decode'));
-  const decodeNs = decodeRuns.map((steps) => steps.reduce((a, s) => a + s.wallNs + s.sampleNs, 0));
-  const decodeSteps = decodeRuns[0].length;
+  const timings = measured.map((steps) => summarizeSteps(steps, steps.length));
+  const decodeSteps = measured[0].filter((s) => s.kind === 'decode').length;
   const deviceShares = totals.map(deviceShare);
   const readRates = totals.filter((t) => t.phases.load_safe_tensor > 0).map((t) => t.bytesRead / 1e6 / (t.phases.load_safe_tensor / 1e9));
 
@@ -165,11 +164,11 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
     phases,
     wall_ms: summarize(totals.map((t) => toMs(t.wall))),
     background_load: totals.some((t) => t.backgroundLoad > 0),
-    prefill: { tokens: prefills[0].tokens, ttft_ms: summarize(prefills.map((s) => toMs(s.wallNs + s.sampleNs))) },
+    prefill: { tokens: timings[0].prompt_tokens, ttft_ms: summarize(timings.map((t) => t.ttft_ms)) },
     decode: {
       steps: decodeSteps,
-      tok_per_s: decodeSteps > 0 ? summarize(decodeNs.map((ns) => decodeSteps / (ns / 1e9))) : null,
-      ms_per_token: decodeSteps > 0 ? summarize(decodeNs.map((ns) => toMs(ns) / decodeSteps)) : null,
+      tok_per_s: decodeSteps > 0 ? summarize(timings.map((t) => t.decode_tokens_per_s ?? 0)) : null,
+      ms_per_token: decodeSteps > 0 ? summarize(timings.map((t) => t.ms_per_token ?? 0)) : null,
     },
     layers: layerStats(measured, opts.units),
     bytes_per_decode_step: median(perUnitSteps(measured).map((s) => s.units.reduce((a, u) => a + unitBytesRead(u), 0))),
