@@ -238,8 +238,10 @@ class CpuBackend : public Backend {
     watch("router", routerLogits_);
     routeExperts_.assign(rows * K, 0);
     routeWeights_.assign(rows * K, 0.0f);
-    std::vector<int> order(E);
-    std::vector<float> probs(E);
+    std::vector<int>& order = routeOrder_;
+    std::vector<float>& probs = routeProbs_;
+    order.resize(E);
+    probs.resize(E);
     for (int t = 0; t < n; ++t) {
       const float* logits = routerLogits_.data() + static_cast<size_t>(t) * E;
       const float most = *std::max_element(logits, logits + E);
@@ -256,13 +258,14 @@ class CpuBackend : public Backend {
         routeWeights_[static_cast<size_t>(t) * K + k] = spec_.moe.normTopk ? probs[order[k]] / chosen : probs[order[k]];
       }
     }
-    std::vector<int> used(routeExperts_.begin(), routeExperts_.end());
+    std::vector<int>& used = usedExperts_;
+    used.assign(routeExperts_.begin(), routeExperts_.end());
     std::sort(used.begin(), used.end());
     used.erase(std::unique(used.begin(), used.end()), used.end());
     experts_->require(layer, used);
 
     moe_.assign(rows * H, 0.0f);
-    std::vector<std::pair<int, float>> routed;  // (token, weight) of the expert's rows
+    std::vector<std::pair<int, float>>& routed = routedRows_;
     for (int e : used) {
       routed.clear();
       for (size_t i = 0; i < routeExperts_.size(); ++i) {
@@ -340,7 +343,9 @@ class CpuBackend : public Backend {
   int n_ = 0, pos0_ = 0;
   int64_t kvStart_ = -1;
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_, scratch_;
-  std::vector<float> routerLogits_, routeWeights_, moe_, gathered_, expertOut_, sharedGate_;
+  std::vector<float> routerLogits_, routeWeights_, moe_, gathered_, expertOut_, sharedGate_, routeProbs_;
+  std::vector<int> routeOrder_, usedExperts_;
+  std::vector<std::pair<int, float>> routedRows_;  // (token, weight) of one expert's rows
   std::vector<int> routeExperts_;
   ExpertSource* experts_ = nullptr;
   // The first activation of the latest forwardLayer or computeLogits that held NaN or Inf.

@@ -100,7 +100,6 @@ Engine::Engine(LoadPlan plan, EngineOptions options)
 
 Engine::~Engine() {
   source_.stop();
-  experts_.clear();
 }
 
 void Engine::refuseQuantized() const {

@@ -176,11 +176,13 @@ void ExpertCache::prefetchLoop() {
 }
 
 void ExpertCache::evictBeyondCapacity(int layer) {
+  // A layer's experts are consecutive units: look up those, not every layer's entries.
+  const int first = loader_.expertUnit(layer, 0);
   while (held_[layer] > layerCapacity_) {
     auto oldest = entries_.end();
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      const Entry& e = it->second;
-      if (e.layer == layer && (oldest == entries_.end() || e.lastUse < oldest->second.lastUse)) oldest = it;
+    for (int unit = first; unit < first + numExperts_; ++unit) {
+      const auto it = entries_.find(unit);
+      if (it != entries_.end() && (oldest == entries_.end() || it->second.lastUse < oldest->second.lastUse)) oldest = it;
     }
     if (oldest == entries_.end()) return;
     drop(oldest);
