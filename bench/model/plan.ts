@@ -1,3 +1,4 @@
+import { expertName, moeTensorNames, routerName, SHARED_EXPERT_NAMES } from './moe-names.js';
 import fs from 'node:fs';
 import { ModelError } from '../errors.js';
 import { insideModel } from './boundary.js';
@@ -192,31 +193,25 @@ function layerTensors(picker: TensorPicker, i: number, spec: ModelSpec, biases: 
 }
 
 /** The Hub's names of a sparse layer's MoE tensors (per-expert, as Mixtral and the Qwen MoE models ship). */
-function moeNames(spec: ModelSpec) {
-  if (spec.architecture === 'MixtralForCausalLM') {
-    return { block: 'block_sparse_moe', gate: 'w1', up: 'w3', down: 'w2' };
-  }
-  return { block: 'mlp', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
-}
-
 function sparseMlp(picker: TensorPicker, i: number, spec: ModelSpec, s: Shapes): Partial<LayerTensors> {
   const moe = spec.moe!;
-  const names = moeNames(spec);
-  const prefix = `model.layers.${i}.${names.block}`;
+  const names = moeTensorNames(spec.architecture);
+  const layer = `model.layers.${i}`;
+  const prefix = `${layer}.${names.block}`;
   const why = `layer ${i} is a sparse layer of ${moe.numExperts} experts`;
   picker.refuseExpertsBeyond(`${prefix}.experts.`, moe.numExperts);
   const experts: ExpertTensors[] = Array.from({ length: moe.numExperts }, (_, x) => ({
-    gate_proj: picker.require(`${prefix}.experts.${x}.${names.gate}.weight`, s.expertUp!, why),
-    up_proj: picker.require(`${prefix}.experts.${x}.${names.up}.weight`, s.expertUp!, why),
-    down_proj: picker.require(`${prefix}.experts.${x}.${names.down}.weight`, s.expertDown!, why),
+    gate_proj: picker.require(`${layer}.${expertName(names, x, 'gate')}`, s.expertUp!, why),
+    up_proj: picker.require(`${layer}.${expertName(names, x, 'up')}`, s.expertUp!, why),
+    down_proj: picker.require(`${layer}.${expertName(names, x, 'down')}`, s.expertDown!, why),
   }));
-  const sparse: Partial<LayerTensors> = { router: picker.require(`${prefix}.gate.weight`, s.router!, why), experts };
+  const sparse: Partial<LayerTensors> = { router: picker.require(`${layer}.${routerName(names)}`, s.router!, why), experts };
   if (moe.sharedExpertIntermediateSize !== null) {
     const sharedWhy = 'Qwen2-MoE layers have a shared expert';
-    sparse.shared_gate_proj = picker.require(`${prefix}.shared_expert.gate_proj.weight`, s.sharedUp!, sharedWhy);
-    sparse.shared_up_proj = picker.require(`${prefix}.shared_expert.up_proj.weight`, s.sharedUp!, sharedWhy);
-    sparse.shared_down_proj = picker.require(`${prefix}.shared_expert.down_proj.weight`, s.sharedDown!, sharedWhy);
-    sparse.shared_expert_gate = picker.require(`${prefix}.shared_expert_gate.weight`, s.sharedGate!, sharedWhy);
+    sparse.shared_gate_proj = picker.require(`${layer}.${SHARED_EXPERT_NAMES.gate_proj}`, s.sharedUp!, sharedWhy);
+    sparse.shared_up_proj = picker.require(`${layer}.${SHARED_EXPERT_NAMES.up_proj}`, s.sharedUp!, sharedWhy);
+    sparse.shared_down_proj = picker.require(`${layer}.${SHARED_EXPERT_NAMES.down_proj}`, s.sharedDown!, sharedWhy);
+    sparse.shared_expert_gate = picker.require(`${layer}.${SHARED_EXPERT_NAMES.expert_gate}`, s.sharedGate!, sharedWhy);
   }
   return sparse;
 }

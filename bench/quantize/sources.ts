@@ -1,5 +1,6 @@
 // A loaded model's tensors as f32 rows for the GGUF writer: read from their files a chunk of rows
 // at a time and dequantized exactly (float types widened), in transformers' row order.
+import { expertName, moeTensorNames, routerName } from '../model/moe-names.js';
 import fs from 'node:fs';
 import { loadAddon } from '../engine/native.js';
 import { storageBytes } from '../model/dtype.js';
@@ -36,16 +37,9 @@ const ROLE_NAMES: Readonly<Record<Role, string>> = {
   shared_expert_gate: 'mlp.shared_expert_gate.weight',
 };
 
-/** A routed expert's matrices, and a Mixtral layer's router, under their transformers names. */
-function expertNames(architecture: string) {
-  return architecture === 'MixtralForCausalLM'
-    ? { router: 'block_sparse_moe.gate.weight', experts: 'block_sparse_moe.experts', gate_proj: 'w1', up_proj: 'w3', down_proj: 'w2' }
-    : { router: ROLE_NAMES.router, experts: 'mlp.experts', gate_proj: 'gate_proj', up_proj: 'up_proj', down_proj: 'down_proj' };
-}
-
 export function planValueSources(plan: LoadPlan): ValueSource[] {
   const { spec } = plan;
-  const moe = expertNames(spec.architecture);
+  const moe = moeTensorNames(spec.architecture);
   const sources: ValueSource[] = [tensorSource('model.embed_tokens.weight', plan.embed)];
   plan.layers.forEach((layer, i) => {
     const { experts, ...roles } = layer;
@@ -54,11 +48,11 @@ export function planValueSources(plan: LoadPlan): ValueSource[] {
       const heads = spec.qkRowsInterleaved
         ? role === 'q_proj' || role === 'q_bias' ? spec.numHeads : role === 'k_proj' || role === 'k_bias' ? spec.numKvHeads : 0
         : 0;
-      sources.push(tensorSource(`model.layers.${i}.${role === 'router' ? moe.router : ROLE_NAMES[role]}`, ref, heads ? spec.headDim : 0));
+      sources.push(tensorSource(`model.layers.${i}.${role === 'router' ? routerName(moe) : ROLE_NAMES[role]}`, ref, heads ? spec.headDim : 0));
     }
     (experts ?? []).forEach((expert, e) => {
-      for (const kind of ['gate_proj', 'up_proj', 'down_proj'] as const) {
-        sources.push(tensorSource(`model.layers.${i}.${moe.experts}.${e}.${moe[kind]}.weight`, expert[kind]));
+      for (const kind of ['gate', 'up', 'down'] as const) {
+        sources.push(tensorSource(`model.layers.${i}.${expertName(moe, e, kind)}`, expert[`${kind}_proj`]));
       }
     });
   });

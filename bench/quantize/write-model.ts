@@ -1,6 +1,7 @@
 // A model (its spec and its tensors as f32 rows) written as a GGUF file of a given type mix, with
 // the metadata and tensor layout llama.cpp's converter gives the same architecture: its names,
 // its hyperparameter keys, and the llama architecture's interleaved Q/K rows.
+import { parseExpertName } from '../model/moe-names.js';
 import { loadAddon } from '../engine/native.js';
 import { ModelError } from '../errors.js';
 import { storageBytes, type TensorDtype } from '../model/dtype.js';
@@ -47,17 +48,9 @@ const GGUF_ARCH: Readonly<Record<Architecture, string>> = {
   Qwen3MoeForCausalLM: 'qwen3moe',
 };
 
-const EXPERT_KIND = { gate_proj: 'gate', w1: 'gate', up_proj: 'up', w3: 'up', down_proj: 'down', w2: 'down' } as const;
-
-/** A routed expert's matrix (Qwen MoE or Mixtral names): its layer, expert index and kind. */
-function expertOf(hfName: string): { layer: string; index: number; kind: 'gate' | 'up' | 'down' } | undefined {
-  const m = /^model\.layers\.(\d+)\.(?:mlp|block_sparse_moe)\.experts\.(\d+)\.(gate_proj|up_proj|down_proj|w1|w3|w2)\.weight$/.exec(hfName);
-  return m ? { layer: m[1], index: Number(m[2]), kind: EXPERT_KIND[m[3] as keyof typeof EXPERT_KIND] } : undefined;
-}
-
 /** The GGUF tensor a transformers tensor is written into (an expert's: its layer's stack of that kind). */
 export function writtenName(hfName: string): string {
-  const expert = expertOf(hfName);
+  const expert = parseExpertName(hfName);
   return expert ? `blk.${expert.layer}.ffn_${expert.kind}_exps.weight` : ggufTensorName(hfName);
 }
 
@@ -77,7 +70,7 @@ function stackExperts(sources: ValueSource[]): Stacked[] {
   const out: Stacked[] = [];
   const stacks = new Map<string, Stacked>();
   for (const source of sources) {
-    const expert = expertOf(source.hfName);
+    const expert = parseExpertName(source.hfName);
     const name = writtenName(source.hfName);
     if (!expert) {
       const vector = name.endsWith('.ffn_gate_inp_shexp.weight');
@@ -90,7 +83,7 @@ function stackExperts(sources: ValueSource[]): Stacked[] {
       stacks.set(name, stack);
       out.push(stack);
     }
-    if (expert.index !== stack.parts.length) throw new Error(`${source.hfName}: experts must come in order`);
+    if (expert.expert !== stack.parts.length) throw new Error(`${source.hfName}: experts must come in order`);
     stack.parts.push(source);
     stack.shape[0] = stack.parts.length;
   }

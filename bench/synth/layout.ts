@@ -1,6 +1,7 @@
 // Which tensors a Hugging Face checkpoint of each supported architecture holds, with their
 // shapes and the distribution the synthetic weights are drawn from.
 
+import { MIXTRAL_MOE_NAMES, QWEN_MOE_NAMES, type MoeTensorNames } from '../model/moe-names.js';
 import type { Architecture } from '../model/types.js';
 import { SUPPORTED_ARCHITECTURES } from '../model/types.js';
 
@@ -121,7 +122,7 @@ interface MoeLayout {
   expertIntermediate: number;
   sharedIntermediate: number;
   sparse: number[];
-  names: { block: string; gate: string; up: string; down: string };
+  names: MoeTensorNames;
 }
 
 /** The MoE keys as transformers reads them (see bench/model/config.ts); they must be spelled out here. */
@@ -133,7 +134,7 @@ function moeLayout(config: Record<string, unknown>, architecture: Architecture, 
       expertIntermediate: int(config, 'intermediate_size'),
       sharedIntermediate: 0,
       sparse: all,
-      names: { block: 'block_sparse_moe', gate: 'w1', up: 'w3', down: 'w2' },
+      names: MIXTRAL_MOE_NAMES,
     };
   }
   if (architecture !== 'Qwen2MoeForCausalLM' && architecture !== 'Qwen3MoeForCausalLM') return null;
@@ -144,7 +145,7 @@ function moeLayout(config: Record<string, unknown>, architecture: Architecture, 
     expertIntermediate: int(config, 'moe_intermediate_size'),
     sharedIntermediate: architecture === 'Qwen2MoeForCausalLM' ? int(config, 'shared_expert_intermediate_size') : 0,
     sparse: all.filter((i) => !mlpOnly.includes(i) && (i + 1) % step === 0),
-    names: { block: 'mlp', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' },
+    names: QWEN_MOE_NAMES,
   };
 }
 

@@ -1,5 +1,6 @@
 // A GGUF model as the rest of rabbit-bench sees a Hugging Face one: the normalised ModelSpec and
 // its tensors under their transformers names, so one plan builder checks both formats.
+import { expertName, MIXTRAL_MOE_NAMES, moeTensorNames, QWEN_MOE_NAMES, routerName, SHARED_EXPERT_NAMES, type ExpertKind, type MoeTensorNames } from '../moe-names.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint.js';
@@ -27,32 +28,18 @@ const LLAMA_WITH_EXPERTS: Architecture = 'MixtralForCausalLM';
  * A sparse layer's tensors in llama.cpp's layout: the router, each kind of expert matrix stacked
  * over the experts in one 3-D tensor, and Qwen2-MoE's shared expert; by the part after `blk.N.`.
  */
-const MOE_NAMES: Readonly<Record<string, (names: MoeHfNames) => string>> = {
-  'ffn_gate_inp.weight': (n) => `${n.block}.gate.weight`,
-  'ffn_gate_shexp.weight': () => 'mlp.shared_expert.gate_proj.weight',
-  'ffn_up_shexp.weight': () => 'mlp.shared_expert.up_proj.weight',
-  'ffn_down_shexp.weight': () => 'mlp.shared_expert.down_proj.weight',
-  'ffn_gate_inp_shexp.weight': () => 'mlp.shared_expert_gate.weight',
+const MOE_NAMES: Readonly<Record<string, (names: MoeTensorNames) => string>> = {
+  'ffn_gate_inp.weight': routerName,
+  'ffn_gate_shexp.weight': () => SHARED_EXPERT_NAMES.gate_proj,
+  'ffn_up_shexp.weight': () => SHARED_EXPERT_NAMES.up_proj,
+  'ffn_down_shexp.weight': () => SHARED_EXPERT_NAMES.down_proj,
+  'ffn_gate_inp_shexp.weight': () => SHARED_EXPERT_NAMES.expert_gate,
 };
-const EXPERT_STACKS: Readonly<Record<string, keyof Omit<MoeHfNames, 'block'>>> = {
+const EXPERT_STACKS: Readonly<Record<string, ExpertKind>> = {
   'ffn_gate_exps.weight': 'gate',
   'ffn_up_exps.weight': 'up',
   'ffn_down_exps.weight': 'down',
 };
-
-/** transformers' names of an MoE block's parts (Mixtral: block_sparse_moe, w1/w3/w2). */
-interface MoeHfNames {
-  block: string;
-  gate: string;
-  up: string;
-  down: string;
-}
-
-function moeHfNames(architecture: Architecture): MoeHfNames {
-  return architecture === LLAMA_WITH_EXPERTS
-    ? { block: 'block_sparse_moe', gate: 'w1', up: 'w3', down: 'w2' }
-    : { block: 'mlp', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
-}
 
 /** Metadata key under which rabbit-bench records how it wrote a synthetic file (JSON). */
 export const GGUF_PROVENANCE_KEY = 'rabbit_bench.provenance';
@@ -110,7 +97,7 @@ export function ggufTensorName(hfName: string): string {
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hfName);
   if (m) for (const [g, h] of Object.entries(LAYER_NAMES)) if (h === m[2]) return `blk.${m[1]}.${g}`;
   if (m) {
-    for (const names of [moeHfNames('MixtralForCausalLM'), moeHfNames('Qwen3MoeForCausalLM')]) {
+    for (const names of [MIXTRAL_MOE_NAMES, QWEN_MOE_NAMES]) {
       for (const [g, h] of Object.entries(MOE_NAMES)) if (h(names) === m[2]) return `blk.${m[1]}.${g}`;
     }
   }
@@ -142,7 +129,7 @@ export function openGgufModel(files: GgufFiles): GgufModel {
   };
 
   const tensors = new Map<string, TensorRef>();
-  const names = moeHfNames(architecture);
+  const names = moeTensorNames(architecture);
   for (const [name, { header, info }] of infos) {
     const layer = /^blk\.(\d+)\.(.+)$/.exec(name);
     const moePart = layer && expertCount > 0 ? layer[2] : undefined;
@@ -155,7 +142,7 @@ export function openGgufModel(files: GgufFiles): GgufModel {
     const ref: TensorRef = { file: header.file, offset: info.offset, bytes: info.bytes, dtype: dtype ?? 'F32', shape: [...info.dims].reverse() };
     if (stack) {
       for (const [e, expert] of expertSlices(ref, expertCount, name, meta).entries()) {
-        tensors.set(`model.layers.${layer![1]}.${names.block}.experts.${e}.${names[stack]}.weight`, expert);
+        tensors.set(`model.layers.${layer![1]}.${expertName(names, e, stack)}`, expert);
       }
     } else if (moePart === 'ffn_gate_inp_shexp.weight') {
       // llama.cpp stores the shared expert's gate as a vector; transformers' is a 1-row matrix.
