@@ -6,6 +6,9 @@
 //
 //   npm run bench:moe -- [--shape qwen3-30b-a3b] [--layers 2] [--caches 0,64,256,1024]
 //                        [--rounds 2] [--prompt-tokens 32] [--decode-tokens 16] [--out results/moe]
+import type { ReportTable } from '../bench/report/report.js';
+import { markdownTables } from '../bench/report/printers/markdown.js';
+import { terminalTables } from '../bench/report/printers/table.js';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -110,18 +113,16 @@ function aggregate(all: Mode[], measurements: Measurement[]): Row[] {
   });
 }
 
-function markdownTable(rows: Row[]): string {
+function modeTable(rows: Row[]): ReportTable {
   const f = (x: number | null, d = 1) => (x === null ? 'n/a' : x.toFixed(d));
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-  const lines = [
-    '| mode | decode tok/s | vs whole layers | MiB / decode step | largest layer share read | expert cache hit rate | prefetch guess right | expert wait ms / step | peak RSS MiB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const r of rows) {
-    lines.push(`| ${r.mode} | ${f(r.decode_tok_s, 2)} | ${f(r.vs_whole_layers, 2)}× | ${f(r.mib_per_decode_step)} | ${pct(r.max_layer_read_share)} | ` +
-      `${pct(r.cache_hit_rate)} | ${pct(r.prefetch_accuracy)} | ${f(r.expert_wait_ms, 2)} | ${f(r.peak_rss_mib, 0)} |`);
-  }
-  return `${lines.join('\n')}\n`;
+  return {
+    title: 'Streaming modes (medians over rounds)',
+    head: ['mode', 'decode tok/s', 'vs whole layers', 'MiB / decode step', 'largest layer share read', 'expert cache hit rate', 'prefetch guess right',
+      'expert wait ms / step', 'peak RSS MiB'],
+    rows: rows.map((r) => [r.mode, f(r.decode_tok_s, 2), `${f(r.vs_whole_layers, 2)}×`, f(r.mib_per_decode_step), pct(r.max_layer_read_share),
+      pct(r.cache_hit_rate), pct(r.prefetch_accuracy), f(r.expert_wait_ms, 2), f(r.peak_rss_mib, 0)]),
+  };
 }
 
 async function main(): Promise<number> {
@@ -171,12 +172,12 @@ async function main(): Promise<number> {
     measurements,
     rows,
   };
-  const md = `# bench:moe\n\n${metadata.command}\n\n${shape}, ${layers} layers, bf16; prompt ${promptTokens} tokens, ${decodeTokens} decode steps per run, ${rounds} rounds\n\n${markdownTable(rows)}`;
+  const md = `# bench:moe\n\n${metadata.command}\n\n${shape}, ${layers} layers, bf16; prompt ${promptTokens} tokens, ${decodeTokens} decode steps per run, ${rounds} rounds\n\n${markdownTables([modeTable(rows)])}\n`;
   const csv = ['mode,round,decode_tok_s,bytes_per_decode_step,max_layer_read_share,cache_hit_rate,prefetch_accuracy,error',
     ...measurements.map((m) => [JSON.stringify(m.mode), m.round, m.decode_tok_s ?? '', m.bytes_per_decode_step ?? '', m.max_layer_read_share ?? '',
       m.experts?.cache_hit_rate ?? '', m.experts?.prefetch_accuracy ?? '', JSON.stringify(m.error ?? '')].join(','))].join('\n') + '\n';
   const written = writeResultFiles(resolve(strings.out!), resultStem('bench-moe', `${shape}-l${layers}`), { json: file, csv, md });
-  process.stdout.write(`${markdownTable(rows)}\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}\n`);
+  process.stdout.write(`${terminalTables([modeTable(rows)])}\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}\n`);
   return measurements.some((m) => m.error !== null) ? 1 : 0;
 }
 

@@ -14,7 +14,9 @@ import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { parseBenchArgs } from '../bench/bench-args.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
-import { aggregate, evaluateTargets, markdownTable, MODES, targetsTable, type QuantMeasurement, type QuantModel } from '../bench/quantize/bench.js';
+import { markdownTables } from '../bench/report/printers/markdown.js';
+import { terminalTables } from '../bench/report/printers/table.js';
+import { aggregate, evaluateTargets, quantTable, MODES, targetsTable, type QuantMeasurement, type QuantModel } from '../bench/quantize/bench.js';
 import { parseMix, quantizeModel } from '../bench/quantize/quantize.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
 import { runEngineChild } from '../bench/vs-hf/children.js';
@@ -100,11 +102,11 @@ async function main(): Promise<number> {
     rows,
     targets,
   };
-  const md = `# bench:quant\n\n${metadata.command}\n\n${markdownTable(rows)}\n${targetsTable(targets)}`;
+  const md = `# bench:quant\n\n${metadata.command}\n\n${markdownTables([quantTable(rows), targetsTable(targets)])}\n`;
   const csv = ['shape,type,mode,round,prefill_tok_s,decode_tok_s,bytes_per_decode_step,error',
     ...measurements.map((m) => [m.shape, m.type, m.mode, m.round, m.prefill_tok_s ?? '', m.decode_tok_s ?? '', m.bytes_per_decode_step ?? '', JSON.stringify(m.error ?? '')].join(','))].join('\n') + '\n';
   const written = writeResultFiles(resolve(values.out!), resultStem('bench-quant', values.shapes!), { json: file, csv, md });
-  process.stdout.write(`${markdownTable(rows)}\n${targetsTable(targets)}\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}\n`);
+  process.stdout.write(`${terminalTables([quantTable(rows), targetsTable(targets)])}\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}\n`);
   return measurements.some((m) => m.error !== null) ? 1 : 0;
 }
 

@@ -1,6 +1,7 @@
 // The logic of `npm run bench:quant`: medians over interleaved rounds of each (model, type, mode),
 // ratios against the bf16 checkpoint measured in the same rounds, the issue's targets, and the
 // tables. Measuring (child processes) lives in scripts/bench-quant.ts.
+import type { ReportTable } from '../report/report.js';
 import { median } from '../stats.js';
 
 export const MODES = ['resident', 'streaming'] as const;
@@ -104,23 +105,22 @@ const MiB = 2 ** 20;
 const fmt = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
 const times = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
 
-export function markdownTable(rows: QuantRow[]): string {
-  const head = ['model', 'type', 'MiB / decode token', '× bf16 bytes', 'measured MiB / streamed step', 'resident prefill tok/s',
-    'resident decode tok/s', 'decode ÷ bf16', 'streamed decode tok/s', 'streamed ÷ bf16', 'peak RSS MiB (resident)'];
-  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
-  for (const r of rows) {
-    lines.push(`| ${[r.shape, r.type, fmt(r.decode_weight_bytes / MiB), times(r.bytes_ratio),
+export function quantTable(rows: QuantRow[]): ReportTable {
+  return {
+    title: 'Types side by side (medians over rounds)',
+    head: ['model', 'type', 'MiB / decode token', '× bf16 bytes', 'measured MiB / streamed step', 'resident prefill tok/s',
+      'resident decode tok/s', 'decode ÷ bf16', 'streamed decode tok/s', 'streamed ÷ bf16', 'peak RSS MiB (resident)'],
+    rows: rows.map((r) => [r.shape, r.type, fmt(r.decode_weight_bytes / MiB), times(r.bytes_ratio),
       fmt(r.measured_bytes_per_step === null ? null : r.measured_bytes_per_step / MiB), fmt(r.resident_prefill_tok_s),
       fmt(r.resident_decode_tok_s), times(r.resident_decode_ratio), fmt(r.streaming_decode_tok_s), times(r.streaming_decode_ratio),
-      fmt(r.peak_rss_resident_bytes === null ? null : r.peak_rss_resident_bytes / MiB, 0)].join(' | ')} |`);
-  }
-  return `${lines.join('\n')}\n`;
+      fmt(r.peak_rss_resident_bytes === null ? null : r.peak_rss_resident_bytes / MiB, 0)]),
+  };
 }
 
-export function targetsTable(targets: QuantTarget[]): string {
-  const lines = ['| target | model | measured | result |', '| --- | --- | --- | --- |'];
-  for (const t of targets) {
-    lines.push(`| ${t.what} | ${t.shape} | ${t.measured === null ? '-' : t.measured.toFixed(2)} | ${t.pass === null ? 'not measured' : t.pass ? 'met' : 'MISSED'} |`);
-  }
-  return `${lines.join('\n')}\n`;
+export function targetsTable(targets: QuantTarget[]): ReportTable {
+  return {
+    title: 'Targets',
+    head: ['target', 'model', 'measured', 'result'],
+    rows: targets.map((t) => [t.what, t.shape, t.measured === null ? '-' : t.measured.toFixed(2), t.pass === null ? 'not measured' : t.pass ? 'met' : 'MISSED']),
+  };
 }
