@@ -5,6 +5,7 @@
 // current one, run for run (here the same build, unslowed). --mode=file instead compares with a
 // baseline file recorded just before each trial: the mode whose drift this script exposed.
 // Conditions are interleaved so changes in machine load hit all of them alike.
+import { markdownTables } from '../bench/report/printers/markdown.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +66,10 @@ const rows = slowdowns.map((s) => {
   const secs = these.map((o) => o.seconds).sort((a, b) => a - b);
   return { slowdown: s, trials: these.length, flagged, rate: flagged / these.length, median_s: secs[Math.floor(secs.length / 2)], max_s: secs[secs.length - 1] };
 });
-const table = ['| injected slowdown | trials | flagged | rate | gate run median / max |', '| --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.slowdown === 0 ? 'none' : `${r.slowdown}%`} | ${r.trials} | ${r.flagged} | ${(100 * r.rate).toFixed(0)}% | ${r.median_s.toFixed(0)} s / ${r.max_s.toFixed(0)} s |`)].join('\n');
-process.stdout.write(`${table}\n`);
+process.stdout.write(`${markdownTables([{
+  title: `Detection rate (threshold ${threshold})`,
+  head: ['injected slowdown', 'trials', 'flagged', 'rate', 'gate run median / max'],
+  rows: rows.map((r) => [r.slowdown === 0 ? 'none' : `${r.slowdown}%`, String(r.trials), String(r.flagged), `${(100 * r.rate).toFixed(0)}%`,
+    `${r.median_s.toFixed(0)} s / ${r.max_s.toFixed(0)} s`]),
+}])}\n`);
 writeFileSync(join(repoRoot(), 'results', `bench-gate${mode === 'file' ? '-file' : ''}.json`), `${JSON.stringify({ created_at: new Date().toISOString(), mode, threshold, trials, baselineRuns, workload, model, rows, outcomes }, null, 1)}\n`);

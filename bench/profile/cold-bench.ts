@@ -1,5 +1,7 @@
 // npm run bench:cold: one model profiled warm, --cold=run and --cold=step side by side; each
 // profile's summary becomes one measurement, and the rounds of a mode one row of medians.
+import { markdownTables } from '../report/printers/markdown.js';
+import type { ReportTable } from '../report/report.js';
 import { summarize, type Summary } from '../stats.js';
 import type { ProfileSummary } from './summary.js';
 
@@ -70,13 +72,13 @@ const gb = (b: number) => (b / 1e9).toFixed(2);
 const range = (s: Summary | null, f: (x: number) => string) => (s ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : 'n/a');
 
 export function coldMarkdown(rows: readonly ColdRow[], deviceLimitMBps: number | null): string {
-  const lines = [
-    '| mode | GB read / run | GB from the device / run | device share | read MB/s | decode tok/s | verdict |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.mode} | ${gb(r.bytes_read.median)} | ${r.device_bytes_read ? gb(r.device_bytes_read.median) : 'n/a'} | ` +
-      `${r.device_share === null ? 'n/a' : `${(100 * r.device_share).toFixed(0)}%`} | ${range(r.read_mb_per_s, (x) => x.toFixed(0))} | ` +
-      `${range(r.decode_tok_per_s, (x) => x.toFixed(2))} | ${[...new Set(r.verdicts)].join(', ')} |`),
-  ];
-  if (deviceLimitMBps !== null) lines.push('', `env's cold-disk limit for the model's folder: ${deviceLimitMBps.toFixed(0)} MB/s`);
-  return `${lines.join('\n')}\n`;
+  const table: ReportTable = {
+    title: 'Cache modes (median, range over rounds)',
+    head: ['mode', 'GB read / run', 'GB from the device / run', 'device share', 'read MB/s', 'decode tok/s', 'verdict'],
+    rows: rows.map((r) => [r.mode, gb(r.bytes_read.median), r.device_bytes_read ? gb(r.device_bytes_read.median) : 'n/a',
+      r.device_share === null ? 'n/a' : `${(100 * r.device_share).toFixed(0)}%`, range(r.read_mb_per_s, (x) => x.toFixed(0)),
+      range(r.decode_tok_per_s, (x) => x.toFixed(2)), [...new Set(r.verdicts)].join(', ')]),
+  };
+  const limit = deviceLimitMBps === null ? '' : `\nenv's cold-disk limit for the model's folder: ${deviceLimitMBps.toFixed(0)} MB/s\n`;
+  return `${markdownTables([table])}\n${limit}`;
 }
