@@ -1,20 +1,13 @@
 // `rabbit-bench diff BASE.json CURRENT.json`: what changed between two profiles, with intervals.
-import { appendFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { diffProfiles } from '../compare/diff.js';
 import { diffReport } from '../compare/render.js';
 import { render } from '../report/print.js';
 import { outputFormat, withFormatOptions } from './options.js';
-import { UserError } from '../errors.js';
+import { parseThreshold } from '../compare/threshold.js';
+import { appendStepSummary } from '../report/step-summary.js';
 import { readProfileFile } from '../results/read.js';
 import { runCommand } from './run.js';
-
-export function parseThreshold(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
-  const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!(v > 0 && v < 1)) throw new UserError(`--threshold must be like 5% or 0.05 (between 0 and 100%), got "${text}"`, 2);
-  return v;
-}
 
 function builder(y: Argv) {
   return withFormatOptions(y)
@@ -25,12 +18,6 @@ function builder(y: Argv) {
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
-
-/** Appends Markdown to the GitHub Actions job summary when running there. */
-export function appendStepSummary(markdown: string): void {
-  const path = process.env.GITHUB_STEP_SUMMARY;
-  if (path) appendFileSync(path, `${markdown}\n`);
-}
 
 async function handler(a: Args): Promise<number> {
   const threshold = parseThreshold(a.threshold);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pairedRatioCI, ratioOfMediansCI } from '../../bench/compare/bootstrap.js';
 import { decide } from '../../bench/compare/decide.js';
-import { parseThreshold } from '../../bench/commands/diff.js';
+import { parseThreshold } from '../../bench/compare/threshold.js';
 
 const ci = (ratio: number, lo: number, hi: number) => ({ ratio, lo, hi, confidence: 0.99 });
 
