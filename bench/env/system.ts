@@ -1,13 +1,18 @@
 // Machine facts from systeminformation, shaped for the report. Every probe is bounded; what
 // does not answer in time falls back to what Node itself knows, or is listed as unavailable.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Systeminformation } from 'systeminformation';
 import { probe, type Probed } from './probe.js';
 import type { EnvironmentReport, SimdFlags } from './types.js';
 
-// The probes answer in ~0.1 s; one silent for 1.5 s is hung (a stuck nvidia-smi, DNS for
-// `hostname -f`). They run in parallel, so a report stays under 2 s even then.
+// The probes answer in ~0.1 s; one that runs a program that can hang (nvidia-smi, lsblk, DNS for
+// `hostname -f`) is given up after 1.5 s. They run in parallel, so a report stays under 2 s even then.
 const PROBE_TIMEOUT_MS = 1500;
+// The CPU and memory probes read /proc and run lscpu, which cannot hang but can be slow on a loaded
+// machine (seen: over 1.5 s at load average 8 on 2 cores). They name the machine in its
+// fingerprint, so they get the time to answer rather than fall back to other spellings.
+const LOCAL_PROBE_TIMEOUT_MS = 15_000;
 
 export type SystemFacts = Pick<EnvironmentReport, 'cpu' | 'memory' | 'gpus' | 'disks' | 'os'>;
 
@@ -75,17 +80,27 @@ function diskFacts(blocks: Probed<Systeminformation.BlockDevicesData[]>): System
     }));
 }
 
+/** The distribution's NAME from os-release, where systeminformation reads it too; '' elsewhere. */
+function osReleaseName(): string {
+  try {
+    return /^NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 function osFacts(info: Probed<Systeminformation.OsData>): SystemFacts['os'] {
-  if (!info.ok) return { platform: process.platform, distro: '', release: '', kernel: os.release(), arch: os.arch() };
+  // The distribution names the machine in its fingerprint: the fallback spells it as the probe does.
+  if (!info.ok) return { platform: process.platform, distro: process.platform === 'linux' ? osReleaseName() : '', release: '', kernel: os.release(), arch: os.arch() };
   const o = info.value;
   return { platform: o.platform, distro: o.distro, release: o.release, kernel: o.kernel, arch: o.arch };
 }
 
 export async function collectSystemFacts(): Promise<{ facts: SystemFacts; unavailable: string[] }> {
   const [cpu, flags, mem, osInfo, graphics, blocks] = await Promise.all([
-    probe('cpu', PROBE_TIMEOUT_MS),
-    probe('cpuFlags', PROBE_TIMEOUT_MS),
-    probe('mem', PROBE_TIMEOUT_MS),
+    probe('cpu', LOCAL_PROBE_TIMEOUT_MS),
+    probe('cpuFlags', LOCAL_PROBE_TIMEOUT_MS),
+    probe('mem', LOCAL_PROBE_TIMEOUT_MS),
     probe('osInfo', PROBE_TIMEOUT_MS),
     probe('graphics', PROBE_TIMEOUT_MS),
     probe('blockDevices', PROBE_TIMEOUT_MS),
