@@ -9,7 +9,7 @@ import { ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns } from '../profile/measure.js';
 import { tokenProgress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
-import { profileReport } from '../profile/render.js';
+import { DEFAULT_TOP_LAYERS, profileReport } from '../profile/render.js';
 import { buildProfileFile } from '../profile/result.js';
 import { render, saveReport } from '../report/print.js';
 import { cacheMode, type ColdScope } from '../results/profile-schema.js';
@@ -39,7 +39,8 @@ function builder(y: Argv) {
         'as a model larger than RAM streams; --cold=run evicts the files before each run only',
       coerce: coldScope,
     })
-    .option('top-layers', { type: 'number', default: 8, describe: 'units shown in the per-layer table' })
+    .option('top-layers', { type: 'number', default: DEFAULT_TOP_LAYERS, describe: 'units shown in the per-layer table' })
+    .option('html', { type: 'boolean', default: false, describe: 'also write the report as a self-contained HTML page (charts) beside the JSON' })
     .option('trace', { type: 'string', describe: 'also write every run\'s timeline to this file (Chrome Trace Event Format: open it in ui.perfetto.dev or chrome://tracing)' });
 }
 
@@ -58,6 +59,7 @@ function checkCounts(a: Args): void {
     if (!Number.isInteger(v) || v < min) throw new UserError(`${name} must be a whole number >= ${min}`, 2);
   }
   if (a.device === 'cuda') requireCuda('--device cuda');
+  if (a.html && !a.save) throw new UserError('--html writes the page beside the result files: drop --no-save', 2);
   if (a.resident && a.cold) throw new UserError('--cold measures disk reads, but --resident reads each layer only once: pick one', 2);
 }
 
@@ -113,9 +115,9 @@ async function handler(a: Args): Promise<number> {
     if (format !== 'json') log(`wrote ${a.trace} (open in ui.perfetto.dev or chrome://tracing)`);
   }
   const report = profileReport(file, a.topLayers);
-  const written = a.save ? saveReport(report, a.out, file.model.name) : undefined;
+  const written = a.save ? saveReport(report, a.out, file.model.name, a.html ? ['json', 'csv', 'md', 'html'] : ['json', 'csv', 'md']) : undefined;
   process.stdout.write(render(report, format));
-  if (written && format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
+  if (written && format !== 'json') log(`wrote ${Object.values(written).join(', ')}`);
   return 0;
 }
 

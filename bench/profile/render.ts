@@ -1,6 +1,7 @@
 // The profile as a report: its header, tables and notes.
 import type { Report, ReportTable } from '../report/report.js';
 import { vramLine } from '../cuda/vram.js';
+import { profileCharts } from './charts.js';
 import { profileCsv } from './csv.js';
 import { cacheMode, type CacheMode, type ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
@@ -125,7 +126,10 @@ function sourceLine(s: ProfileSummary): string {
   return `${from} · ${rate}`;
 }
 
-export function profileReport(file: ProfileFile, maxLayers: number): Report {
+/** Units the slowest-units table shows unless told otherwise. */
+export const DEFAULT_TOP_LAYERS = 8;
+
+export function profileReport(file: ProfileFile, maxLayers = DEFAULT_TOP_LAYERS): Report {
   const summary = file.summary as unknown as ProfileSummary;
   const vram = summary.vram ? [vramLine(summary.vram)] : [];
   return {
@@ -134,6 +138,7 @@ export function profileReport(file: ProfileFile, maxLayers: number): Report {
     header: headline(file).split('\n'),
     tables: profileTables(summary, maxLayers),
     notes: [...footer(summary), ...vram],
+    charts: profileCharts(file, summary),
     data: file,
     csv: profileCsv(file),
   };

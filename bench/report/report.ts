@@ -1,5 +1,6 @@
 // One report per command run: every output format (table, json, csv, md, html) is drawn from it,
 // so what a terminal shows, what a result file holds and what a chart plots cannot disagree.
+import type { EChartsOption } from 'echarts/types/dist/option';
 
 export interface ReportTable {
   title: string;
@@ -11,6 +12,20 @@ export interface ReportTable {
 export interface ReportCsv {
   columns: string[];
   rows: (string | number | boolean | null)[][];
+}
+
+/**
+ * A chart of the HTML printer: an ECharts option, plain data (no functions: it is embedded in the
+ * page as JSON). The other printers leave charts out: every chart plots numbers a table or the
+ * data already holds.
+ */
+export interface ReportChart {
+  /** Stable within a report; the page's element id derives from it. */
+  id: string;
+  title: string;
+  option: EChartsOption;
+  /** Pixels; charts with many categories ask for more. */
+  height?: number;
 }
 
 /** The result kinds a report can be, each with its own charts in the HTML printer. */
@@ -27,6 +42,8 @@ export interface Report {
   tables: ReportTable[];
   /** Conclusions and warnings, printed below the tables. */
   notes: string[];
+  /** Drawn by the HTML printer, above the tables. */
+  charts?: ReportChart[];
   /** The typed result itself: what --format json prints and the result file holds. */
   data: unknown;
   /** What --format csv prints; without it, every table in turn. */
