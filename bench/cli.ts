@@ -11,6 +11,7 @@ import { mergeCommand } from './commands/merge.js';
 import { parityCommand } from './commands/parity.js';
 import { profileCommand } from './commands/profile.js';
 import { quantizeCommand } from './commands/quantize.js';
+import { reportCommand } from './commands/report.js';
 import { synthCommand } from './commands/synth.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -29,6 +30,7 @@ try {
     .command(humanevalCommand)
     .command(cpuVsCudaCommand)
     .command(mergeCommand)
+    .command(reportCommand)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .fail((message, error, y) => {

@@ -18,7 +18,8 @@ import {
   type Measured,
 } from '../compare/gate.js';
 import { engineMeasurer, parityFailures } from '../compare/gate-measure.js';
-import { gateReport, type GateResult } from '../compare/render.js';
+import { gateReport } from '../compare/render.js';
+import { GATE_SCHEMA, type GateResult } from '../compare/schema.js';
 import { parseThreshold } from '../compare/threshold.js';
 import { collectEnvironment } from '../env/environment.js';
 import { NonFiniteError } from '../errors.js';
@@ -72,19 +73,20 @@ async function handler(a: Args): Promise<number> {
   const given = a.current ? readCurrent(a.current) : undefined;
   if (given) checkSameModel(baseline.model, given.model, a.current!);
   checkSameMachine(baseline, baselinePath, given ? fingerprintOf(given) : (await collectEnvironment({ measure: false })).machine_fingerprint, a.force, log);
-  let measured: Pick<Measured, 'current' | 'base' | 'paired'>;
+  let measured: Measured;
   try {
-    measured = given ? { current: given, base: baseline, paired: false } : await measureNow(a, baseline, threshold, log);
+    measured = given ? { current: given, base: baseline, paired: false, decisions: [] } : await measureNow(a, baseline, threshold, log);
   } catch (err) {
     // The baseline's run gave finite outputs with this model: NaN now is the change under test failing.
     if (!(err instanceof NonFiniteError)) throw err;
-    return printGate({ status: 'FAIL', failures: [`outputs: ${err.message}`], inconclusive: [], diff: null }, outputFormat(a));
+    const failure = `outputs: ${err.message}`;
+    return printGate({ schema: GATE_SCHEMA, status: 'FAIL', failures: [failure], inconclusive: [], metrics: a.metric, diff: null, decisions: [] }, outputFormat(a));
   }
-  const { current, base, paired } = measured;
-  if (!given && a.save) log(`wrote ${saveReport(profileReport(current, 8), a.out, current.model.name).json}`);
+  const { current, base, paired, decisions } = measured;
+  if (!given && a.save) log(`wrote ${saveReport(profileReport(current), a.out, current.model.name).json}`);
   const diff = diffProfiles(base, current, { threshold, paired, sameModel: true });
   checkOutputsComparable(diff);
-  const verdict = gateVerdict(diff, { metrics: a.metric, strict: a.strict, extraFailures: await parityFailures(a.reference, current) });
+  const verdict = gateVerdict(diff, { metrics: a.metric, strict: a.strict, extraFailures: await parityFailures(a.reference, current), decisions });
   return printGate(verdict, outputFormat(a));
 }
 

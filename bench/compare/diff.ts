@@ -1,38 +1,12 @@
 // Two result files, metric by metric: medians, change, interval, verdict.
 import { median } from '../stats.js';
 import type { ProfileFile } from '../results/profile-schema.js';
-import { pairedRatioCI, ratioOfMediansCI, type RatioInterval } from './bootstrap.js';
-import { decide, type Verdict } from './decide.js';
+import { pairedRatioCI, ratioOfMediansCI } from './bootstrap.js';
+import { decide } from './decide.js';
 import { HEADLINE_METRICS, layerMetrics, measuredRuns, type MeasuredRun, type MetricDef } from './metrics.js';
+import { DIFF_SCHEMA, type DiffResult, type DiffSide, type MetricComparison } from './schema.js';
 
-export interface MetricComparison {
-  id: string;
-  label: string;
-  unit: MetricDef['unit'];
-  better: MetricDef['better'];
-  base: number;
-  current: number;
-  /** (current - base) / base, or for paired runs the median ratio within pairs - 1; NaN when base is 0. */
-  change: number;
-  ci: RatioInterval;
-  verdict: Verdict;
-  samples: { base: number; current: number };
-}
-
-export interface DiffResult {
-  threshold: number;
-  confidence: number;
-  /** Runs were measured in interleaved pairs and compared pair by pair (gate --baseline-engine). */
-  paired: boolean;
-  sameMachine: boolean;
-  baseFingerprint: string | null;
-  currentFingerprint: string | null;
-  /** How the two were measured differently (e.g. `cold false vs "step"`): timings that answer different questions. */
-  settingDifferences: string[];
-  headline: MetricComparison[];
-  layers: MetricComparison[];
-  outputs: { comparable: boolean; identical: boolean; note: string };
-}
+export type { DiffResult, MetricComparison } from './schema.js';
 
 function compareMetric(def: MetricDef, base: MeasuredRun[], current: MeasuredRun[], threshold: number, paired: boolean): MetricComparison | undefined {
   const b = def.samples(base.map((r) => r.steps), base);
@@ -86,6 +60,17 @@ function compareOutputs(base: ProfileFile, current: ProfileFile, assumeSameModel
   return { comparable: true, identical, note: identical ? 'generated tokens identical' : 'generated tokens CHANGED' };
 }
 
+function side(file: ProfileFile): DiffSide {
+  const commit = file.metadata.git_commit;
+  return {
+    model: file.model.name,
+    created_at: file.created_at,
+    git_commit: typeof commit === 'string' ? commit : null,
+    engine_build: file.engine.build,
+    measured_runs: file.runs.filter((r) => !r.warmup).length,
+  };
+}
+
 export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { threshold: number; metrics?: string[]; paired?: boolean; sameModel?: boolean }): DiffResult {
   const b = measuredRuns(base);
   const c = measuredRuns(current);
@@ -95,6 +80,7 @@ export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { th
     defs.filter((d) => wanted(d.id)).map((d) => compareMetric(d, b, c, opts.threshold, paired)).filter((x): x is MetricComparison => x !== undefined);
   const sharedUnits = base.unit_names.join() === current.unit_names.join() ? base.unit_names : [];
   return {
+    schema: DIFF_SCHEMA,
     threshold: opts.threshold,
     confidence: 0.99,
     paired,
@@ -102,6 +88,8 @@ export function diffProfiles(base: ProfileFile, current: ProfileFile, opts: { th
     baseFingerprint: fingerprint(base),
     currentFingerprint: fingerprint(current),
     settingDifferences: settingDifferences(base.settings, current.settings),
+    base: side(base),
+    current: side(current),
     headline: compareAll(HEADLINE_METRICS),
     layers: compareAll(layerMetrics(sharedUnits)),
     outputs: compareOutputs(base, current, opts.sameModel ?? false),

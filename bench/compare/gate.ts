@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 import { readProfileFile } from '../results/read.js';
 import { diffProfiles, modelShapeDifferences, type DiffResult, type MetricComparison } from './diff.js';
-import type { GateResult } from './render.js';
+import { GATE_SCHEMA, type GateDecision, type GateResult } from './schema.js';
 
 export interface GateLimits {
   /** Runs between decisions. */
@@ -76,7 +76,7 @@ export interface Measured {
   base: ProfileFile;
   paired: boolean;
   /** The decisions the loop took, batch by batch (what the log lines say). */
-  decisions: { runs: number; elapsed_s: number; verdicts: { id: string; verdict: MetricComparison['verdict']; change: number }[] }[];
+  decisions: GateDecision[];
 }
 
 /** The pairs of the batch starting at pair `first`. */
@@ -159,7 +159,7 @@ export function checkOutputsComparable(diff: DiffResult): void {
  * The verdict on a comparison: FAIL on a deciding metric significantly slower, on changed outputs,
  * on any of `extraFailures` (parity), or with `strict` on an inconclusive one.
  */
-export function gateVerdict(diff: DiffResult, o: { metrics: readonly string[]; strict: boolean; extraFailures?: string[] }): GateResult {
+export function gateVerdict(diff: DiffResult, o: { metrics: readonly string[]; strict: boolean; extraFailures?: string[]; decisions?: GateDecision[] }): GateResult {
   checkOutputsComparable(diff);
   const deciding = decides(diff, o.metrics);
   const failures = [
@@ -170,7 +170,7 @@ export function gateVerdict(diff: DiffResult, o: { metrics: readonly string[]; s
   const inconclusive = deciding.filter((m) => m.verdict === 'inconclusive').map((m) => m.label);
   if (o.strict && inconclusive.length) failures.push(`inconclusive: ${inconclusive.join(', ')}`);
   const status = failures.length ? 'FAIL' : inconclusive.length ? 'PASS (inconclusive)' : 'PASS';
-  return { status, failures, inconclusive, diff };
+  return { schema: GATE_SCHEMA, status, failures, inconclusive, metrics: [...o.metrics], diff, decisions: o.decisions ?? [] };
 }
 
 /** The gate's exit code: 1 on any failure. */

@@ -1,6 +1,7 @@
 // A diff as a report: its tables and notes.
 import type { Report, ReportTable } from '../report/report.js';
-import type { DiffResult, MetricComparison } from './diff.js';
+import { changeChart, decisionsChart } from './charts.js';
+import type { DiffResult, GateResult, MetricComparison } from './schema.js';
 
 const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'n/a');
 
@@ -50,24 +51,26 @@ export function diffNotes(d: DiffResult): string[] {
   return notes;
 }
 
-export function diffReport(d: DiffResult): Report {
-  return { kind: 'diff', title: 'rabbit-bench diff', header: [], tables: diffTables(d), notes: diffNotes(d), data: d };
+const present = <T>(xs: (T | null)[]) => xs.filter((x): x is T => x !== null);
+
+/** What was compared with what: model, date and commit of each side. */
+export function diffHeader(d: DiffResult): string[] {
+  const side = (name: string, s: DiffResult['base']) =>
+    `${name}: ${s.model} · ${s.created_at} · ${s.git_commit ? `commit ${s.git_commit.slice(0, 12)}` : 'no commit recorded'} · ${s.measured_runs} runs`;
+  return [side('base', d.base), side('current', d.current)];
 }
 
-export interface GateResult {
-  status: 'PASS' | 'PASS (inconclusive)' | 'FAIL';
-  failures: string[];
-  inconclusive: string[];
-  /** null when the current run failed before it could be compared. */
-  diff: DiffResult | null;
+export function diffReport(d: DiffResult): Report {
+  return { kind: 'diff', title: 'rabbit-bench diff', header: diffHeader(d), tables: diffTables(d), notes: diffNotes(d), charts: present([changeChart(d)]), data: d };
 }
 
 export function gateReport(g: GateResult): Report {
   return {
     kind: 'gate',
     title: `rabbit-bench gate: ${g.status}`,
-    header: [],
+    header: g.diff ? diffHeader(g.diff) : [],
     tables: g.diff ? diffTables(g.diff) : [],
+    charts: present([g.diff ? changeChart(g.diff) : null, g.diff ? decisionsChart(g.decisions, g.diff.threshold) : null]),
     notes: [...(g.diff ? diffNotes(g.diff) : []), `gate: ${g.status}`, ...g.failures.map((f) => `  ${f}`)],
     data: g,
   };

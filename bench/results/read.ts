@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { readJsonFile } from '../json-file.js';
 import { PROFILE_SCHEMA, ProfileFileSchema, type ProfileFile } from './profile-schema.js';
 
-function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)

@@ -1,0 +1,91 @@
+// `rabbit-bench report`: a saved result drawn again is what its command printed (the report is
+// rebuilt from the document alone), and a file that is not a result is bad input, exit 2.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+import { tempDirs } from '../helpers/temp.js';
+
+const tempDir = tempDirs();
+
+describe('report: bad input', () => {
+  const dir = tempDir('rb-report-bad-');
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it.each([
+    ['a missing file', () => join(dir, 'nope.json'), /cannot read result file/],
+    ['text that is not JSON', () => file('torn.json', '{"schema": "rabbit-bench/diff@1", '), /not valid JSON/],
+    ['JSON without a schema tag', () => file('plain.json', '{"a": 1}'), /no "schema" field/],
+    ['a schema no report draws', () => file('other.json', '{"schema": "someone-else/thing@3"}'), /have no report/],
+    ['a diff document missing its fields', () => file('thin.json', '{"schema": "rabbit-bench/diff@1", "threshold": 0.05}'), /not a valid rabbit-bench diff result/],
+  ])('%s: one error line, exit 2', (_what, path, message) => {
+    const r = runCli(['report', path()]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--out goes with the HTML page only', () => {
+    const r = runCli(['report', file('x.json', '{}'), '--format', 'md', '--out', join(dir, 'x.html')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--out names the HTML page/);
+  });
+});
+
+describe.skipIf(!HAS_STORIES)(`report: a result drawn again is what its command printed (${STORIES_SUITE})`, () => {
+  let dir: string;
+  let profile: string;
+  let current: string;
+
+  beforeAll(() => {
+    dir = tempDir('rb-report-');
+    const args = ['profile', '--model', STORIES_DIR, '--runs', '2', '--warmup', '0', '--prompt-tokens', '8', '--max-new-tokens', '4', '--no-measure-env'];
+    expect(runCli([...args, '--out', dir]).status).toBe(0);
+    profile = join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))!);
+    current = join(dir, 'current.json');
+    const r = runCli([...args, '--no-save', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    writeFileSync(current, r.stdout);
+  }, 120_000);
+
+  it('profile: the saved Markdown and CSV come back from the JSON', () => {
+    for (const format of ['md', 'csv']) {
+      const r = runCli(['report', profile, '--format', format]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(readFileSync(profile.replace(/\.json$/, `.${format}`), 'utf8'));
+    }
+  });
+
+  it('diff and gate: the same tables and notes in every format', () => {
+    for (const [command, extra] of [['diff', [profile, current]], ['gate', ['--baseline', profile, '--current', current, '--force', '--no-save']]] as const) {
+      const json = runCli([command, ...extra, '--format', 'json']);
+      expect([0, 1]).toContain(json.status);
+      const saved = join(dir, `${command}.json`);
+      writeFileSync(saved, json.stdout);
+      expect(JSON.parse(json.stdout).schema).toBe(`rabbit-bench/${command}@1`);
+      for (const format of ['md', 'table', 'csv', 'json']) {
+        const printed = runCli([command, ...extra, '--format', format]).stdout;
+        const again = runCli(['report', saved, '--format', format]);
+        expect(again.status, again.stderr).toBe(0);
+        // Only the bootstrap's intervals could differ between two diffs, and they are seeded.
+        expect(again.stdout, `${command} ${format}`).toBe(printed);
+      }
+    }
+  });
+
+  it('the page goes beside a single result by default; several results make one page', () => {
+    const one = runCli(['report', profile]);
+    expect(one.status, one.stderr).toBe(0);
+    expect(existsSync(profile.replace(/\.json$/, '.html'))).toBe(true);
+    const out = join(dir, 'both.html');
+    const both = runCli(['report', profile, join(dir, 'diff.json'), '--out', out]);
+    expect(both.status, both.stderr).toBe(0);
+    const page = readFileSync(out, 'utf8');
+    expect(page.match(/<section class="report" data-kind="(\w+)"/g)).toEqual(['<section class="report" data-kind="profile"', '<section class="report" data-kind="diff"']);
+  });
+});
