@@ -67,7 +67,7 @@ function isLlamaCpp(doc: ParityDoc): doc is LlamaCppParityDoc {
 }
 
 export function parityReport(doc: ParityDoc): Report {
-  const failures = (doc.cases as { name: string; pass: boolean; failures: string[] }[]).filter((c) => !c.pass).map((c) => `${c.name}: ${c.failures.join('; ')}`);
+  const failures = doc.cases.filter((c) => !c.pass).map((c) => `${c.name}: ${c.failures.join('; ')}`);
   const status = `parity ${doc.pass ? 'PASS' : 'FAIL'}`;
   if (isLlamaCpp(doc)) {
     const b = doc.reference.llama_cpp;
