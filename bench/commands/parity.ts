@@ -1,6 +1,5 @@
 // `rabbit-bench parity`: the engine against a Hugging Face transformers reference, or against
 // llama.cpp on the same GGUF file (--llama-cpp).
-import Table from 'cli-table3';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InferenceEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
@@ -8,20 +7,22 @@ import { readJsonFile } from '../json-file.js';
 import { buildLoadPlan } from '../model/plan.js';
 import type { LoadPlan } from '../model/types.js';
 import { F32_TOLERANCE, type ParityTolerance } from '../reference/compare.js';
+import { PARITY_SCHEMA, parityReport, type ParityDoc } from '../reference/report.js';
 import { runParity, type CaseResult } from '../reference/run-parity.js';
 import { defaultPrompts } from '../reference/default-prompts.js';
 import { defaultPython, runHfReference, type ReferencePrompt } from '../reference/live.js';
 import { readReference, type ReferenceFile } from '../reference/reference-file.js';
 import { checkReferenceWeights } from '../reference/weights-check.js';
 import { ModelTokenizer } from '../tokenizer.js';
-import { engineOptions, newTokensOption, withEngineOptions } from './options.js';
+import { render } from '../report/print.js';
+import { engineOptions, newTokensOption, outputFormat, withEngineOptions, withFormatOptions } from './options.js';
 import { runCommand } from './run.js';
 import { availableParallelism } from 'node:os';
 import { llamaCppReference } from '../llama-cpp/run.js';
 import { runLlamaCppParity, toleranceFor, type LlamaCppCaseResult } from '../llama-cpp/parity.js';
 
 function builder(y: Argv) {
-  return withEngineOptions(y)
+  return withFormatOptions(withEngineOptions(y))
     .option('reference', { type: 'string', describe: 'reference JSON written by scripts/hf_reference.py' })
     .option('python', { type: 'string', describe: 'Python with transformers, to make the reference live (default: .venv-hf if present)' })
     .option('prompts', { type: 'string', describe: 'prompts JSON for a live reference ([{"name","text"} | {"name","ids"}])' })
@@ -29,7 +30,6 @@ function builder(y: Argv) {
     .option('min-cosine', { type: 'number', default: F32_TOLERANCE.minCosine })
     .option('max-rel-diff', { type: 'number', default: F32_TOLERANCE.maxRelAbsDiff, describe: 'max |Δ logit| as a fraction of max |reference logit|' })
     .option('llama-cpp', { type: 'boolean', describe: 'compare with llama.cpp (node-llama-cpp) on the same GGUF file: greedy tokens and the top 5 after the prompt' })
-    .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
     .conflicts('reference', 'python')
     .conflicts('llama-cpp', ['reference', 'python']);
 }
@@ -61,17 +61,6 @@ async function ownTokenIds(prompts: ReferencePrompt[], plan: LoadPlan): Promise<
   return encoded.some((p) => p.ids.length <= 1) ? defaultPrompts(false, plan.spec.vocabSize) : encoded;
 }
 
-function printTable(results: CaseResult[]): void {
-  const table = new Table({ head: ['case', 'prompt tok', 'cosine', 'max |Δ|', 'max |ref|', 'top-1', 'top-5', 'greedy', 'verdict'] });
-  for (const r of results) {
-    const m = r.metrics;
-    table.push([r.name, r.prompt_tokens, m.cosine.toFixed(8), m.maxAbsDiff.toExponential(2), m.maxAbsReference.toFixed(3),
-      m.top1Match ? 'same' : 'DIFF', `${m.top5Overlap}/5`, `${m.greedyPrefix}/${m.greedyLength}`, r.pass ? 'pass' : 'FAIL']);
-  }
-  process.stdout.write(`${table.toString()}\n`);
-  for (const r of results.filter((x) => !x.pass)) process.stdout.write(`${r.name}: ${r.failures.join('; ')}\n`);
-}
-
 async function llamaCppHandler(a: Args, plan: LoadPlan): Promise<number> {
   if (plan.source.format !== 'gguf') throw new UserError('--llama-cpp compares on the same GGUF file: pass a .gguf model (rabbit-bench quantize writes one)', 2);
   if (plan.source.parts.length > 1) throw new UserError('--llama-cpp: pass the first part of a split GGUF file as llama.cpp loads it; this comparison reads single files', 2);
@@ -89,21 +78,7 @@ async function llamaCppHandler(a: Args, plan: LoadPlan): Promise<number> {
   } finally {
     engine.close();
   }
-  const pass = results.every((r) => r.pass);
-  const b = reference.build;
-  if (a.json) {
-    process.stdout.write(`${JSON.stringify({ model: plan.source.file, reference: { llama_cpp: b }, tolerance: tol, cases: results, pass })}\n`);
-  } else {
-    const table = new Table({ head: ['case', 'prompt tok', 'top-1', 'top-5', 'max |Δp| top-5', 'greedy', 'verdict'] });
-    for (const r of results) {
-      const m = r.metrics;
-      table.push([r.name, r.prompt_tokens, m.top1Match ? 'same' : 'DIFF', `${m.top5Overlap}/5`, m.maxProbDiff.toExponential(2), `${m.greedyPrefix}/${m.greedyLength}`, r.pass ? 'pass' : 'FAIL']);
-    }
-    process.stdout.write(`${table.toString()}\n`);
-    for (const r of results.filter((x) => !x.pass)) process.stdout.write(`${r.name}: ${r.failures.join('; ')}\n`);
-    process.stdout.write(`parity ${pass ? 'PASS' : 'FAIL'} against llama.cpp ${b.llama_cpp_release} (node-llama-cpp ${b.node_llama_cpp}, ${b.build_type}, ${b.threads} threads)\n`);
-  }
-  return pass ? 0 : 1;
+  return printParity(a, { schema: PARITY_SCHEMA, model: plan.source.file, reference: { llama_cpp: reference.build }, tolerance: tol, cases: results, pass: results.every((r) => r.pass) });
 }
 
 async function handler(a: Args): Promise<number> {
@@ -123,22 +98,21 @@ async function handler(a: Args): Promise<number> {
   } finally {
     engine.close();
   }
-  const pass = results.every((r) => r.pass);
-  if (a.json) {
-    process.stdout.write(`${JSON.stringify({
-      model: plan.modelDir,
-      reference: { transformers_version: reference.transformers_version, torch_version: reference.torch_version, attn_implementation: reference.attn_implementation },
-      weights_check: weights,
-      tolerance: tol,
-      cases: results,
-      pass,
-    })}\n`);
-  } else {
-    printTable(results);
-    process.stdout.write(`parity ${pass ? 'PASS' : 'FAIL'} against transformers ${reference.transformers_version}` +
-      `${weights.status === 'skipped' ? ` (weights not verified: ${weights.reason})` : ''}\n`);
-  }
-  return pass ? 0 : 1;
+  return printParity(a, {
+    schema: PARITY_SCHEMA,
+    model: plan.modelDir,
+    reference: { transformers_version: reference.transformers_version, torch_version: reference.torch_version, attn_implementation: reference.attn_implementation },
+    weights_check: weights,
+    tolerance: tol,
+    cases: results,
+    pass: results.every((r) => r.pass),
+  });
+}
+
+/** Exit 0 when every case passes, 1 otherwise. */
+function printParity(a: Args, doc: ParityDoc): number {
+  process.stdout.write(render(parityReport(doc), outputFormat(a)));
+  return doc.pass ? 0 : 1;
 }
 
 export const parityCommand: CommandModule<object, Args> = {

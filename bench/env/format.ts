@@ -1,5 +1,4 @@
-// The environment report as a table for people; --json prints the report itself.
-import Table from 'cli-table3';
+// The environment report's facts and measurements as table rows and lines for people.
 import { deviceReadLimit, type DiskRead, type EnvironmentReport, type SimdFlag } from './types.js';
 
 const GiB = 2 ** 30;
@@ -39,7 +38,7 @@ function buildLine(b: EnvironmentReport['engine_build']): string {
     `timers ${b.timers ? 'on' : 'off'}, ${openmpNote(b.openmp)}CPU kernels ${b.cpu_kernels ?? 'unknown'}`;
 }
 
-function measuredRows(m: NonNullable<EnvironmentReport['measured']>): [string, string][] {
+export function measuredRows(m: NonNullable<EnvironmentReport['measured']>): [string, string][] {
   const mem = m.memory_bandwidth;
   const disk = m.disk_read;
   const gbps = (k: typeof mem.triad) => `${k.best_gbps.toFixed(1)} GB/s best, ${k.median_gbps.toFixed(1)} median`;
@@ -71,9 +70,9 @@ function directLine(disk: DiskRead): string {
   return `${disk.direct.map((d) => `${Math.round(d.mbps)} MB/s (${mib(d.block_bytes)} × ${d.in_flight} in flight)`).join(', ')}: O_DIRECT, what the device delivers`;
 }
 
-export function formatReport(r: EnvironmentReport): string {
-  const table = new Table({ colWidths: [16, 84], wordWrap: true });
-  const rows: [string, string][] = [
+/** The machine and the build, one fact a row. */
+export function machineRows(r: EnvironmentReport): [string, string][] {
+  return [
     ['Machine', r.machine_fingerprint],
     ['CPU', cpuLine(r.cpu)],
     ['SIMD', simdLine(r.cpu.simd)],
@@ -84,9 +83,5 @@ export function formatReport(r: EnvironmentReport): string {
     ['OS', `${r.os.distro} ${r.os.release}, kernel ${r.os.kernel}, ${r.os.arch}`.trim()],
     ['Node', r.node_version],
     ['Engine build', buildLine(r.engine_build)],
-    ...(r.measured ? measuredRows(r.measured) : [['Measured', 'not measured (--no-measure)'] as [string, string]]),
   ];
-  table.push(...rows);
-  const notes = r.unavailable.map((u) => `unavailable: ${u}\n`).join('');
-  return `${table.toString()}\n${notes}collected in ${Math.round(r.collect_ms)} ms\n`;
 }

@@ -1,5 +1,6 @@
 // Tensor storage types the engine reads: the safetensors float types and ggml's block-quantized
 // types from GGUF files. One table; the engine (native/src/engine/dtype.cpp) holds the same.
+import type { ModelDtype } from './types.js';
 
 export type FloatDtype = 'F32' | 'F16' | 'BF16';
 export type QuantDtype = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K';
@@ -37,6 +38,10 @@ export const FLOAT_DTYPE_OF: Readonly<Record<'float32' | 'float16' | 'bfloat16',
   bfloat16: 'BF16',
   float16: 'F16',
 };
+
+/** The command lines' short names for a checkpoint's dtype (--dtype f32|bf16|f16). */
+export const DTYPE_FLAGS = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' } as const satisfies Readonly<Record<string, ModelDtype>>;
+export type DtypeFlag = keyof typeof DTYPE_FLAGS;
 
 export function isQuantized(dtype: TensorDtype): dtype is QuantDtype {
   return DTYPE_LAYOUT[dtype].blockElems > 1;

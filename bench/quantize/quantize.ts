@@ -20,7 +20,11 @@ export interface QuantizeOptions {
   force: boolean;
 }
 
-export interface QuantizeReport {
+export const QUANTIZE_SCHEMA = 'rabbit-bench/quantize@1';
+
+/** What `quantize` prints and --format json holds. */
+export interface QuantizeResult {
+  schema: typeof QUANTIZE_SCHEMA;
   source: { model: string; format: string; dtype: string; bytes: number; decode_bytes_per_token: number };
   out: string;
   type: QuantMix;
@@ -40,7 +44,7 @@ export function parseMix(type: string): QuantMix {
   return mix;
 }
 
-export function quantizeModel(o: QuantizeOptions): QuantizeReport {
+export function quantizeModel(o: QuantizeOptions): QuantizeResult {
   const started = performance.now();
   const mix = parseMix(o.type);
   const out = path.resolve(o.out);
@@ -70,6 +74,7 @@ export function quantizeModel(o: QuantizeOptions): QuantizeReport {
   const before = decodeWeightBytes(plan).stored;
   const after = decodeWeightBytes(result).stored;
   return {
+    schema: QUANTIZE_SCHEMA,
     source: { model: o.model, format: plan.source.format, dtype: String(plan.spec.dtype), bytes: sourceBytes, decode_bytes_per_token: before },
     out,
     type: mix,

@@ -1,5 +1,6 @@
 // The terminal view of a validate run: one table (model × prompt × device), then what went wrong.
 import Table from 'cli-table3';
+import type { ReportTable } from '../report/report.js';
 import type { Cell, CellStatus, ValidateFile } from './schema.js';
 import { CELL_STATUSES } from './schema.js';
 
@@ -26,17 +27,24 @@ function cellText(c: Cell): string {
   return lines.join('\n');
 }
 
-export function renderTable(file: ValidateFile): string {
+/** The matrix: one row per model, one column per prompt and device. */
+export function matrixTable(file: ValidateFile): ReportTable {
   const columns = file.settings.prompts.flatMap((p) => file.settings.devices.map((d) => ({ p, d })));
   const promptHead = (p: string) => (p === 'short' ? `short (${file.settings.short_prompt_tokens})` : `long (${file.settings.long_prompt_tokens})`);
-  const table = new Table({ head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], style: { head: [], border: [] } });
-  for (const m of file.models) {
+  const rows = file.models.map((m) => {
     const row = columns.map(({ p, d }) => {
       const c = file.cells.find((x) => x.model === m.name && x.prompt === p && x.device === d);
       return c ? cellText(c) : '';
     });
-    table.push([`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...row]);
-  }
+    return [`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...row];
+  });
+  return { title: 'Cells', head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], rows };
+}
+
+export function renderTable(file: ValidateFile): string {
+  const t = matrixTable(file);
+  const table = new Table({ head: t.head, style: { head: [], border: [] } });
+  table.push(...t.rows);
   return table.toString();
 }
 

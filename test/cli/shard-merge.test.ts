@@ -4,6 +4,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mergeReport } from '../../bench/merge/report.js';
+import { render } from '../../bench/report/print.js';
 import { inShard, parseShard } from '../../bench/shard.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDirs } from '../helpers/temp.js';
@@ -62,7 +64,15 @@ describe.skipIf(!HAS_DATASETS)(`humaneval --shard and merge (${DATASETS_SUITE})`
     expect(m.records.map(key)).toEqual(w.records.map(key));
     expect(m.parts.map((p: { shard: { index: number } }) => p.shard.index)).toEqual([1, 2, 3]);
     expect(m.settings.shard).toBeNull();
-    expect(readFileSync(resultIn(join(dir, 'merged'), /humaneval-merged-3-shards\.json$/), 'utf8')).toContain('"parts"');
+    const saved = resultIn(join(dir, 'merged'), /-merge-humaneval-3-shards\.json$/);
+    expect(JSON.parse(readFileSync(saved, 'utf8'))).toEqual(m);
+    // The saved Markdown is the report the saved JSON alone rebuilds.
+    expect(readFileSync(saved.replace(/\.json$/, '.md'), 'utf8')).toBe(render(mergeReport(m), 'md'));
+    expect(readFileSync(saved.replace(/\.json$/, '.csv'), 'utf8')).toMatch(/^Results\n,samples,share\npassed,8,/);
+    const table = runCli(['merge', ...parts, '--no-save']);
+    expect(table.stdout).toMatch(/^merged 3 shards\n13 problems, 13 samples, wall [\d.]+ s over all shards\n/);
+    expect(table.stdout).toMatch(/Parts\n┌/);
+    for (const p of parts) expect(table.stdout).toContain(p);
 
     const missing = runCli(['merge', parts[0], parts[1], '--no-save']);
     expect(missing.status).toBe(2);
@@ -100,6 +110,14 @@ describe('validate --shard and merge', () => {
     expect(m.summary).toEqual(w.summary);
     expect(m.models.map((x: { name: string }) => x.name)).toEqual(w.models.map((x: { name: string }) => x.name));
     expect(m.pass).toBe(true);
+    const md = runCli(['merge', ...parts, '--no-save', '--format', 'md']);
+    expect(md.status, md.stderr).toBe(0);
+    expect(md.stdout).toBe(render(mergeReport(m), 'md'));
+    expect(md.stdout).toMatch(/^## rabbit-bench merge: validate, 3 shards\n\nmerged 3 shards\n\n### Cells\n/);
+    expect(md.stdout).toMatch(/validate PASS: \d+ cells/);
+    const shards = [...md.stdout.matchAll(/^\| (\d)\/3 \| (\S+) \|/gm)].map((x) => [Number(x[1]), x[2]]);
+    expect(shards.map(([k]) => k)).toEqual([1, 2, 3]);
+    expect(shards.map(([, file]) => file).sort()).toEqual([...parts].sort());
     const twice = runCli(['merge', ...parts, resultIn(dir, /shard1of3\.json$/), '--no-save']);
     expect(twice.status).toBe(2);
     expect(twice.stderr).toMatch(/shard 1\/3 is given twice/);

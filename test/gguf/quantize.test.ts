@@ -9,6 +9,8 @@ import { readGgufHeader, type GgufTensorInfo } from '../../bench/model/gguf/read
 import { usesMoreBits } from '../../bench/quantize/mix.js';
 import { interleaveRows, deinterleaveRows } from '../../bench/quantize/qk-order.js';
 import { quantizeModel } from '../../bench/quantize/quantize.js';
+import { quantizeReport } from '../../bench/quantize/report.js';
+import { render } from '../../bench/report/print.js';
 import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, SHARED_GGUF_SUITE, STORIES_DIR, STORIES_GGUF_DIR, TEST_FIXTURES_DIR } from '../helpers/paths.js';
@@ -110,6 +112,30 @@ describe('rabbit-bench quantize', () => {
     const g = runCli(['generate', '--model', out, '--prompt', 'Once upon a time', '--max-new-tokens', '20', '--greedy']);
     expect(g.status, g.stderr).toBe(0);
     expect(g.stdout).toMatch(/^, there was a little girl named Lily/);
+  });
+
+  it('its report, as a table, Markdown or CSV, is drawn from the JSON document alone and counts the tensors the file holds', () => {
+    const out = join(temp('rb-q-'), 's.gguf');
+    const run = (format: string[]) => runCli(['quantize', '--model', STORIES_DIR, '--type', 'Q4_0', '--out', out, '--force', ...format]);
+    const json = run(['--format', 'json']);
+    expect(json.status, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.schema).toBe('rabbit-bench/quantize@1');
+    const inFile: Record<string, number> = {};
+    for (const t of readGgufHeader(out).tensors) inFile[t.ggmlType.name] = (inFile[t.ggmlType.name] ?? 0) + 1;
+    const md = run(['--format', 'md']);
+    expect(md.status, md.stderr).toBe(0);
+    const rows = [...md.stdout.matchAll(/^\| (\w+) \| (\d+) \|$/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(Object.fromEntries(rows)).toEqual(inFile);
+    // Only the time it took differs between two runs.
+    const untimed = (s: string) => s.replace(/ in [\d.]+ s\b/, ' in … s');
+    expect(untimed(render(quantizeReport(doc), 'md'))).toBe(untimed(md.stdout));
+    const table = run([]);
+    expect(table.stdout).toMatch(/Tensor types\n┌/);
+    expect(table.stdout).toMatch(/wrote .*s\.gguf \(Q4_0, [\d.]+ MiB\) from safetensors float32/);
+    expect(table.stdout).toMatch(/a decode token reads [\d.]+ MiB of weights, 0\.\d{3}x the source's/);
+    const csv = run(['--format', 'csv']);
+    expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['Tensor types', 'type,tensors']);
   });
 
   it('a Mistral sliding window, which GGUF cannot record, is named in the report', () => {
