@@ -3,30 +3,26 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DTYPE_FLAGS } from '../model/dtype.js';
 import { QUANT_MIXES } from '../quantize/mix.js';
-import { FORMATS, render, type Format } from '../report/print.js';
+import { render } from '../report/print.js';
 import { synthReport } from '../synth/report.js';
 import { runSynth } from '../synth/run.js';
 import { shapeList } from '../synth/shape-list.js';
 import { shapeNames } from '../synth/shapes.js';
-import { outputFormat } from './options.js';
+import { outputFormat, withFormatOptions } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
-  return y
+  return withFormatOptions(y)
     .option('shape', { type: 'string', describe: `take the shape of a real model: ${shapeNames().join(', ')}` })
     .option('config', { type: 'string', describe: 'take the shape from this Hugging Face config.json instead' })
     .option('layers', { type: 'number', describe: 'keep only the first N decoder layers (default: all of them)' })
     .option('dtype', { type: 'string', choices: Object.keys(DTYPE_FLAGS), describe: "weight dtype (default: the config's torch_dtype)" })
     .option('shards', { type: 'number', default: 1, describe: 'split the layers over N safetensors files (N ≤ layers)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random weights, an integer in [0, 2^32)' })
-    .option('out', { type: 'string', describe: 'folder to write; must be absent or empty' })
+    .option('out', { type: 'string', describe: 'folder to write (absent or empty), or FILE.gguf for one GGUF file' })
     .option('force', { type: 'boolean', default: false, describe: 'replace a checkpoint that synth wrote to --out before' })
     .option('list-shapes', { type: 'boolean', default: false, describe: 'list the known shapes and exit' })
-    .option('format', { choices: ['safetensors', 'gguf'] as const, default: 'safetensors' as const, describe: 'a Hugging Face folder, or one GGUF file (--out FILE.gguf)' })
-    .option('type', { type: 'string', describe: `GGUF type mix (--format gguf): ${QUANT_MIXES.join(', ')} (default: the --dtype)` })
-    // --format names the checkpoint's format here, so what stdout shows has a name of its own.
-    .option('print', { choices: FORMATS, default: 'table' as Format, describe: 'what stdout shows' })
-    .option('json', { type: 'boolean', default: false, describe: 'same as --print json: exactly one JSON document on stdout' })
+    .option('type', { type: 'string', describe: `GGUF type mix (--out FILE.gguf): ${QUANT_MIXES.join(', ')} (default: the --dtype)` })
     .conflicts('shape', 'config');
 }
 
@@ -35,8 +31,8 @@ type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
 async function handler(a: Args): Promise<number> {
   const doc = a.listShapes
     ? shapeList()
-    : runSynth({ shape: a.shape, config: a.config, layers: a.layers, dtype: a.dtype, shards: a.shards, seed: a.seed, out: a.out, force: a.force, format: a.format, type: a.type });
-  process.stdout.write(render(synthReport(doc), outputFormat({ format: a.print, json: a.json })));
+    : runSynth({ shape: a.shape, config: a.config, layers: a.layers, dtype: a.dtype, shards: a.shards, seed: a.seed, out: a.out, force: a.force, type: a.type });
+  process.stdout.write(render(synthReport(doc), outputFormat(a)));
   return 0;
 }
 

@@ -27,10 +27,9 @@ export interface SynthOptions {
   dtype?: string;
   shards?: number;
   seed?: number;
+  /** A folder for a Hugging Face checkpoint; a path ending in .gguf for one GGUF file of the --type mix. */
   out?: string;
   force?: boolean;
-  /** 'gguf' writes one .gguf file (--out FILE.gguf) of the --type mix instead of a folder. */
-  format?: string;
   type?: string;
 }
 
@@ -56,8 +55,8 @@ export function runSynth(opts: SynthOptions, io: SynthIO = defaultIO()): SynthRe
   const started = performance.now();
   const job = prepare(opts);
   const out = path.resolve(opts.out!);
-  if (opts.format === 'gguf') return synthGguf(opts, job, out, io, started);
-  if (opts.type !== undefined) throw new UserError('--type is for --format gguf', USAGE);
+  if (out.endsWith('.gguf')) return synthGguf(opts, job, out, io, started);
+  if (opts.type !== undefined) throw new UserError('--type is for GGUF files: give --out FILE.gguf', USAGE);
   const needed = estimateCheckpointBytes(job.layout, job.dtype, job.shards);
   const outDir = inspectOutDir(out, opts.force ?? false);
   checkDiskSpace(out, needed, { reclaimable: outDir.reclaimable, statfs: io.statfs });
@@ -103,10 +102,9 @@ function resultOf(job: Job, out: string, started: number, written: Pick<SynthRes
   };
 }
 
-/** --format gguf: one file, the job's weights in the --type mix. */
+/** --out FILE.gguf: one file, the job's weights in the --type mix. */
 function synthGguf(opts: SynthOptions, job: Job, out: string, io: SynthIO, started: number): SynthResult {
-  if (!out.endsWith('.gguf')) throw new UserError(`--format gguf writes one file: --out must end in .gguf, not ${opts.out}`, USAGE);
-  if (opts.shards !== undefined && opts.shards !== 1) throw new UserError('--shards is for --format safetensors', USAGE);
+  if (opts.shards !== undefined && opts.shards !== 1) throw new UserError('--shards is for safetensors folders: a GGUF file is one file', USAGE);
   const mix = parseMix(opts.type ?? FLOAT_DTYPE_OF[job.dtype]);
   const existing = fs.statSync(out, { throwIfNoEntry: false });
   if (existing) {

@@ -1,5 +1,5 @@
 // The GGUF files bench:vs-llama-cpp runs: random weights in a real model's shape, written by
-// rabbit-bench synth --format gguf in the given type mix, once, into the rabbit-bench cache.
+// rabbit-bench synth --out FILE.gguf in the given type mix, once, into the rabbit-bench cache.
 import { parseMix } from '../quantize/quantize.js';
 import { ensureSynthesised } from '../synth/cache.js';
 import { SYNTH_VERSION } from '../synth/checkpoint.js';

@@ -101,11 +101,11 @@ describe('synth --shape', () => {
     expect(readSafetensors(join(out, 'model.safetensors')).tensors.get('model.norm.weight')?.dtype).toBe('F16');
   });
 
-  it('--print md and csv show the report synthReport draws from the JSON document alone', () => {
+  it('--format md and csv show the report synthReport draws from the JSON document alone', () => {
     const out = outDir();
     const run = (...print: string[]) => runCli(['synth', '--shape', 'smollm2-135m', '--layers', '1', '--out', out, '--force', ...print]);
-    const json = run('--print', 'json');
-    const md = run('--print', 'md');
+    const json = run('--format', 'json');
+    const md = run('--format', 'md');
     expect([json.status, md.status], md.stderr).toEqual([0, 0]);
     const doc = JSON.parse(json.stdout);
     // Only the time it took differs between two runs.
@@ -113,10 +113,11 @@ describe('synth --shape', () => {
     expect(untimed(render(synthReport(doc), 'md'))).toBe(untimed(md.stdout));
     expect(md.stdout).toMatch(/^## rabbit-bench synth\n\nsynthetic smollm2-135m \(HuggingFaceTB\/SmolLM2-135M\) → /);
     expect(md.stdout).toContain('| layers | 1 kept of 30 |');
-    const csv = run('--print', 'csv');
+    const csv = run('--format', 'csv');
     expect(csv.stdout.split('\n').slice(0, 3)).toEqual(['Checkpoint', 'fact,value', `architecture,"LlamaForCausalLM, bfloat16, seed 0"`]);
-    // --format is the checkpoint's format here, as it always was.
-    expect(run('--format', 'md').stderr).toMatch(/Invalid values:\s+Argument: format, Given: "md", Choices: "safetensors", "gguf"/);
+    // --format is what stdout shows, as for every command: the checkpoint's format follows --out.
+    expect(run('--format', 'gguf').stderr).toMatch(/Invalid values:\s+Argument: format, Given: "gguf", Choices: "table", "json", "csv", "md", "html"/);
+    expect(run('--type', 'Q8_0').stderr).toMatch(/--type is for GGUF files: give --out FILE\.gguf/);
   });
 
   it('is deterministic for a seed, and the seed changes every weight file', () => {
@@ -153,7 +154,7 @@ describe('synth --shape', () => {
     mkdirSync(join(config, '..'), { recursive: true });
     writeFileSync(config, JSON.stringify({ ...FIXTURES['qwen3moe-topk-all-f32'].config, torch_dtype: 'float32' }));
     const gguf = `${outDir()}.gguf`;
-    const written = synth({ config, format: 'gguf', type: 'Q8_0', out: gguf }).doc;
+    const written = synth({ config, type: 'Q8_0', out: gguf }).doc;
     expect(written.files).toEqual([gguf.split('/').at(-1)]);
     // The tensor types the report counts are the file's.
     const inFile: Record<string, number> = {};
