@@ -18,7 +18,6 @@ import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { UserError } from '../bench/errors.js';
 import type { ExpertStats } from '../bench/profile/experts.js';
-import type { ProfileSummary } from '../bench/profile/summary.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
 import { parseProfileFile } from '../bench/results/read.js';
 import { ensureSynthesised } from '../bench/synth/cache.js';
@@ -63,8 +62,8 @@ function profile(model: string, mode: Mode, promptTokens: number, decodeTokens: 
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
   const none = { decode_tok_s: null, ttft_ms: null, bytes_per_decode_step: null, max_layer_read_share: null, peak_rss_bytes: null, experts: null, verdict: null };
   if (r.status !== 0) return { ...none, error: `exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}` };
-  const summary = parseProfileFile(JSON.parse(r.stdout), 'the profile').summary as unknown as ProfileSummary;
-  const layerShares = summary.layers.filter((l) => l.name.startsWith('layers.')).map((l) => l.bytes_per_decode_step / l.unit_bytes);
+  const summary = parseProfileFile(JSON.parse(r.stdout), 'the profile').summary;
+  const layerShares = summary.layers.flatMap((l) => (l.name.startsWith('layers.') && l.unit_bytes ? [l.bytes_per_decode_step / l.unit_bytes] : []));
   return {
     error: null,
     decode_tok_s: summary.decode.tok_per_s?.median ?? null,
@@ -72,7 +71,7 @@ function profile(model: string, mode: Mode, promptTokens: number, decodeTokens: 
     bytes_per_decode_step: summary.bytes_per_decode_step,
     max_layer_read_share: Math.max(...layerShares),
     peak_rss_bytes: summary.peak_rss_bytes,
-    experts: summary.experts ?? null,
+    experts: summary.experts,
     verdict: summary.verdict.line,
   };
 }

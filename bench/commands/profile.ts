@@ -106,7 +106,7 @@ async function handler(a: Args): Promise<number> {
   // CUDA: peak and per-unit device memory, kept beside the summary's statistics.
   const vram = engine.deviceStats ? vramSummary(engine.deviceStats) : undefined;
   if (vram) file.summary.vram = vram;
-  const summary = file.summary as unknown as ProfileSummary;
+  const summary = file.summary;
   if (cold) warnIfNotCold(summary, log);
   if (a.trace !== undefined) {
     saveTrace(a.trace, chromeTrace(measuredRuns.traces, { metadata, machine: environment.machine_fingerprint, build: addon.buildInfo(), backend, model: file.model.name }));

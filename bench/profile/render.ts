@@ -126,7 +126,7 @@ function sourceLine(s: ProfileSummary): string {
 }
 
 export function profileReport(file: ProfileFile, maxLayers: number): Report {
-  const summary = file.summary as unknown as ProfileSummary;
+  const summary = file.summary;
   const vram = summary.vram ? [vramLine(summary.vram)] : [];
   return {
     kind: 'profile',
