@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
-import { ensureShapeModel } from '../bench/cuda/shapes.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
 import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { measureDiskRead } from '../bench/env/measure.js';
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const { rounds, 'prompt-tokens': promptTokens, 'max-new-tokens': maxNewTokens } = numbers;
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();
-  const model = values.model ?? ensureShapeModel('qwen2.5-7b', 2, 'bfloat16', log).dir;
+  const model = values.model ?? ensureShapeModel({ shape: 'qwen2.5-7b', layers: 2, dtype: 'bfloat16' }, log).path;
   const plan = buildLoadPlan(model);
 
   const diskDir = writableDir(plan.modelDir);

@@ -20,13 +20,11 @@ import { UserError } from '../bench/errors.js';
 import type { ExpertStats } from '../bench/profile/experts.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
 import { parseProfileFile } from '../bench/results/read.js';
-import { ensureSynthesised } from '../bench/synth/cache.js';
-import { SYNTH_VERSION, writeCheckpoint } from '../bench/synth/checkpoint.js';
-import { shapeConfig, withByteLevelTokenIds } from '../bench/synth/shapes.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
+import { shapeConfig } from '../bench/synth/shapes.js';
 import { median } from '../bench/stats.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const SEED = 0;
 
 interface Mode {
   name: string;
@@ -134,17 +132,7 @@ async function main(): Promise<number> {
   if (caches.some((c) => !Number.isInteger(c) || c < 0)) throw new UserError('--caches must be MiB counts >= 0, comma-separated', 2);
   const shape = strings.shape!;
   if (!shapeConfig(shape).num_experts && !shapeConfig(shape).num_local_experts) throw new UserError(`${shape} is not a mixture-of-experts shape`, 2);
-  const model = ensureSynthesised({
-    name: `${shape}-l${layers}-bf16-seed${SEED}-v${SYNTH_VERSION}`,
-    what: `${shape} (${layers} layers, bf16, random weights, seed ${SEED})`,
-    write: (dir) => writeCheckpoint(dir, {
-      config: withByteLevelTokenIds(shapeConfig(shape, { layers, seed: SEED })),
-      dtype: 'bfloat16',
-      shards: 1,
-      seed: SEED,
-      tokenizer: 'byte-level',
-    }),
-  }, log);
+  const model = ensureShapeModel({ shape, layers, dtype: 'bfloat16' }, log).path;
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();
   const all = modes(caches);

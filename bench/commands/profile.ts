@@ -5,7 +5,7 @@ import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
-import { ensureDefaultModel } from '../profile/default-model.js';
+import { ensureDefaultModel } from '../synth/models.js';
 import { measureRuns } from '../profile/measure.js';
 import { tokenProgress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';

@@ -9,7 +9,6 @@ import type { EnvironmentReport, RunMetadata } from '../env/types.js';
 import { buildLoadPlan } from '../model/plan.js';
 import type { LoadPlan } from '../model/types.js';
 import { modelArgument } from '../model/resolve.js';
-import { DEFAULT_SHAPE, ensureDefaultModel } from '../profile/default-model.js';
 import { measureRuns } from '../profile/measure.js';
 import { modelInfo } from '../profile/model-info.js';
 import { promptOfLength } from '../profile/prompt.js';
@@ -18,6 +17,7 @@ import { F32_TOLERANCE } from '../reference/compare.js';
 import { readReference } from '../reference/reference-file.js';
 import { runParity } from '../reference/run-parity.js';
 import type { ProfileFile, ProfileSettings, RunSample } from '../results/profile-schema.js';
+import { DEFAULT_SHAPE, ensureDefaultModel } from '../synth/models.js';
 import { checkSameModel, type MeasureBatch, type SideName } from './gate.js';
 
 function modelDirFor(baseline: ProfileFile, override: string | undefined, log: (l: string) => void): string {
