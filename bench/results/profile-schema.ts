@@ -107,7 +107,7 @@ export const ModelInfoSchema = z.object({
   synthetic: z.object({ shape: z.string(), seed: z.number() }).nullable(),
 });
 
-export const PhaseStatsSchema = SummarySchema.extend({
+const PhaseStatsSchema = SummarySchema.extend({
   /** Median share of the run's wall time, 0..1. Background loads overlap, so shares can exceed 1 in sum. */
   share: nonNegative,
 });

@@ -1,6 +1,8 @@
 // The profile pipeline without the native engine: a fake engine's runs -> measureRuns ->
 // buildProfileFile -> the file read back through its schema -> profileReport -> every printer.
 // The scenarios' times are exact, so what each table must say follows from them by hand.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { measureRuns } from '../../bench/profile/measure.js';
 import { profileReport } from '../../bench/profile/render.js';
@@ -12,6 +14,7 @@ import { parseProfileFile } from '../../bench/results/read.js';
 import { chromeTrace } from '../../bench/trace/chrome-trace.js';
 import { FakeEngine, type Scenario } from '../helpers/fake-engine.js';
 import { FAKE_BUILD, FAKE_METADATA, fakeProfile, fakeSettings, fakeUnits, tinyPlan } from '../helpers/fake-profile.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDirs } from '../helpers/temp.js';
 import { traceProblems } from '../helpers/trace.js';
 
@@ -181,5 +184,38 @@ describe('the fake engine', () => {
     const file = await profileOf(scenario({ background: true, loadMs: 2, forwardMs: 1, sampleMs: 0.2 }));
     const cpuMs = file.runs.filter((r) => !r.warmup).map((r) => r.cpu_ns! / 1e6);
     for (const c of cpuMs) expect(c).toBeCloseTo(STEPS * (2 * W + W + 0.2), 9);
+  });
+});
+
+describe('profiles written by older versions', () => {
+  it('every committed profile result reads, and rebuilds its report', () => {
+    const profiles: unknown[] = [];
+    const visit = (doc: unknown): void => {
+      if (doc === null || typeof doc !== 'object') return;
+      if ((doc as { schema?: unknown }).schema === 'rabbit-bench/profile@1') profiles.push(doc);
+      else Object.values(doc).forEach(visit);
+    };
+    const results = join(REPO_ROOT, 'results');
+    for (const f of readdirSync(results, { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.json'))) {
+      visit(JSON.parse(readFileSync(join(results, f), 'utf8')));
+    }
+    expect(profiles.length).toBeGreaterThan(0);
+    for (const doc of profiles) {
+      const report = profileReport(parseProfileFile(doc, 'a committed result'), 8);
+      // Not the CSV: it is every raw sample, slow to write for these files, and drawn from the runs alone.
+      for (const format of ['table', 'json', 'md'] as const) expect(render(report, format).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('a file from before the byte and device counts gets what its runs tell, and null for what they cannot', async () => {
+    const file = await profileOf(scenario({ background: true, loadMs: 0.5, forwardMs: 2 }));
+    const old = JSON.parse(JSON.stringify(file));
+    for (const key of ['bytes_per_decode_step', 'dtypes', 'device_bytes_read', 'page_cache_share', 'device_read_limit_mb_per_s', 'experts']) delete old.summary[key];
+    for (const layer of old.summary.layers) for (const key of ['unit_bytes', 'bytes_per_decode_step', 'dtypes']) delete layer[key];
+    const read = parseProfileFile(old, 'an old file').summary;
+    expect(read.bytes_per_decode_step).toBe(file.summary.bytes_per_decode_step);
+    expect(read.layers.map((l) => l.bytes_per_decode_step)).toEqual(file.summary.layers.map((l) => l.bytes_per_decode_step));
+    expect(read).toMatchObject({ dtypes: {}, device_bytes_read: null, page_cache_share: null, device_read_limit_mb_per_s: null, experts: null });
+    expect(read.layers.every((l) => l.unit_bytes === null && Object.keys(l.dtypes).length === 0)).toBe(true);
   });
 });
