@@ -21,8 +21,8 @@ import { UserError } from '../bench/errors.js';
 import { writableDir, repoRoot } from '../bench/paths.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
 import { COLD_MODES, coldMarkdown, coldRows, measurementOf, MODE_FLAGS, type ColdMeasurement } from '../bench/profile/cold-bench.js';
-import type { ProfileSummary } from '../bench/profile/summary.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
+import { parseProfileFile } from '../bench/results/read.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     for (const mode of COLD_MODES) {
       const r = spawnSync(process.execPath, [cli, ...common, ...MODE_FLAGS[mode]], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
       if (r.status !== 0) throw new Error(`profile ${mode} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-      const m = measurementOf(round, mode, JSON.parse(r.stdout).summary as ProfileSummary);
+      const m = measurementOf(round, mode, parseProfileFile(JSON.parse(r.stdout), `the ${mode} profile`).summary);
       measurements.push(m);
       log(`[round ${round + 1}/${rounds}] ${mode}: read ${(m.bytes_read / 1e9).toFixed(2)} GB, device ${m.device_bytes_read === null ? 'n/a' : (m.device_bytes_read / 1e9).toFixed(2)} GB, ` +
         `${m.read_mb_per_s?.toFixed(0) ?? 'n/a'} MB/s, decode ${m.decode_tok_per_s?.toFixed(2) ?? 'n/a'} tok/s, ${m.verdict}`);
