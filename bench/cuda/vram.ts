@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { NativeDeviceStats } from '../engine/native.js';
 
-const byteCount = z.number().int().nonnegative();
+const byteCount = z.number().nonnegative();
 
 export const VramSummarySchema = z.object({
   device: z.string(),
