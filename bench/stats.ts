@@ -1,14 +1,17 @@
 // Descriptive statistics over repeated measurements.
+import { z } from 'zod';
 
-export interface Summary {
-  n: number;
-  median: number;
-  mean: number;
-  min: number;
-  max: number;
+/** Result files store these summaries, so they are validated on read. */
+export const SummarySchema = z.object({
+  n: z.number().int().positive(),
+  median: z.number(),
+  mean: z.number(),
+  min: z.number(),
+  max: z.number(),
   /** Sample standard deviation (n - 1); 0 for a single sample. */
-  stdev: number;
-}
+  stdev: z.number().nonnegative(),
+});
+export type Summary = z.infer<typeof SummarySchema>;
 
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) throw new Error('quantile of no values');

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
-import { ensureShapeModel } from '../bench/cuda/shapes.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
 import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { measureDiskRead } from '../bench/env/measure.js';
@@ -21,8 +21,8 @@ import { UserError } from '../bench/errors.js';
 import { writableDir, repoRoot } from '../bench/paths.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
 import { COLD_MODES, coldMarkdown, coldRows, measurementOf, MODE_FLAGS, type ColdMeasurement } from '../bench/profile/cold-bench.js';
-import type { ProfileSummary } from '../bench/profile/summary.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
+import { parseProfileFile } from '../bench/results/read.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const { rounds, 'prompt-tokens': promptTokens, 'max-new-tokens': maxNewTokens } = numbers;
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();
-  const model = values.model ?? ensureShapeModel('qwen2.5-7b', 2, 'bfloat16', log).dir;
+  const model = values.model ?? ensureShapeModel({ shape: 'qwen2.5-7b', layers: 2, dtype: 'bfloat16' }, log).path;
   const plan = buildLoadPlan(model);
 
   const diskDir = writableDir(plan.modelDir);
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     for (const mode of COLD_MODES) {
       const r = spawnSync(process.execPath, [cli, ...common, ...MODE_FLAGS[mode]], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
       if (r.status !== 0) throw new Error(`profile ${mode} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-      const m = measurementOf(round, mode, JSON.parse(r.stdout).summary as ProfileSummary);
+      const m = measurementOf(round, mode, parseProfileFile(JSON.parse(r.stdout), `the ${mode} profile`).summary);
       measurements.push(m);
       log(`[round ${round + 1}/${rounds}] ${mode}: read ${(m.bytes_read / 1e9).toFixed(2)} GB, device ${m.device_bytes_read === null ? 'n/a' : (m.device_bytes_read / 1e9).toFixed(2)} GB, ` +
         `${m.read_mb_per_s?.toFixed(0) ?? 'n/a'} MB/s, decode ${m.decode_tok_per_s?.toFixed(2) ?? 'n/a'} tok/s, ${m.verdict}`);

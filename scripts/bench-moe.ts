@@ -18,16 +18,13 @@ import { loadAddon } from '../bench/engine/native.js';
 import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { UserError } from '../bench/errors.js';
 import type { ExpertStats } from '../bench/profile/experts.js';
-import type { ProfileSummary } from '../bench/profile/summary.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
 import { parseProfileFile } from '../bench/results/read.js';
-import { ensureSynthesised } from '../bench/synth/cache.js';
-import { SYNTH_VERSION, writeCheckpoint } from '../bench/synth/checkpoint.js';
-import { shapeConfig, withByteLevelTokenIds } from '../bench/synth/shapes.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
+import { shapeConfig } from '../bench/synth/shapes.js';
 import { median } from '../bench/stats.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const SEED = 0;
 
 interface Mode {
   name: string;
@@ -63,8 +60,8 @@ function profile(model: string, mode: Mode, promptTokens: number, decodeTokens: 
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
   const none = { decode_tok_s: null, ttft_ms: null, bytes_per_decode_step: null, max_layer_read_share: null, peak_rss_bytes: null, experts: null, verdict: null };
   if (r.status !== 0) return { ...none, error: `exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}` };
-  const summary = parseProfileFile(JSON.parse(r.stdout), 'the profile').summary as unknown as ProfileSummary;
-  const layerShares = summary.layers.filter((l) => l.name.startsWith('layers.')).map((l) => l.bytes_per_decode_step / l.unit_bytes);
+  const summary = parseProfileFile(JSON.parse(r.stdout), 'the profile').summary;
+  const layerShares = summary.layers.flatMap((l) => (l.name.startsWith('layers.') && l.unit_bytes ? [l.bytes_per_decode_step / l.unit_bytes] : []));
   return {
     error: null,
     decode_tok_s: summary.decode.tok_per_s?.median ?? null,
@@ -72,7 +69,7 @@ function profile(model: string, mode: Mode, promptTokens: number, decodeTokens: 
     bytes_per_decode_step: summary.bytes_per_decode_step,
     max_layer_read_share: Math.max(...layerShares),
     peak_rss_bytes: summary.peak_rss_bytes,
-    experts: summary.experts ?? null,
+    experts: summary.experts,
     verdict: summary.verdict.line,
   };
 }
@@ -135,17 +132,7 @@ async function main(): Promise<number> {
   if (caches.some((c) => !Number.isInteger(c) || c < 0)) throw new UserError('--caches must be MiB counts >= 0, comma-separated', 2);
   const shape = strings.shape!;
   if (!shapeConfig(shape).num_experts && !shapeConfig(shape).num_local_experts) throw new UserError(`${shape} is not a mixture-of-experts shape`, 2);
-  const model = ensureSynthesised({
-    name: `${shape}-l${layers}-bf16-seed${SEED}-v${SYNTH_VERSION}`,
-    what: `${shape} (${layers} layers, bf16, random weights, seed ${SEED})`,
-    write: (dir) => writeCheckpoint(dir, {
-      config: withByteLevelTokenIds(shapeConfig(shape, { layers, seed: SEED })),
-      dtype: 'bfloat16',
-      shards: 1,
-      seed: SEED,
-      tokenizer: 'byte-level',
-    }),
-  }, log);
+  const model = ensureShapeModel({ shape, layers, dtype: 'bfloat16' }, log).path;
   const metadata = runMetadata(process.argv, started);
   const build = loadAddon().buildInfo();
   const all = modes(caches);

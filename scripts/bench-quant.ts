@@ -20,7 +20,7 @@ import { aggregate, evaluateTargets, quantTable, MODES, targetsTable, type Quant
 import { parseMix, quantizeModel } from '../bench/quantize/quantize.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
 import { runEngineChild } from '../bench/vs-hf/children.js';
-import { ensureSyntheticModel } from '../bench/vs-hf/models.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
 import { lcgPromptIds } from '../bench/vs-hf/prompt.js';
 import { decodeWeightBytes } from '../bench/vs-hf/roofline.js';
 
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
 
   const models: QuantModel[] = [];
   for (const shape of values.shapes!.split(',')) {
-    const dir = ensureSyntheticModel(shape, 'bf16', log);
+    const dir = ensureShapeModel({ shape, dtype: 'bfloat16' }, log).path;
     const add = (type: string, path: string) => {
       const plan = buildLoadPlan(path);
       models.push({ shape, type, path, decode_weight_bytes: decodeWeightBytes(plan).stored, file_bytes: plan.files.reduce((a, f) => a + statSync(f).size, 0) });

@@ -14,16 +14,16 @@ import { measureDiskRead, measureMemoryBandwidth } from '../bench/env/measure.js
 import { UserError } from '../bench/errors.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
 import { resultStem, writeResultFiles } from '../bench/results/files.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
 import { aggregateRows } from '../bench/vs-hf/aggregate.js';
 import { hfAvailability, runEngineChild, runHfChild, type ChildJob } from '../bench/vs-hf/children.js';
 import { failedMeasurement, measurementFrom } from '../bench/vs-hf/measurement.js';
-import { ensureSyntheticModel } from '../bench/vs-hf/models.js';
 import { plausibilityNotes } from '../bench/vs-hf/notes.js';
 import { parseVsHfArgs } from '../bench/vs-hf/options.js';
 import { lcgPromptIds } from '../bench/vs-hf/prompt.js';
 import { fmtRate, markdownReport, rowsCsv, terminalReport } from '../bench/vs-hf/render.js';
 import { decodeWeightBytes, memoryBandwidthUsed } from '../bench/vs-hf/roofline.js';
-import { RUNNERS, VS_HF_SCHEMA, VsHfFileSchema, isEngine, type Measurement, type ModelEntry, type Runner } from '../bench/vs-hf/schema.js';
+import { DTYPES, RUNNERS, VS_HF_SCHEMA, VsHfFileSchema, isEngine, type Measurement, type ModelEntry, type Runner } from '../bench/vs-hf/schema.js';
 import { evaluateTargets } from '../bench/vs-hf/targets.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   try {
     for (const model of opts.models) {
       for (const dtype of opts.dtypes) {
-        const dir = ensureSyntheticModel(model, dtype, log);
+        const dir = ensureShapeModel({ shape: model, dtype: DTYPES[dtype] }, log).path;
         const plan = buildLoadPlan(dir);
         const needed = opts.promptTokens + opts.decodeTokens + 1;
         if (needed > plan.spec.maxPositions) {

@@ -23,7 +23,7 @@ import { runEngineChild } from '../bench/vs-hf/children.js';
 import { lcgPromptIds } from '../bench/vs-hf/prompt.js';
 import { decodeWeightBytes } from '../bench/vs-hf/roofline.js';
 import { RUNNERS, vsLlamaMarkdown, vsLlamaRows, type Runner, type VsLlamaMeasurement, type VsLlamaModel } from '../bench/vs-llama-cpp/bench.js';
-import { ensureGgufModel } from '../bench/vs-llama-cpp/models.js';
+import { ensureShapeModel } from '../bench/synth/models.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const shapes = values.shapes!.split(',').map((s) => s.trim());
   const types = values.types!.split(',').map((t) => t.trim());
   const models: VsLlamaModel[] = shapes.flatMap((shape) => types.map((type) => {
-    const file = ensureGgufModel(shape, type, log);
+    const file = ensureShapeModel({ shape, format: 'gguf', dtype: type }, log).path;
     return { shape, type, file, weight_bytes_per_token: decodeWeightBytes(buildLoadPlan(file)).stored };
   }));
   log('measuring memory bandwidth (STREAM triad) ...');

@@ -124,8 +124,8 @@ stage_crossover() {
 stage_transfer() {
   local dir
   dir="$(node --input-type=module -e "
-    const { ensureShapeModel } = await import('./dist/bench/cuda/shapes.js');
-    console.log(ensureShapeModel('$TRANSFER_SHAPE', $LAYERS, 'bfloat16', (l) => console.error(l)).dir);")" || return 1
+    const { ensureShapeModel } = await import('./dist/bench/synth/models.js');
+    console.log(ensureShapeModel({ shape: '$TRANSFER_SHAPE', layers: $LAYERS, dtype: 'bfloat16' }, (l) => console.error(l)).path);")" || return 1
   for flags in "" "--no-pin-memory" "--no-async-transfer" "--no-pin-memory --no-async-transfer"; do
     log "profile --device cuda $flags ($TRANSFER_SHAPE, $LAYERS layers)"
     # shellcheck disable=SC2086

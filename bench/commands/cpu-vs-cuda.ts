@@ -5,7 +5,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { comparisonCsv, comparisonFooter, comparisonTables, crossovers, cudaNote, parseCpuVsCudaFile, settingsLine, speedups,
   CPU_VS_CUDA_SCHEMA, type CpuVsCudaFile, type DeviceSide, type ModelComparison } from '../cuda/compare.js';
-import { DEFAULT_SHAPE_LAYERS, ensureShapeModel, parseShapeList } from '../cuda/shapes.js';
 import { cudaDeviceLine, cudaMissing, cudaStatus, cudaUnavailableMessage } from '../cuda/status.js';
 import { vramSummary, type VramSummary } from '../cuda/vram.js';
 import { InferenceEngine } from '../engine/engine.js';
@@ -14,7 +13,7 @@ import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { UserError } from '../errors.js';
 import type { ModelDtype, LoadPlan } from '../model/types.js';
 import { buildLoadPlan } from '../model/plan.js';
-import { ensureDefaultModel } from '../profile/default-model.js';
+import { DEFAULT_SHAPE_LAYERS, ensureDefaultModel, ensureShapeModel, parseShapeList } from '../synth/models.js';
 import { measureRuns, type MeasuredRuns } from '../profile/measure.js';
 import { tokenProgress, type Progress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
@@ -70,8 +69,8 @@ function checkArgs(a: Args): string[] | undefined {
 function modelsToRun(a: Args, shapes: string[] | undefined, log: (line: string) => void): ModelToRun[] {
   if (shapes) {
     return shapes.map((shape) => {
-      const m = ensureShapeModel(shape, a.layers, DTYPES[a.dtype], log);
-      return { dir: m.dir, fullParams: m.layers < m.fullLayers ? m.fullParams : null, fullLayers: m.layers < m.fullLayers ? m.fullLayers : null };
+      const m = ensureShapeModel({ shape, layers: a.layers, dtype: DTYPES[a.dtype] }, log);
+      return { dir: m.path, fullParams: m.layers < m.fullLayers ? m.fullParams : null, fullLayers: m.layers < m.fullLayers ? m.fullLayers : null };
     });
   }
   const dirs = a.model?.length ? a.model : [ensureDefaultModel(log)];

@@ -5,7 +5,7 @@ import { InferenceEngine } from '../engine/engine.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
 import { UserError } from '../errors.js';
 import { buildLoadPlan } from '../model/plan.js';
-import { ensureDefaultModel } from '../profile/default-model.js';
+import { ensureDefaultModel } from '../synth/models.js';
 import { measureRuns } from '../profile/measure.js';
 import { tokenProgress } from '../profile/progress.js';
 import { promptOfLength } from '../profile/prompt.js';
@@ -108,7 +108,7 @@ async function handler(a: Args): Promise<number> {
   // CUDA: peak and per-unit device memory, kept beside the summary's statistics.
   const vram = engine.deviceStats ? vramSummary(engine.deviceStats) : undefined;
   if (vram) file.summary.vram = vram;
-  const summary = file.summary as unknown as ProfileSummary;
+  const summary = file.summary;
   if (cold) warnIfNotCold(summary, log);
   if (a.trace !== undefined) {
     saveTrace(a.trace, chromeTrace(measuredRuns.traces, { metadata, machine: environment.machine_fingerprint, build: addon.buildInfo(), backend, model: file.model.name }));

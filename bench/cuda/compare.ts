@@ -123,7 +123,7 @@ interface Metric {
   digits: number;
 }
 
-const sum = (s: DeviceSide) => s.profile.summary as unknown as ProfileSummary;
+const sum = (s: DeviceSide): ProfileSummary => s.profile.summary;
 
 const METRICS: Metric[] = [
   { id: 'load_ms', label: 'load (ms, engine open)', value: (s) => s.load_ms, higherIsBetter: false, digits: 1 },

@@ -1,22 +1,26 @@
 // Device memory of a CUDA run, as stored in result files and printed under the tables.
+import { z } from 'zod';
 import type { NativeDeviceStats } from '../engine/native.js';
 
-export interface VramSummary {
-  device: string;
-  compute_capability: string;
-  total_bytes: number;
+const byteCount = z.number().nonnegative();
+
+export const VramSummarySchema = z.object({
+  device: z.string(),
+  compute_capability: z.string(),
+  total_bytes: byteCount,
   /** High-water mark of the backend's own device allocations (weights, KV cache, activations). */
-  peak_bytes: number;
-  kv_cache_bytes: number;
-  activation_bytes: number;
+  peak_bytes: byteCount,
+  kv_cache_bytes: byteCount,
+  activation_bytes: byteCount,
   /** Device bytes of each unit's weights: its bytes as read plus the tensors widened to f32. */
-  unit_bytes: Record<string, number>;
-  max_layer_bytes: number;
-  lm_head_bytes: number;
-  pinned_host: boolean;
-  async_transfer: boolean;
-  gemm: string;
-}
+  unit_bytes: z.record(z.string(), byteCount),
+  max_layer_bytes: byteCount,
+  lm_head_bytes: byteCount,
+  pinned_host: z.boolean(),
+  async_transfer: z.boolean(),
+  gemm: z.string(),
+});
+export type VramSummary = z.infer<typeof VramSummarySchema>;
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 

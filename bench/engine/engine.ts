@@ -121,7 +121,17 @@ export function resolveSampling(s: SamplingOptions = {}): NativeSampling {
   return out;
 }
 
-export class InferenceEngine {
+/**
+ * What measuring needs of an engine: generations with their step records, and the CPU time they
+ * cost. InferenceEngine runs the native engine; tests stand a fake in for it.
+ */
+export interface TokenGenerator {
+  generate(request: GenerateOptions, onToken?: (id: number) => void): Promise<GenerateResult>;
+  /** CPU time used so far by the process the engine runs in (user + system, all threads), in ns. */
+  cpuNs(): number;
+}
+
+export class InferenceEngine implements TokenGenerator {
   private constructor(
     readonly plan: LoadPlan,
     readonly options: ResolvedEngineOptions,
@@ -199,6 +209,11 @@ export class InferenceEngine {
     });
     if (result.device) this.lastDevice = result.device;
     return result;
+  }
+
+  cpuNs(): number {
+    const used = process.cpuUsage();
+    return (used.user + used.system) * 1000;
   }
 
   close(): void {

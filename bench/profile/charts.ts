@@ -7,9 +7,8 @@ import type { StepRecord } from '../engine/records.js';
 import type { ReportChart } from '../report/report.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 import { fromStepSample } from '../results/samples.js';
-import { median } from '../stats.js';
-import { stepTotals, unitBackgroundLoadNs, type PhaseTotals } from './phases.js';
-import type { ProfileSummary } from './summary.js';
+import { stepTotals, unitBackgroundLoadNs } from './phases.js';
+import { typicalRunIndex, type ProfileSummary } from './summary.js';
 
 /** One colour per phase in every chart. */
 export const PHASE_COLORS = {
@@ -54,15 +53,9 @@ function unitChart(summary: ProfileSummary): ReportChart {
   };
 }
 
-/** The measured run whose wall time is closest to the median: the one the verdict judges. */
-export function typicalRun(totals: readonly PhaseTotals[]): number {
-  const mid = median(totals.map((t) => t.wall));
-  return totals.reduce((best, t, i) => (Math.abs(t.wall - mid) < Math.abs(totals[best].wall - mid) ? i : best), 0);
-}
-
 function stepChart(runs: StepRecord[][]): ReportChart {
   const totals = runs.map((steps) => stepTotals(steps));
-  const index = typicalRun(totals);
+  const index = typicalRunIndex(totals);
   const steps = runs[index].map((s) => stepTotals([s]));
   const names = runs[index].map((s, i) => (s.kind === 'prefill' ? `prefill (${s.tokens} tok)` : `decode ${i}`));
   const background = runs[index].map((s) => ms(s.units.reduce((a, u) => a + unitBackgroundLoadNs(u), 0)));
@@ -114,7 +107,7 @@ function runsChart(runs: StepRecord[][]): ReportChart {
   };
 }
 
-export function profileCharts(file: ProfileFile, summary: ProfileSummary): ReportChart[] {
+export function profileCharts(file: ProfileFile): ReportChart[] {
   const runs = file.runs.filter((r) => !r.warmup).map((r) => r.steps.map((s) => fromStepSample(s, file.unit_names)));
-  return [unitChart(summary), stepChart(runs), runsChart(runs)];
+  return [unitChart(file.summary), stepChart(runs), runsChart(runs)];
 }

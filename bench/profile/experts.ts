@@ -1,6 +1,7 @@
 // What a mixture-of-experts model's experts cost, from the step records: how many each decode
 // token uses and reads, how often the cache had them, what they weigh against whole-layer
 // streaming, and the cache size that would hold what the run used.
+import { z } from 'zod';
 import type { ExpertRecord, StepRecord } from '../engine/records.js';
 import type { MoeSpec } from '../model/types.js';
 import { median } from '../stats.js';
@@ -8,48 +9,52 @@ import { unitBytesRead, type PhaseTotals } from './phases.js';
 import type { UnitFacts } from './units.js';
 import { ADVICE_FOR, type Verdict } from './verdict.js';
 
-export interface ExpertStats {
+const count = z.number().int().nonnegative();
+const nonNegative = z.number().nonnegative();
+
+export const ExpertStatsSchema = z.object({
   /** Experts were read one by one as routed; false: whole layers with every expert (--no-expert-streaming). */
-  streaming: boolean;
-  num_experts: number;
-  top_k: number;
-  sparse_layers: number;
+  streaming: z.boolean(),
+  num_experts: count,
+  top_k: count,
+  sparse_layers: count,
   /** Bytes of one routed expert (its gate, up and down matrices). */
-  expert_bytes: number;
+  expert_bytes: nonNegative,
   /** Medians over the measured decode steps (the prefills when there are none), summed over the sparse layers. */
-  used_per_step: number;
-  loaded_per_step: number;
+  used_per_step: nonNegative,
+  loaded_per_step: nonNegative,
   /** Of the experts the steps used, the share already in memory; null under whole-layer streaming. */
-  cache_hit_rate: number | null;
+  cache_hit_rate: nonNegative.nullable(),
   /**
    * Of the experts a decode token used in a layer, the share the same layer used for the token
    * before: how often "the previous token's experts" is the right guess. null without two decode steps.
    */
-  repeat_rate: number | null;
+  repeat_rate: nonNegative.nullable(),
   /** Of the experts read, the share the prefetch thread read ahead; null when none were read. */
-  prefetched_share: number | null;
+  prefetched_share: nonNegative.nullable(),
   /**
    * Of the experts the prefetcher guessed (each sparse layer's experts of the previous token), the
    * share the router picked; null when it made no guess (--no-prefetch, resident, whole layers).
    */
-  prefetch_accuracy: number | null;
+  prefetch_accuracy: nonNegative.nullable(),
   /** Median ms per step: expert reads on the compute thread, on the prefetch thread, the compute thread's wait for the latter, and create_layer. */
-  load_ms_per_step: number;
-  prefetch_load_ms_per_step: number;
-  wait_ms_per_step: number;
-  create_ms_per_step: number;
+  load_ms_per_step: nonNegative,
+  prefetch_load_ms_per_step: nonNegative,
+  wait_ms_per_step: nonNegative,
+  create_ms_per_step: nonNegative,
   /** Median ms to read one expert (either thread); null when no step read one. */
-  load_ms_per_expert: number | null;
+  load_ms_per_expert: nonNegative.nullable(),
   /** Median bytes a step read, all units; and what whole-layer streaming reads (every unit's bytes but the embedding's rows). */
-  bytes_per_step: number;
-  whole_layer_bytes_per_step: number;
+  bytes_per_step: nonNegative,
+  whole_layer_bytes_per_step: nonNegative,
   /** The largest share of a sparse layer's bytes (all its experts) that a step read for it. */
-  max_layer_read_share: number;
+  max_layer_read_share: nonNegative,
   /** Bytes of the distinct experts the measured steps used (median over runs): the cache that would hold them all. */
-  working_set_bytes: number;
+  working_set_bytes: nonNegative,
   /** The expert cache of the run (bytes; null: resident, unbounded). */
-  cache_bytes: number | null;
-}
+  cache_bytes: nonNegative.nullable(),
+});
+export type ExpertStats = z.infer<typeof ExpertStatsSchema>;
 
 const layerIndex = (name: string): number => Number(/^layers\.(\d+)$/.exec(name)?.[1] ?? -1);
 

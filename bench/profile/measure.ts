@@ -1,5 +1,5 @@
 // Runs the same generation repeatedly (warm-up first) and keeps every raw step record.
-import type { InferenceEngine } from '../engine/engine.js';
+import type { TokenGenerator } from '../engine/engine.js';
 import { toStepSample } from '../results/samples.js';
 import type { CacheMode, RunSample } from '../results/profile-schema.js';
 import type { TracedRun } from '../trace/chrome-trace.js';
@@ -27,7 +27,7 @@ export interface MeasuredRuns {
   traces: TracedRun[];
 }
 
-export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): Promise<MeasuredRuns> {
+export async function measureRuns(engine: TokenGenerator, o: MeasureOptions): Promise<MeasuredRuns> {
   const total = o.warmup + o.runs;
   const runs: RunSample[] = [];
   const traces: TracedRun[] = [];
@@ -35,16 +35,16 @@ export async function measureRuns(engine: InferenceEngine, o: MeasureOptions): P
   for (let i = 0; i < total; i++) {
     if (o.evict) await o.evict();
     // A fixed token count per run (no EOS stop) keeps runs comparable sample for sample.
-    const cpuBefore = process.cpuUsage();
+    const cpuBefore = engine.cpuNs();
     const result = await engine.generate({ promptIds: o.promptIds, maxNewTokens: o.maxNewTokens, stopOnEos: false, trace: o.trace }, o.onToken);
-    const cpu = process.cpuUsage(cpuBefore);
+    const cpuNs = engine.cpuNs() - cpuBefore;
     unitNames = result.steps[0].units.map((u) => u.name);
     runs.push({
       index: i,
       warmup: i < o.warmup,
       cache: o.cache ?? 'warm',
       stop_reason: result.stopReason,
-      cpu_ns: (cpu.user + cpu.system) * 1000,
+      cpu_ns: cpuNs,
       tokens: result.tokens,
       steps: result.steps.map(toStepSample),
     });

@@ -130,7 +130,7 @@ function sourceLine(s: ProfileSummary): string {
 export const DEFAULT_TOP_LAYERS = 8;
 
 export function profileReport(file: ProfileFile, maxLayers = DEFAULT_TOP_LAYERS): Report {
-  const summary = file.summary as unknown as ProfileSummary;
+  const summary = file.summary;
   const vram = summary.vram ? [vramLine(summary.vram)] : [];
   return {
     kind: 'profile',
@@ -138,7 +138,7 @@ export function profileReport(file: ProfileFile, maxLayers = DEFAULT_TOP_LAYERS)
     header: headline(file).split('\n'),
     tables: profileTables(summary, maxLayers),
     notes: [...footer(summary), ...vram],
-    charts: profileCharts(file, summary),
+    charts: profileCharts(file),
     data: file,
     csv: profileCsv(file),
   };

@@ -1,71 +1,21 @@
 // Statistics across the measured runs of a profile: the numbers every table prints.
 import { summarizeSteps } from '../engine/summary.js';
-import type { VramSummary } from '../cuda/vram.js';
 import type { IoMode } from '../engine/native.js';
 import type { StepRecord } from '../engine/records.js';
-import { median, summarize, type Summary } from '../stats.js';
+import { median, summarize } from '../stats.js';
 import type { MixEstimate } from '../quantize/estimate.js';
-import type { CacheMode } from '../results/profile-schema.js';
+import type { CacheMode, LayerStats, PhaseStats, ProfileSummary } from '../results/profile-schema.js';
 import { deviceShare, overlapEfficiency, PHASES, stepTotals, unitBytesRead, unitPhaseNs, type Phase, type PhaseTotals } from './phases.js';
-import { expertNs, expertStats, expertVerdict, type ExpertStats } from './experts.js';
+import { expertNs, expertStats, expertVerdict } from './experts.js';
 import type { UnitFacts } from './units.js';
 import type { MoeSpec } from '../model/types.js';
-import { bottleneckVerdict, type Verdict } from './verdict.js';
+import { bottleneckVerdict } from './verdict.js';
 
-export type PhaseRow = Phase | 'sampling' | 'unaccounted';
-export const PHASE_ROWS: readonly PhaseRow[] = [...PHASES, 'sampling', 'unaccounted'];
+export const PHASE_ROWS = [...PHASES, 'sampling', 'unaccounted'] as const;
+export type PhaseRow = (typeof PHASE_ROWS)[number];
 
-export interface PhaseStats extends Summary {
-  /** Median share of the run's wall time, 0..1. Background loads overlap, so shares can exceed 1 in sum. */
-  share: number;
-}
-
-export interface LayerStats {
-  name: string;
-  /** Median per step, in ms, over every measured decode step (or the prefill when there is none). */
-  load_ms: number;
-  cpu_wait_ms: number;
-  create_ms: number;
-  forward_ms: number;
-  kv_fill_ms: number;
-  total_ms: number;
-  /** The unit's bytes on disk. */
-  unit_bytes: number;
-  /** Median bytes read for it per decode step (per prefill when there is no decode step). */
-  bytes_per_decode_step: number;
-  /** The unit's bytes per storage type. */
-  dtypes: Record<string, number>;
-}
-
-export interface ProfileSummary {
-  cache: CacheMode;
-  measured_runs: number;
-  /** Milliseconds per run (all steps of the run summed). */
-  phases: Record<PhaseRow, PhaseStats>;
-  wall_ms: Summary;
-  background_load: boolean;
-  prefill: { tokens: number; ttft_ms: Summary };
-  decode: { steps: number; tok_per_s: Summary | null; ms_per_token: Summary | null };
-  layers: LayerStats[];
-  /** Median bytes one decode step reads (all units), and the weights a decode step reads by storage type. */
-  bytes_per_decode_step: number;
-  dtypes: Record<string, number>;
-  bytes_read: Summary;
-  /** Bytes per run the storage devices delivered; null where the kernel does not count them. */
-  device_bytes_read: Summary | null;
-  /** Median share of the bytes read that the page cache served (1 - the devices' share), 0..1. */
-  page_cache_share: number | null;
-  read_mb_per_s: Summary | null;
-  /** What `env` measured the model's disk to deliver (its best direct read), MB/s; null when not measured. */
-  device_read_limit_mb_per_s: number | null;
-  overlap_efficiency: Summary;
-  peak_rss_bytes: number;
-  /** Mixture-of-experts models: what the routed experts cost (absent for dense models and older files). */
-  experts?: ExpertStats | null;
-  verdict: Verdict;
-  /** CUDA: peak and per-unit device memory. */
-  vram?: VramSummary;
-}
+/** The summary's types follow from its schema, which the result file validates on read. */
+export type { LayerStats, PhaseStats, ProfileSummary };
 
 const toMs = (ns: number) => ns / 1e6;
 
@@ -81,7 +31,16 @@ function perUnitSteps(runs: readonly StepRecord[][]): StepRecord[] {
   return decode.length > 0 ? decode : runs.flatMap((s) => s);
 }
 
-function layerStats(runs: readonly StepRecord[][], units: readonly UnitFacts[]): LayerStats[] {
+/** Median bytes a step read, all units and each unit by name, over the steps the per-unit medians are taken over. */
+export function bytesPerStep(runs: readonly StepRecord[][]): { total: number; units: Record<string, number> } {
+  const steps = perUnitSteps(runs);
+  return {
+    total: median(steps.map((s) => s.units.reduce((a, u) => a + unitBytesRead(u), 0))),
+    units: Object.fromEntries(steps[0].units.map((u, i) => [u.name, median(steps.map((s) => unitBytesRead(s.units[i])))])),
+  };
+}
+
+function layerStats(runs: readonly StepRecord[][], units: readonly UnitFacts[], bytes: ReturnType<typeof bytesPerStep>): LayerStats[] {
   const steps = perUnitSteps(runs);
   const names = steps[0].units.map((u) => u.name);
   return names.map((name, i) => {
@@ -99,7 +58,7 @@ function layerStats(runs: readonly StepRecord[][], units: readonly UnitFacts[]):
       ...row,
       total_ms: row.load_ms + row.cpu_wait_ms + row.create_ms + row.forward_ms + row.kv_fill_ms,
       unit_bytes: facts?.bytes ?? 0,
-      bytes_per_decode_step: median(steps.map((s) => unitBytesRead(s.units[i]))),
+      bytes_per_decode_step: bytes.units[name],
       dtypes: facts?.dtypes ?? {},
     };
   });
@@ -127,6 +86,12 @@ export interface SummaryOptions {
   moe?: { spec: MoeSpec; expertBytes: number; cacheBytes: number | null } | null;
 }
 
+/** The run whose wall time is closest to the median: the one the verdict (and the step chart) judges. */
+export function typicalRunIndex(totals: readonly PhaseTotals[]): number {
+  const mid = median(totals.map((t) => t.wall));
+  return totals.reduce((best, t, i) => (Math.abs(t.wall - mid) < Math.abs(totals[best].wall - mid) ? i : best), 0);
+}
+
 export function summarizeProfile(measured: readonly StepRecord[][], opts: SummaryOptions): ProfileSummary {
   if (measured.length === 0) throw new Error('no measured runs to summarise');
   const totals = measured.map((steps) => stepTotals(steps));
@@ -139,13 +104,13 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
   ) as Record<PhaseRow, PhaseStats>;
 
   const timings = measured.map((steps) => summarizeSteps(steps, steps.length));
+  const bytes = bytesPerStep(measured);
   const decodeSteps = measured[0].filter((s) => s.kind === 'decode').length;
   const deviceShares = totals.map(deviceShare);
   const readRates = totals.filter((t) => t.phases.load_safe_tensor > 0).map((t) => t.bytesRead / 1e6 / (t.phases.load_safe_tensor / 1e9));
 
   // The verdict judges the median run, so one noisy run cannot flip it.
-  const medianWall = median(totals.map((t) => t.wall));
-  const typicalRun = totals.reduce((best, t, i) => (Math.abs(t.wall - medianWall) < Math.abs(totals[best].wall - medianWall) ? i : best), 0);
+  const typicalRun = typicalRunIndex(totals);
   const typical = totals[typicalRun];
   const experts = opts.moe ? expertStats(measured, opts.moe.spec, opts.units, opts.moe.expertBytes, opts.moe.cacheBytes) : null;
   const verdict = bottleneckVerdict({
@@ -170,8 +135,8 @@ export function summarizeProfile(measured: readonly StepRecord[][], opts: Summar
       tok_per_s: decodeSteps > 0 ? summarize(timings.map((t) => t.decode_tokens_per_s ?? 0)) : null,
       ms_per_token: decodeSteps > 0 ? summarize(timings.map((t) => t.ms_per_token ?? 0)) : null,
     },
-    layers: layerStats(measured, opts.units),
-    bytes_per_decode_step: median(perUnitSteps(measured).map((s) => s.units.reduce((a, u) => a + unitBytesRead(u), 0))),
+    layers: layerStats(measured, opts.units, bytes),
+    bytes_per_decode_step: bytes.total,
     dtypes: decodeDtypes(opts.units),
     bytes_read: summarize(totals.map((t) => t.bytesRead)),
     device_bytes_read: totals.every((t) => t.deviceBytesRead !== null) ? summarize(totals.map((t) => t.deviceBytesRead!)) : null,

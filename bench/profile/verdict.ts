@@ -1,21 +1,26 @@
 // The one-line bottleneck verdict, with the advice of RabbitLLM's troubleshooting notes
 // (shared/seeds/001): what dominates, and what to do about it.
+import { z } from 'zod';
 import type { IoMode } from '../engine/native.js';
 import type { MixEstimate } from '../quantize/estimate.js';
 import type { CacheMode } from '../results/profile-schema.js';
 import { computeNs, deviceShare, type PhaseTotals } from './phases.js';
 
-/** 'page-cache': loads dominate, but the page cache served them: a memory copy, not the disk. */
-/** 'expert-load': a mixture-of-experts model's routed experts, read on the compute thread, dominate. */
-export type Bottleneck = 'disk' | 'page-cache' | 'copy' | 'compute' | 'prefetch-stall' | 'overhead' | 'expert-load';
+/**
+ * 'page-cache': loads dominate, but the page cache served them: a memory copy, not the disk.
+ * 'expert-load': a mixture-of-experts model's routed experts, read on the compute thread, dominate.
+ */
+export const BOTTLENECKS = ['disk', 'page-cache', 'copy', 'compute', 'prefetch-stall', 'overhead', 'expert-load'] as const;
+export type Bottleneck = (typeof BOTTLENECKS)[number];
 
-export interface Verdict {
-  bottleneck: Bottleneck;
+export const VerdictSchema = z.object({
+  bottleneck: z.enum(BOTTLENECKS),
   /** The dominant cost's share of wall time, 0..1. */
-  share: number;
-  line: string;
-  advice: string;
-}
+  share: z.number().nonnegative(),
+  line: z.string(),
+  advice: z.string(),
+});
+export type Verdict = z.infer<typeof VerdictSchema>;
 
 export interface VerdictInput {
   totals: PhaseTotals;

@@ -1,7 +1,13 @@
 // The profile result file: versioned, validated on read, and raw enough (every run, step and
 // unit) that `diff` can redo the statistics later.
 import { z } from 'zod';
+import { VramSummarySchema } from '../cuda/vram.js';
 import { IO_MODES } from '../engine/native.js';
+import { ExpertStatsSchema } from '../profile/experts.js';
+import { bytesPerStep, PHASE_ROWS } from '../profile/summary.js';
+import { VerdictSchema } from '../profile/verdict.js';
+import { SummarySchema } from '../stats.js';
+import { fromStepSample } from './samples.js';
 
 export const PROFILE_SCHEMA = 'rabbit-bench/profile@1';
 
@@ -101,7 +107,64 @@ export const ModelInfoSchema = z.object({
   synthetic: z.object({ shape: z.string(), seed: z.number() }).nullable(),
 });
 
-export const ProfileFileSchema = z
+const PhaseStatsSchema = SummarySchema.extend({
+  /** Median share of the run's wall time, 0..1. Background loads overlap, so shares can exceed 1 in sum. */
+  share: nonNegative,
+});
+
+/**
+ * Fields newer than the oldest files default to what those files knew of them: nothing (null, no
+ * types), except the bytes read per step, which their runs still tell (see withStepBytes).
+ */
+const LayerStatsSchema = z.object({
+  name: z.string(),
+  /** Median per step, in ms, over every measured decode step (or the prefill when there is none). */
+  load_ms: nonNegative,
+  cpu_wait_ms: nonNegative,
+  create_ms: nonNegative,
+  forward_ms: nonNegative,
+  kv_fill_ms: nonNegative,
+  total_ms: nonNegative,
+  /** The unit's bytes on disk; null: not recorded (older files). */
+  unit_bytes: nonNegative.nullable().default(null),
+  /** Median bytes read for it per decode step (per prefill when there is no decode step). */
+  bytes_per_decode_step: nonNegative.optional(),
+  /** The unit's bytes per storage type. */
+  dtypes: z.record(z.string(), nonNegative).default({}),
+});
+
+/** Statistics across the measured runs (profile/summary.ts computes them): what every table prints. */
+export const ProfileSummarySchema = z.object({
+  cache: CacheModeSchema,
+  measured_runs: z.number().int().positive(),
+  /** Milliseconds per run (all steps of the run summed). */
+  phases: z.record(z.enum(PHASE_ROWS), PhaseStatsSchema),
+  wall_ms: SummarySchema,
+  background_load: z.boolean(),
+  prefill: z.object({ tokens: count, ttft_ms: SummarySchema }),
+  decode: z.object({ steps: count, tok_per_s: SummarySchema.nullable(), ms_per_token: SummarySchema.nullable() }),
+  layers: z.array(LayerStatsSchema),
+  /** Median bytes one decode step reads (all units), and the weights a decode step reads by storage type. */
+  bytes_per_decode_step: nonNegative.optional(),
+  dtypes: z.record(z.string(), nonNegative).default({}),
+  bytes_read: SummarySchema,
+  /** Bytes per run the storage devices delivered; null where the kernel does not count them (or the file is older than the count). */
+  device_bytes_read: SummarySchema.nullable().default(null),
+  /** Median share of the bytes read that the page cache served (1 - the devices' share), 0..1. */
+  page_cache_share: nonNegative.nullable().default(null),
+  read_mb_per_s: SummarySchema.nullable(),
+  /** What `env` measured the model's disk to deliver (its best direct read), MB/s; null when not measured. */
+  device_read_limit_mb_per_s: nonNegative.nullable().default(null),
+  overlap_efficiency: SummarySchema,
+  peak_rss_bytes: nonNegative,
+  /** Mixture-of-experts models: what the routed experts cost (null for dense models). */
+  experts: ExpertStatsSchema.nullable().default(null),
+  verdict: VerdictSchema,
+  /** CUDA: peak and per-unit device memory. */
+  vram: VramSummarySchema.optional(),
+});
+
+const ProfileFileObjectSchema = z
   .object({
     schema: z.literal(PROFILE_SCHEMA),
     command: z.literal('profile'),
@@ -115,7 +178,7 @@ export const ProfileFileSchema = z
     prompt_ids: z.array(count).optional(),
     unit_names: z.array(z.string()).min(1),
     runs: z.array(RunSampleSchema).min(1),
-    summary: z.record(z.string(), z.unknown()),
+    summary: ProfileSummarySchema,
   })
   .superRefine((file, ctx) => {
     const n = file.unit_names.length;
@@ -134,9 +197,30 @@ export const ProfileFileSchema = z
     if (file.runs.filter((r) => !r.warmup).length === 0) ctx.addIssue({ code: 'custom', path: ['runs'], message: 'no measured (non-warmup) run' });
   });
 
+/** Files from before the per-step byte counts get them from their runs, as summarizeProfile derives them. */
+function withStepBytes(file: z.output<typeof ProfileFileObjectSchema>) {
+  const s = file.summary;
+  let derived: ReturnType<typeof bytesPerStep> | undefined;
+  const bytes = () =>
+    (derived ??= bytesPerStep(file.runs.filter((r) => !r.warmup).map((r) => r.steps.map((step) => fromStepSample(step, file.unit_names)))));
+  return {
+    ...file,
+    summary: {
+      ...s,
+      bytes_per_decode_step: s.bytes_per_decode_step ?? bytes().total,
+      layers: s.layers.map((l) => ({ ...l, bytes_per_decode_step: l.bytes_per_decode_step ?? bytes().units[l.name] ?? 0 })),
+    },
+  };
+}
+
+export const ProfileFileSchema = ProfileFileObjectSchema.transform(withStepBytes);
+
 export type StepSample = z.infer<typeof StepSampleSchema>;
 export type ExpertSample = z.infer<typeof ExpertSampleSchema>;
 export type RunSample = z.infer<typeof RunSampleSchema>;
 export type ProfileSettings = z.infer<typeof SettingsSchema>;
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
-export type ProfileFile = z.infer<typeof ProfileFileSchema>;
+export type ProfileFile = z.output<typeof ProfileFileSchema>;
+export type ProfileSummary = ProfileFile['summary'];
+export type PhaseStats = z.output<typeof PhaseStatsSchema>;
+export type LayerStats = ProfileSummary['layers'][number];

@@ -1,7 +1,7 @@
 // The one cache of synthesised models (the default model, the benchmarks' shapes, cpu-vs-cuda's
-// cut shapes, the GGUF files): <XDG_CACHE_HOME or ~/.cache>/rabbit-bench/models/<name>. Each is
-// written once, beside its final name, and renamed into place, so a name that exists is complete
-// and an interrupted run leaves nothing that looks finished.
+// cut shapes, the GGUF files): <XDG_CACHE_HOME or ~/.cache>/rabbit-bench/models/<name>, named by
+// synth/models.ts. Each is written once, beside its final name, and renamed into place, so a name
+// that exists is complete and an interrupted run leaves nothing that looks finished.
 import { existsSync, mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

@@ -121,7 +121,7 @@ describe('cpu-vs-cuda --shapes', () => {
     const args = ['--shapes', 'smollm2-135m', '--layers', '1', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-measure-env', '--no-save'];
     const first = runCpuVsCuda([...args, '--json'], { XDG_CACHE_HOME: cache });
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/synthesising smollm2-135m \(1 of 30 layers, bfloat16, random weights/);
+    expect(first.stderr).toMatch(/synthesising smollm2-135m \(1 of 30 layers, bf16, random weights/);
     const doc = parseCpuVsCudaFile(JSON.parse(first.stdout), 'stdout');
     expect(doc.settings.synthetic_layers).toBe(1);
     expect(doc.models[0]).toMatchObject({ full_params: 134_515_008, full_layers: 30, model: { name: 'smollm2-135m', num_layers: 1 } });

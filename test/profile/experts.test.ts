@@ -122,12 +122,12 @@ describe('profile of a mixture-of-experts model', () => {
     expect(streamed.stdout).toMatch(/Experts \(median per decode step; 1 sparse layers, top-4 of 16/);
     expect(streamed.stdout).toMatch(/expert streaming, cache 0\.0 MiB/);
     const file = parseProfileFile(JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8')), 'the profile');
-    const summary = file.summary as unknown as ProfileSummary;
+    const summary = file.summary;
     expect(file.settings.experts).toEqual({ streaming: true, cache_bytes: 0 });
     expect(summary.experts).toMatchObject({ streaming: true, num_experts: 16, top_k: 4, sparse_layers: 1, used_per_step: 4, loaded_per_step: 4, cache_hit_rate: 0 });
     expect(summary.experts!.max_layer_read_share).toBeLessThan(0.5);
     const sparse = summary.layers.find((l) => l.name === 'layers.1')!;
-    expect(sparse.bytes_per_decode_step).toBeLessThan(sparse.unit_bytes);
+    expect(sparse.bytes_per_decode_step).toBeLessThan(sparse.unit_bytes!);
     expect(file.runs[0].steps[1].experts?.[2]).toMatchObject({ loaded: 4 });
 
     const whole = runCli(['profile', '--model', model, '--runs', '1', '--warmup', '0', '--prompt-tokens', '20', '--max-new-tokens', '4',
