@@ -1,5 +1,6 @@
-// The terminal view of a validate run: one table (model × prompt × device), then what went wrong.
-import Table from 'cli-table3';
+// A validate run as a report: one table (model × prompt × device), then what went wrong.
+import { render } from '../report/print.js';
+import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import type { Cell, CellStatus, ValidateFile } from './schema.js';
 import { CELL_STATUSES } from './schema.js';
 
@@ -26,21 +27,20 @@ function cellText(c: Cell): string {
   return lines.join('\n');
 }
 
-export function renderTable(file: ValidateFile): string {
+function cellsTable(file: ValidateFile): ReportTable {
   const columns = file.settings.prompts.flatMap((p) => file.settings.devices.map((d) => ({ p, d })));
   const promptHead = (p: string) => (p === 'short' ? `short (${file.settings.short_prompt_tokens})` : `long (${file.settings.long_prompt_tokens})`);
-  const table = new Table({ head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], style: { head: [], border: [] } });
-  for (const m of file.models) {
-    const row = columns.map(({ p, d }) => {
+  const rows = file.models.map((m) => {
+    const cells = columns.map(({ p, d }) => {
       const c = file.cells.find((x) => x.model === m.name && x.prompt === p && x.device === d);
       return c ? cellText(c) : '';
     });
-    table.push([`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...row]);
-  }
-  return table.toString();
+    return [`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...cells];
+  });
+  return { title: 'Cells (model × prompt · device)', head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], rows };
 }
 
-export function renderProblems(file: ValidateFile): string[] {
+function renderProblems(file: ValidateFile): string[] {
   const lines: string[] = [];
   const bad = file.cells.filter((c) => c.status !== 'pass');
   if (bad.length) lines.push('Not passed:');
@@ -71,13 +71,13 @@ export function renderProblems(file: ValidateFile): string[] {
   return lines;
 }
 
-export function summaryLine(file: ValidateFile): string {
+function summaryLine(file: ValidateFile): string {
   const s = file.summary;
   const counts = CELL_STATUSES.filter((k) => k === 'pass' || s[k] > 0).map((k) => `${s[k]} ${k}`);
   return `validate ${file.pass ? 'PASS' : 'FAIL'}: ${s.total} cells · ${counts.join(' · ')}`;
 }
 
-export function referenceLine(file: ValidateFile): string {
+function referenceLine(file: ValidateFile): string {
   const live = file.models.filter((m) => m.reference.source === 'live').length;
   const golden = file.models.filter((m) => m.reference.source === 'golden').length;
   const none = file.models.filter((m) => m.reference.source === 'none').length;
@@ -87,7 +87,7 @@ export function referenceLine(file: ValidateFile): string {
   return `references: ${parts.join(', ')}${why ? ` — ${why}` : ''}${llamaCpp.length ? `; and ${llamaCpp.join(', ')}` : ''}`;
 }
 
-export function perfLines(file: ValidateFile): string[] {
+function perfLines(file: ValidateFile): string[] {
   const lines = ['TTFT and decode tok/s are single samples of one short generation each: informational, not a benchmark.'];
   if (file.baseline) {
     const machine = file.baseline.same_machine === false ? ' (ANOTHER machine: compare with care)' : '';
@@ -101,6 +101,34 @@ export function perfLines(file: ValidateFile): string[] {
   return lines;
 }
 
+const CSV_COLUMNS = ['id', 'model', 'prompt', 'device', 'status', 'reason', 'prompt_tokens', 'cosine', 'max_abs_diff', 'top1_match', 'top5_overlap',
+  'greedy_prefix', 'greedy_length', 'ttft_ms', 'decode_tokens_per_s', 'ttft_change_pct', 'decode_change_pct', 'slower', 'llama_cpp_pass'];
+
+/** One row per cell, figures as measured: for spreadsheets. */
+function cellsCsv(file: ValidateFile): ReportCsv {
+  return {
+    columns: CSV_COLUMNS,
+    rows: file.cells.map((c) => [c.id, c.model, c.prompt, c.device, c.status, c.reason, c.prompt_tokens, c.metrics?.cosine ?? null, c.metrics?.maxAbsDiff ?? null,
+      c.metrics?.top1Match ?? null, c.metrics?.top5Overlap ?? null, c.metrics?.greedyPrefix ?? null, c.metrics?.greedyLength ?? null,
+      c.timings?.ttft_ms ?? null, c.timings?.decode_tokens_per_s ?? null, c.perf?.ttft_change_pct ?? null, c.perf?.decode_change_pct ?? null,
+      c.perf?.slower ?? null, c.llama_cpp?.pass ?? null]),
+  };
+}
+
+/** The whole report, from the result document alone. */
+export function validateReport(file: ValidateFile): Report {
+  return {
+    kind: 'validate',
+    title: 'rabbit-bench validate',
+    header: [referenceLine(file)],
+    tables: [cellsTable(file)],
+    notes: [...renderProblems(file), ...perfLines(file), summaryLine(file)],
+    data: file,
+    csv: cellsCsv(file),
+  };
+}
+
+/** The terminal text of a validate result (merge prints it for a merged one). */
 export function renderText(file: ValidateFile): string {
-  return [renderTable(file), ...renderProblems(file), referenceLine(file), ...perfLines(file), summaryLine(file)].join('\n') + '\n';
+  return render(validateReport(file), 'table');
 }
