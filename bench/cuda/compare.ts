@@ -197,14 +197,14 @@ const dash = '—';
 const fmt = (x: number | null, digits: number) => (x === null ? dash : x.toFixed(digits));
 const ratio = (x: number | undefined) => (x === undefined ? dash : `×${x.toFixed(2)} ${x >= 1 ? '(CUDA faster)' : '(CPU faster)'}`);
 
-export function modelLine(m: ModelComparison): string {
+function modelLine(m: ModelComparison): string {
   const i = m.model;
   const synthetic = i.synthetic ? `synthetic ${i.synthetic.shape}${m.full_layers ? `, ${i.num_layers} of ${m.full_layers} layers` : ''}, ` : '';
   const full = m.full_params ? `; full model ${params(m.full_params)}` : '';
   return `${i.name} (${synthetic}${i.architecture}, ${i.dtype}, ${i.num_layers} layers, ${params(i.params)} params${full})`;
 }
 
-export function settingsLine(f: CpuVsCudaFile): string {
+function settingsLine(f: CpuVsCudaFile): string {
   const s = f.settings;
   const cuda = f.cuda.available
     ? `CUDA: ${s.pin_memory ? 'pinned' : 'pageable'} host memory, ${s.async_transfer ? 'async' : 'synchronous'} transfer`
@@ -220,7 +220,7 @@ export function cudaNote(cuda: NativeCudaStatus, missing: string): string | null
   return `CUDA unavailable (${missing}): ${cuda.reason}. Only the CPU side was measured.`;
 }
 
-export function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
+function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
   const tables: ReportTable[] = f.models.map((m) => ({
     title: modelLine(m),
     head: ['metric', 'CPU', 'CUDA', 'CUDA vs CPU'],
@@ -248,7 +248,7 @@ export function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
   return tables;
 }
 
-export function comparisonFooter(f: CpuVsCudaFile): string[] {
+function comparisonFooter(f: CpuVsCudaFile): string[] {
   const note = cudaNote(f.cuda, cudaMissing(f.cuda));
   const lines: string[] = [];
   if (f.crossover.length > 0) lines.push(...f.crossover.map((c) => `crossover, ${c.line}`));
@@ -261,7 +261,7 @@ export function comparisonFooter(f: CpuVsCudaFile): string[] {
 const CSV_COLUMNS = ['model', 'params', 'full_params', 'device', 'metric', 'median', 'min', 'max', 'stdev'];
 
 /** One row per model x device x metric (median, min, max, stdev), plus the speedups. */
-export function comparisonCsv(f: CpuVsCudaFile): ReportCsv {
+function comparisonCsv(f: CpuVsCudaFile): ReportCsv {
   const rows: ReportCsv['rows'] = [];
   for (const m of f.models) {
     const base = [m.model.name, m.model.params, m.full_params];

@@ -17,7 +17,7 @@ function sourceLabel(doc: HumanevalResult): string {
   return `${doc.model?.name ?? basename(s.model ?? '')} · ${decoding}, up to ${s.max_new_tokens} new tokens · ${s.style} prompts`;
 }
 
-export function headline(doc: HumanevalResult): string[] {
+function headline(doc: HumanevalResult): string[] {
   const s = doc.summary;
   const pass1 = s.pass_at_k['1'];
   const box = doc.sandbox;
@@ -86,7 +86,7 @@ export function summaryTables(s: HumanevalSummary): ReportTable[] {
 }
 
 /** Null records file: a result merged from shards, whose records are in each shard's. */
-export function footer(s: HumanevalSummary, recordsFile: string | null): string[] {
+function footer(s: HumanevalSummary, recordsFile: string | null): string[] {
   const lines = [`wall ${s.wall_s.toFixed(1)} s this session · sandboxed execution ${s.exec_s.toFixed(1)} s in all${recordsFile === null ? '' : ` · records: ${recordsFile}`}`];
   if (s.survivors > 0) lines.push(`WARNING: ${s.survivors} sandbox process(es) outlived their program and had to be killed afterwards`);
   return lines;
@@ -99,7 +99,7 @@ const CSV_COLUMNS = [
   'hf_identical', 'hf_first_divergence',
 ];
 
-export function recordsCsv(records: SampleRecord[]): ReportCsv {
+function recordsCsv(records: SampleRecord[]): ReportCsv {
   const rows = records.map((r) => {
     const g = r.generation;
     const p = g?.phases_ms;

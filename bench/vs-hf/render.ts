@@ -51,7 +51,7 @@ export function resultTable(file: Pick<VsHfFile, 'rows' | 'settings'>): ReportTa
   };
 }
 
-export function targetsTable(targets: readonly TargetCheck[]): ReportTable {
+function targetsTable(targets: readonly TargetCheck[]): ReportTable {
   return { title: 'Targets', head: ['status', 'target', 'scope', 'figures'], rows: targets.map((t) => [t.status, t.target, t.scope, t.detail]) };
 }
 
@@ -59,7 +59,7 @@ export function targetsTable(targets: readonly TargetCheck[]): ReportTable {
 const BUILD_FIELDS = ['compiler', 'flags', 'buildType', 'backends', 'timers', 'openmp'];
 
 /** What the numbers rest on: machine, bandwidths, versions, thread counts. */
-export function headerLines(file: VsHfFile): string[] {
+function headerLines(file: VsHfFile): string[] {
   const e = file.environment;
   const b = file.bandwidth;
   const hf = file.hf.available
@@ -81,7 +81,7 @@ export function headerLines(file: VsHfFile): string[] {
 const CSV_COLUMNS = ['model', 'dtype', 'runner', 'rounds', 'failed', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_bytes', 'prefill_vs_hf_sdpa', 'decode_vs_hf_sdpa',
   'prefill_vs_hf_eager', 'decode_vs_hf_eager', 'roofline_bytes_per_token', 'roofline_bandwidth_source', 'roofline_bandwidth', 'roofline_limit_tok_s', 'roofline_percent', 'streaming_wall_over_bound'];
 
-export function rowsCsv(rows: readonly Row[]): ReportCsv {
+function rowsCsv(rows: readonly Row[]): ReportCsv {
   return {
     columns: CSV_COLUMNS,
     rows: rows.map((r) => [r.model, r.dtype, r.runner, r.rounds, r.failed, r.prefill_tok_s, r.decode_tok_s, r.peak_rss_bytes,

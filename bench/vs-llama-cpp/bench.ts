@@ -55,7 +55,7 @@ export function vsLlamaRows(models: readonly VsLlamaModel[], ms: readonly VsLlam
 const f = (x: number | null, digits = 1) => (x === null ? 'n/a' : x.toFixed(digits));
 const x = (r: number | null) => (r === null ? 'n/a' : `${r.toFixed(2)}×`);
 
-export function rowsTable(file: Pick<VsLlamaCppFile, 'rows' | 'settings'>): ReportTable {
+function rowsTable(file: Pick<VsLlamaCppFile, 'rows' | 'settings'>): ReportTable {
   const s = file.settings;
   return {
     title: `Engine vs llama.cpp: median of ${s.rounds} round${s.rounds === 1 ? '' : 's'} · prompt ${s.prompt_tokens} tok · ${s.decode_tokens} decode tokens · ${s.threads} threads`,
@@ -73,7 +73,7 @@ function llamaCppLine(l: VsLlamaCppFile['llama_cpp']): string {
 }
 
 /** One row per child run, figures as measured. */
-export function measurementsCsv(ms: readonly VsLlamaMeasurement[]): ReportCsv {
+function measurementsCsv(ms: readonly VsLlamaMeasurement[]): ReportCsv {
   return {
     columns: ['shape', 'type', 'runner', 'round', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_bytes', 'error'],
     rows: ms.map((m) => [m.shape, m.type, m.runner, m.round, m.prefill_tok_s, m.decode_tok_s, m.peak_rss_bytes, m.error]),
