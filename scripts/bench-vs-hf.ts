@@ -5,7 +5,7 @@
 // engine ÷ transformers and each runner's decode roofline. Then the issue's targets as PASS/MISS.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
 import { loadAddon } from '../bench/engine/native.js';
@@ -13,7 +13,7 @@ import { collectEnvironment, runMetadata } from '../bench/env/environment.js';
 import { measureDiskRead, measureMemoryBandwidth } from '../bench/env/measure.js';
 import { UserError } from '../bench/errors.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
-import { resultStem, writeResultFiles } from '../bench/results/files.js';
+import { render, saveReport } from '../bench/report/print.js';
 import { ensureShapeModel } from '../bench/synth/models.js';
 import { aggregateRows } from '../bench/vs-hf/aggregate.js';
 import { hfAvailability, runEngineChild, runHfChild, type ChildJob } from '../bench/vs-hf/children.js';
@@ -21,7 +21,7 @@ import { failedMeasurement, measurementFrom } from '../bench/vs-hf/measurement.j
 import { plausibilityNotes } from '../bench/vs-hf/notes.js';
 import { parseVsHfArgs } from '../bench/vs-hf/options.js';
 import { lcgPromptIds } from '../bench/vs-hf/prompt.js';
-import { fmtRate, markdownReport, rowsCsv, terminalReport } from '../bench/vs-hf/render.js';
+import { fmtRate, vsHfReport } from '../bench/vs-hf/render.js';
 import { decodeWeightBytes, memoryBandwidthUsed } from '../bench/vs-hf/roofline.js';
 import { DTYPES, RUNNERS, VS_HF_SCHEMA, VsHfFileSchema, isEngine, type Measurement, type ModelEntry, type Runner } from '../bench/vs-hf/schema.js';
 import { evaluateTargets } from '../bench/vs-hf/targets.js';
@@ -139,8 +139,9 @@ async function main(): Promise<number> {
       notes: plausibilityNotes({ rows, measurements, models: entries, build, l3Bytes: environment.cpu.l3_bytes, threads }),
     });
 
-    const written = writeResultFiles(resolve(opts.out), resultStem('vs-hf', opts.models.join('+')), { json: file, csv: rowsCsv(file.rows), md: markdownReport(file) });
-    process.stdout.write(terminalReport(file));
+    const report = vsHfReport(file);
+    const written = saveReport(report, opts.out, opts.models.join('+'));
+    process.stdout.write(render(report, 'table'));
     process.stdout.write(`\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}, ${written.csv}\n`);
     const failed = measurements.filter((x) => x.error !== null).length;
     if (failed > 0) log(`${failed} of ${measurements.length} measurements failed (see the table and the JSON)`);

@@ -8,7 +8,7 @@
 //                                 [--rounds 3] [--prompt-tokens 512] [--decode-tokens 32] [--out results/vs-llama-cpp]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runCommand } from '../bench/commands/run.js';
 import { loadAddon } from '../bench/engine/native.js';
@@ -18,11 +18,12 @@ import { parseBenchArgs } from '../bench/bench-args.js';
 import { locateLlamaCpp } from '../bench/llama-cpp/locate.js';
 import { llamaCppSpeed } from '../bench/llama-cpp/run.js';
 import { buildLoadPlan } from '../bench/model/plan.js';
-import { resultStem, writeResultFiles } from '../bench/results/files.js';
+import { render, saveReport } from '../bench/report/print.js';
 import { runEngineChild } from '../bench/vs-hf/children.js';
 import { lcgPromptIds } from '../bench/vs-hf/prompt.js';
 import { decodeWeightBytes } from '../bench/vs-hf/roofline.js';
-import { RUNNERS, vsLlamaMarkdown, vsLlamaRows, type Runner, type VsLlamaMeasurement, type VsLlamaModel } from '../bench/vs-llama-cpp/bench.js';
+import { vsLlamaCppReport, vsLlamaRows } from '../bench/vs-llama-cpp/bench.js';
+import { RUNNERS, VS_LLAMA_CPP_SCHEMA, VsLlamaCppFileSchema, type Runner, type VsLlamaMeasurement, type VsLlamaModel } from '../bench/vs-llama-cpp/schema.js';
 import { ensureShapeModel } from '../bench/synth/models.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -79,8 +80,8 @@ async function main(): Promise<number> {
   }
 
   const rows = vsLlamaRows(models, measurements, memory.triad.best_gbps * 1e9);
-  const file = {
-    schema: 'rabbit-bench/bench-vs-llama-cpp@1',
+  const file = VsLlamaCppFileSchema.parse({
+    schema: VS_LLAMA_CPP_SCHEMA,
     created_at: new Date().toISOString(),
     wall_s: (performance.now() - t0) / 1e3,
     metadata,
@@ -92,12 +93,10 @@ async function main(): Promise<number> {
     models,
     measurements,
     rows,
-  };
-  const md = `# bench:vs-llama-cpp\n\n${metadata.command}\n\n${vsLlamaMarkdown(rows)}\nroofline: STREAM triad ${memory.triad.best_gbps.toFixed(1)} GB/s ÷ bytes per token\n`;
-  const csv = ['shape,type,runner,round,prefill_tok_s,decode_tok_s,peak_rss_bytes,error',
-    ...measurements.map((m) => [m.shape, m.type, m.runner, m.round, m.prefill_tok_s ?? '', m.decode_tok_s ?? '', m.peak_rss_bytes ?? '', JSON.stringify(m.error ?? '')].join(','))].join('\n') + '\n';
-  const written = writeResultFiles(resolve(values.out!), resultStem('bench-vs-llama-cpp', shapes.join('+')), { json: file, csv, md });
-  process.stdout.write(`${md}\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}\n`);
+  });
+  const report = vsLlamaCppReport(file);
+  const written = saveReport(report, values.out!, shapes.join('+'));
+  process.stdout.write(`${render(report, 'table')}\nwall ${file.wall_s.toFixed(0)} s · wrote ${written.json}, ${written.md}, ${written.csv}\n`);
   return measurements.some((m) => m.error !== null) ? 1 : 0;
 }
 

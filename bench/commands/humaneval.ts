@@ -6,12 +6,11 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseShard } from '../shard.js';
 import { defaultPython } from '../reference/live.js';
-import { markdownTables } from '../report/printers/markdown.js';
-import { terminalTables } from '../report/printers/table.js';
+import { render } from '../report/print.js';
 import { writeResultFiles } from '../results/files.js';
-import { footer, headline, recordsCsv, summaryTables } from '../humaneval/report.js';
+import { humanevalReport } from '../humaneval/report.js';
 import { runHumaneval, type CompletionSource, type HumanevalRunOptions } from '../humaneval/run.js';
-import { newTokensOption, samplingOptions, threadsOption, withSamplingOptions } from './options.js';
+import { newTokensOption, outputFormat, samplingOptions, threadsOption, withFormatOptions, withSamplingOptions } from './options.js';
 import { runCommand } from './run.js';
 
 const DEFAULT_TIMEOUT_S = 3;
@@ -24,7 +23,7 @@ const MAX_TIMER_S = 2_147_483;
 const DEFAULT_PLUS_TIMEOUT_S = 60;
 
 function builder(y: Argv) {
-  return withSamplingOptions(y)
+  return withFormatOptions(withSamplingOptions(y))
     .option('dataset', { type: 'string', demandOption: true, describe: 'HumanEval-format JSONL or JSONL.GZ (task_id, prompt, canonical_solution, test, entry_point)' })
     .option('plus', { type: 'boolean', default: false, describe: 'HumanEval+: compare with the canonical solution on base_input and plus_input (EvalPlus dataset)' })
     .option('model', { type: 'string', describe: 'generate completions with the engine from this model folder or Hub repo id' })
@@ -48,9 +47,10 @@ function builder(y: Argv) {
     .option('exec-python', { type: 'string', describe: 'python3 that runs the programs (default: python3 on PATH, else /usr/bin/python3)' })
     .option('shard', { type: 'string', describe: 'run only part K of N of the samples (K/N, e.g. 2/8); `rabbit-bench merge` combines the parts' })
     .option('resume', { type: 'string', describe: 'continue the run recorded in this .jsonl file, skipping finished samples' })
+    // Not withSaveOptions: the records file goes to --out too, and the result files beside the
+    // records they summarise (with --resume, the resumed file's folder), under the same name.
     .option('out', { type: 'string', default: 'results', describe: 'folder for the records (.jsonl) and result files' })
-    .option('save', { type: 'boolean', default: true, describe: 'write the JSON, CSV and Markdown result files (--no-save to skip; the records file is always written)' })
-    .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' });
+    .option('save', { type: 'boolean', default: true, describe: 'write the JSON, CSV and Markdown result files beside the records (--no-save to skip; the records file is always written)' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -98,13 +98,6 @@ function hfOption(a: Args): HumanevalRunOptions['hf'] {
   return { kind: 'live', python, threads: a.threads || undefined };
 }
 
-function sourceLabel(s: CompletionSource, file: string | undefined): string {
-  if (s.kind === 'oracle') return 'canonical solutions (--oracle)';
-  if (s.kind === 'completions') return `completions from ${file}`;
-  const decoding = s.sampling.greedy ? 'greedy' : `T=${s.sampling.temperature}, ${s.samples} samples`;
-  return `${basename(s.model)} · ${decoding}, up to ${s.maxNewTokens} new tokens · ${s.style} prompts`;
-}
-
 async function handler(a: Args): Promise<number> {
   for (const [name, v, min] of [['--max-new-tokens', a.maxNewTokens, 1], ['--samples', a.samples, 1], ['--limit', a.limit, 0], ['--jobs', a.jobs, 1], ['--memory-mb', a.memoryMb, 64]] as const) {
     wholeNumber(name, v, min);
@@ -113,6 +106,7 @@ async function handler(a: Args): Promise<number> {
   if (!(timeoutS > 0)) throw new UserError('--timeout must be > 0 seconds', 2);
   if (!(a.generationTimeout > 0 && a.generationTimeout <= MAX_TIMER_S)) throw new UserError(`--generation-timeout must be > 0 and at most ${MAX_TIMER_S} seconds`, 2);
   const src = source(a);
+  const format = outputFormat(a);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const doc = await runHumaneval({
     dataset: a.dataset,
@@ -135,25 +129,21 @@ async function handler(a: Args): Promise<number> {
     resume: a.resume,
     shard: parseShard(a.shard),
     outDir: a.out,
-    progress: !a.json,
+    progress: format === 'table' || format === 'md',
     log,
   });
 
-  const s = doc.summary;
-  const tables = summaryTables(s);
-  const title = headline({ dataset: basename(doc.dataset.path), source: sourceLabel(src, a.completions), summary: s, sandbox: doc.sandbox });
-  const lines = footer(s, doc.records_file);
+  const report = humanevalReport(doc);
   if (a.save) {
-    const stem = basename(doc.records_file).replace(/\.jsonl$/, '');
-    const md = `## rabbit-bench humaneval\n\n${title.replace('\n', '  \n')}\n\n${markdownTables(tables)}\n\n${lines.join('  \n')}\n`;
-    const written = writeResultFiles(dirname(doc.records_file), stem, { json: doc, csv: recordsCsv(doc.records), md });
-    if (!a.json) log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
+    const written = writeResultFiles(dirname(doc.records_file), basename(doc.records_file).replace(/\.jsonl$/, ''),
+      { json: doc, csv: render(report, 'csv'), md: render(report, 'md') });
+    if (format !== 'json') log(`wrote ${written.json}, ${written.csv}, ${written.md}`);
   }
-  if (a.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
-  else process.stdout.write(`${title}\n\n${terminalTables(tables)}\n\n${lines.join('\n')}\n`);
+  process.stdout.write(render(report, format));
 
   // Exit 1 when a self-check fails: the oracle must pass everything, compared completions must
   // match transformers, and no sandbox process may outlive its program.
+  const s = doc.summary;
   const oracleFailed = src.kind === 'oracle' && s.passed !== s.samples;
   const hfDiffers = s.hf !== null && s.hf.identical !== s.hf.compared;
   return oracleFailed || hfDiffers || s.survivors > 0 ? 1 : 0;

@@ -7,18 +7,19 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseShard, shardLabel } from '../shard.js';
 import { F32_TOLERANCE } from '../reference/compare.js';
-import { prepareOutDir, resultStem, writeNewFiles } from '../results/files.js';
+import { render, saveReport } from '../report/print.js';
+import { prepareOutDir } from '../results/files.js';
 import { CELL_FAULTS, parseInjectFaults } from '../validate/faults.js';
 import { runValidate } from '../validate/matrix.js';
 import { FIXTURE_NAMES, parseFixtureSelection } from '../validate/models.js';
-import { renderText } from '../validate/render.js';
+import { validateReport } from '../validate/render.js';
 import { VALIDATE_NEW_TOKENS } from '../validate/references.js';
 import { DEVICES, PROMPT_KINDS, type Device, type PromptKind, type ValidateFile } from '../validate/schema.js';
-import { newTokensOption, threadsOption } from './options.js';
+import { newTokensOption, outputFormat, threadsOption, withFormatOptions, withSaveOptions } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
-  return y
+  return withSaveOptions(withFormatOptions(y))
     .option('models', { type: 'string', array: true, default: [] as string[], describe: 'more model folders or Hub repo ids, besides the fixtures' })
     .option('fixtures', { type: 'string', default: 'all', describe: `test fixtures to include: all, none, or a comma list (${FIXTURE_NAMES.join(', ')})` })
     .option('devices', { type: 'string', default: 'cpu', describe: 'comma list of cpu, cuda' })
@@ -39,10 +40,7 @@ function builder(y: Argv) {
       type: 'string', array: true, default: [] as string[],
       describe: `test-only: CELL=FAULT breaks one cell's engine (CELL like llama-tied-gqa-f32/long/cpu; FAULT: ${CELL_FAULTS.join(', ')})`,
     })
-    .option('shard', { type: 'string', describe: 'run only part K of N of the cells (K/N, e.g. 2/4); `rabbit-bench merge` combines the parts' })
-    .option('json', { type: 'boolean', default: false, describe: 'print exactly one JSON document on stdout' })
-    .option('out', { type: 'string', default: 'results', describe: 'folder for the JSON result file' })
-    .option('save', { type: 'boolean', default: true, describe: 'write the result file (--no-save to skip)' });
+    .option('shard', { type: 'string', describe: 'run only part K of N of the cells (K/N, e.g. 2/4); `rabbit-bench merge` combines the parts' });
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -88,16 +86,10 @@ async function handler(a: Args): Promise<number> {
     log: (line) => process.stderr.write(`${line}\n`),
   });
 
-  let written: string | undefined;
-  if (a.save) {
-    written = writeNewFiles(resolve(a.out), resultStem('validate', `${modelsLabel(file)}${file.settings.shard ? `-${shardLabel(file.settings.shard)}` : ''}`, new Date(file.run.started_at)), { json: `${JSON.stringify(file, null, 1)}\n` }).json;
-  }
-  if (a.json) {
-    process.stdout.write(`${JSON.stringify(file)}\n`);
-  } else {
-    process.stdout.write(renderText(file));
-  }
-  if (written) process.stderr.write(`wrote ${written}\n`);
+  const report = validateReport(file);
+  const written = a.save ? saveReport(report, a.out, `${modelsLabel(file)}${file.settings.shard ? `-${shardLabel(file.settings.shard)}` : ''}`) : undefined;
+  process.stdout.write(render(report, outputFormat(a)));
+  if (written) process.stderr.write(`wrote ${written.json}, ${written.csv}, ${written.md}\n`);
   return file.pass ? 0 : 1;
 }
 

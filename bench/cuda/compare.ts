@@ -1,13 +1,13 @@
 // `cpu-vs-cuda` results: per model, the same workload's profile on each device, the speedups,
-// and the model size from which CUDA wins. Built on the profile summaries; rendered as tables,
-// Markdown and CSV, and stored as a versioned JSON document.
-import { stringify } from 'csv-stringify/sync';
+// and the model size from which CUDA wins. Built on the profile summaries; stored as a versioned
+// JSON document, and drawn as a report from it alone.
 import { z } from 'zod';
 import type { NativeCudaStatus } from '../engine/native.js';
 import { PHASE_ROWS, type PhaseRow, type ProfileSummary } from '../profile/summary.js';
 import { ModelInfoSchema, ProfileFileSchema, type ModelInfo, type ProfileFile } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
-import type { ReportTable } from '../report/report.js';
+import type { Report, ReportCsv, ReportTable } from '../report/report.js';
+import { cudaDeviceLine, cudaMissing } from './status.js';
 import type { VramSummary } from './vram.js';
 
 export const CPU_VS_CUDA_SCHEMA = 'rabbit-bench/cpu-vs-cuda@1';
@@ -197,14 +197,14 @@ const dash = '—';
 const fmt = (x: number | null, digits: number) => (x === null ? dash : x.toFixed(digits));
 const ratio = (x: number | undefined) => (x === undefined ? dash : `×${x.toFixed(2)} ${x >= 1 ? '(CUDA faster)' : '(CPU faster)'}`);
 
-export function modelLine(m: ModelComparison): string {
+function modelLine(m: ModelComparison): string {
   const i = m.model;
   const synthetic = i.synthetic ? `synthetic ${i.synthetic.shape}${m.full_layers ? `, ${i.num_layers} of ${m.full_layers} layers` : ''}, ` : '';
   const full = m.full_params ? `; full model ${params(m.full_params)}` : '';
   return `${i.name} (${synthetic}${i.architecture}, ${i.dtype}, ${i.num_layers} layers, ${params(i.params)} params${full})`;
 }
 
-export function settingsLine(f: CpuVsCudaFile): string {
+function settingsLine(f: CpuVsCudaFile): string {
   const s = f.settings;
   const cuda = f.cuda.available
     ? `CUDA: ${s.pin_memory ? 'pinned' : 'pageable'} host memory, ${s.async_transfer ? 'async' : 'synchronous'} transfer`
@@ -220,7 +220,7 @@ export function cudaNote(cuda: NativeCudaStatus, missing: string): string | null
   return `CUDA unavailable (${missing}): ${cuda.reason}. Only the CPU side was measured.`;
 }
 
-export function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
+function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
   const tables: ReportTable[] = f.models.map((m) => ({
     title: modelLine(m),
     head: ['metric', 'CPU', 'CUDA', 'CUDA vs CPU'],
@@ -248,7 +248,8 @@ export function comparisonTables(f: CpuVsCudaFile): ReportTable[] {
   return tables;
 }
 
-export function comparisonFooter(f: CpuVsCudaFile, note: string | null): string[] {
+function comparisonFooter(f: CpuVsCudaFile): string[] {
+  const note = cudaNote(f.cuda, cudaMissing(f.cuda));
   const lines: string[] = [];
   if (f.crossover.length > 0) lines.push(...f.crossover.map((c) => `crossover, ${c.line}`));
   else lines.push(`crossover: not measured${note ? ' (no CUDA side)' : ''}`);
@@ -257,21 +258,36 @@ export function comparisonFooter(f: CpuVsCudaFile, note: string | null): string[
   return lines;
 }
 
+const CSV_COLUMNS = ['model', 'params', 'full_params', 'device', 'metric', 'median', 'min', 'max', 'stdev'];
+
 /** One row per model x device x metric (median, min, max, stdev), plus the speedups. */
-export function comparisonCsv(f: CpuVsCudaFile): string {
-  const rows: (string | number)[][] = [];
+function comparisonCsv(f: CpuVsCudaFile): ReportCsv {
+  const rows: ReportCsv['rows'] = [];
   for (const m of f.models) {
-    const base = [m.model.name, m.model.params, m.full_params ?? ''];
+    const base = [m.model.name, m.model.params, m.full_params];
     for (const [device, side] of [['cpu', m.cpu], ['cuda', m.cuda]] as const) {
       if (!side) continue;
       for (const x of METRICS) {
         const v = x.value(side);
         if (v === null) continue;
         const s = x.summary?.(side) ?? null;
-        rows.push([...base, device, x.id, v, s?.min ?? '', s?.max ?? '', s?.stdev ?? '']);
+        rows.push([...base, device, x.id, v, s?.min ?? null, s?.max ?? null, s?.stdev ?? null]);
       }
     }
-    for (const [id, v] of Object.entries(m.speedup ?? {})) rows.push([...base, 'cuda_over_cpu', `speedup.${id}`, v, '', '', '']);
+    for (const [id, v] of Object.entries(m.speedup ?? {})) rows.push([...base, 'cuda_over_cpu', `speedup.${id}`, v, null, null, null]);
   }
-  return stringify(rows, { header: true, columns: ['model', 'params', 'full_params', 'device', 'metric', 'median', 'min', 'max', 'stdev'] });
+  return { columns: CSV_COLUMNS, rows };
+}
+
+/** The whole report, from the result document alone. */
+export function cpuVsCudaReport(f: CpuVsCudaFile): Report {
+  return {
+    kind: 'cpu-vs-cuda',
+    title: 'rabbit-bench cpu-vs-cuda',
+    header: [settingsLine(f), ...(f.cuda.available ? [`CUDA device: ${cudaDeviceLine(f.cuda)}`] : [])],
+    tables: comparisonTables(f),
+    notes: comparisonFooter(f),
+    data: f,
+    csv: comparisonCsv(f),
+  };
 }

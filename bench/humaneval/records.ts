@@ -54,7 +54,7 @@ const HfComparisonSchema = z.object({
 
 const PartCountSchema = z.object({ passed: z.number().int(), total: z.number().int() });
 
-const SampleRecordSchema = z.object({
+export const SampleRecordSchema = z.object({
   type: z.literal('sample'),
   task_id: z.string(),
   sample: z.number().int(),

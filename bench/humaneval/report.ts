@@ -1,29 +1,38 @@
-// The run as tables (terminal and Markdown share bench/profile/render.ts), and one CSV row per sample.
-import { stringify } from 'csv-stringify/sync';
-import type { ReportTable } from '../report/report.js';
+// A humaneval run as a report: what ran and in which sandbox, the results as tables, and one CSV
+// row per sample.
+import { basename } from 'node:path';
+import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import type { SampleRecord } from './records.js';
-import type { SandboxReport } from './sandbox-probe.js';
-import type { HumanevalSummary } from './score.js';
+import type { HumanevalResult, HumanevalSummary } from './schema.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const f1 = (x: number) => x.toFixed(1);
 
-export function headline(opts: { dataset: string; source: string; summary: HumanevalSummary; sandbox: SandboxReport }): string {
-  const s = opts.summary;
+/** Where the completions came from, as the settings recorded it. */
+function sourceLabel(doc: HumanevalResult): string {
+  const s = doc.settings;
+  if (s.source === 'oracle') return 'canonical solutions (--oracle)';
+  if (s.source === 'completions') return `completions from ${s.completions_file}`;
+  const decoding = s.sampling?.greedy ? 'greedy' : `T=${s.sampling?.temperature}, ${s.samples} samples`;
+  return `${doc.model?.name ?? basename(s.model ?? '')} · ${decoding}, up to ${s.max_new_tokens} new tokens · ${s.style} prompts`;
+}
+
+function headline(doc: HumanevalResult): string[] {
+  const s = doc.summary;
   const pass1 = s.pass_at_k['1'];
-  const box = opts.sandbox;
+  const box = doc.sandbox;
   const isolation = [
     box.privileges_dropped ? box.user.split(' (')[0] : `as ${box.user}`,
     box.network_isolated ? 'no network' : 'NETWORK NOT ISOLATED',
     box.pid_namespace ? 'own PID namespace' : 'no PID namespace',
     box.private_mounts ? 'private /tmp' : 'shared /tmp',
   ].join(', ');
-  return (
-    `${opts.dataset} · ${opts.source} · ${s.problems} problems, ${s.samples} samples\n` +
+  return [
+    `${basename(doc.dataset.path)} · ${sourceLabel(doc)} · ${s.problems} problems, ${s.samples} samples`,
     `passed ${s.passed}/${s.samples}${pass1 === undefined ? '' : ` · pass@1 ${pct(pass1)}`}` +
-    `${s.passed_base === null ? '' : ` · base tests only: ${s.passed_base}/${s.samples}`} · sandbox: ${isolation}, ${box.limits.timeout_s} s, ` +
-    `${(box.limits.memory_bytes / 2 ** 20).toFixed(0)} MiB`
-  );
+      `${s.passed_base === null ? '' : ` · base tests only: ${s.passed_base}/${s.samples}`} · sandbox: ${isolation}, ${box.limits.timeout_s} s, ` +
+      `${(box.limits.memory_bytes / 2 ** 20).toFixed(0)} MiB`,
+  ];
 }
 
 export function summaryTables(s: HumanevalSummary): ReportTable[] {
@@ -76,8 +85,9 @@ export function summaryTables(s: HumanevalSummary): ReportTable[] {
   return tables;
 }
 
-export function footer(s: HumanevalSummary, recordsPath: string): string[] {
-  const lines = [`wall ${s.wall_s.toFixed(1)} s this session · sandboxed execution ${s.exec_s.toFixed(1)} s in all · records: ${recordsPath}`];
+/** Null records file: a result merged from shards, whose records are in each shard's. */
+function footer(s: HumanevalSummary, recordsFile: string | null): string[] {
+  const lines = [`wall ${s.wall_s.toFixed(1)} s this session · sandboxed execution ${s.exec_s.toFixed(1)} s in all${recordsFile === null ? '' : ` · records: ${recordsFile}`}`];
   if (s.survivors > 0) lines.push(`WARNING: ${s.survivors} sandbox process(es) outlived their program and had to be killed afterwards`);
   return lines;
 }
@@ -89,17 +99,31 @@ const CSV_COLUMNS = [
   'hf_identical', 'hf_first_divergence',
 ];
 
-export function recordsCsv(records: SampleRecord[]): string {
+function recordsCsv(records: SampleRecord[]): ReportCsv {
   const rows = records.map((r) => {
     const g = r.generation;
     const p = g?.phases_ms;
     return [
-      r.task_id, r.sample, r.status, r.error ?? '', r.exec_ms ?? '', r.base?.passed ?? '', r.base?.total ?? '', r.plus?.passed ?? '', r.plus?.total ?? '',
-      g?.prompt_tokens ?? '', g?.generated_tokens ?? '', g?.completion_tokens ?? '', g?.stop_reason ?? '', g?.generation_ms ?? '', g?.tokens_per_s ?? '',
-      g?.ttft_ms ?? '', g?.decode_tokens_per_s ?? '',
-      p?.load_safe_tensor ?? '', p?.load_safe_tensor_cpu_wait ?? '', p?.create_layer ?? '', p?.forward_per_layer ?? '', p?.kv_fill ?? '', p?.sampling ?? '', p?.unaccounted ?? '',
-      r.hf?.identical ?? '', r.hf?.first_divergence ?? '',
+      r.task_id, r.sample, r.status, r.error, r.exec_ms, r.base?.passed ?? null, r.base?.total ?? null, r.plus?.passed ?? null, r.plus?.total ?? null,
+      g?.prompt_tokens ?? null, g?.generated_tokens ?? null, g?.completion_tokens ?? null, g?.stop_reason ?? null, g?.generation_ms ?? null, g?.tokens_per_s ?? null,
+      g?.ttft_ms ?? null, g?.decode_tokens_per_s ?? null,
+      p?.load_safe_tensor ?? null, p?.load_safe_tensor_cpu_wait ?? null, p?.create_layer ?? null, p?.forward_per_layer ?? null, p?.kv_fill ?? null,
+      p?.sampling ?? null, p?.unaccounted ?? null,
+      r.hf?.identical ?? null, r.hf?.first_divergence ?? null,
     ];
   });
-  return stringify(rows, { header: true, columns: CSV_COLUMNS });
+  return { columns: CSV_COLUMNS, rows };
+}
+
+/** The whole report, from the result document alone. */
+export function humanevalReport(doc: HumanevalResult): Report {
+  return {
+    kind: 'humaneval',
+    title: 'rabbit-bench humaneval',
+    header: headline(doc),
+    tables: summaryTables(doc.summary),
+    notes: footer(doc.summary, doc.records_file),
+    data: doc,
+    csv: recordsCsv(doc.records),
+  };
 }

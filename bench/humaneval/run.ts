@@ -6,11 +6,10 @@ import { constants as osConstants } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { EngineOptions, SamplingOptions } from '../engine/engine.js';
 import { loadAddon } from '../engine/native.js';
-import { collectEnvironment, runMetadata, type EnvironmentReport, type RunMetadata } from '../env/environment.js';
+import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { UserError } from '../errors.js';
 import { modelArgument } from '../model/resolve.js';
 import { modelInfo } from '../profile/model-info.js';
-import type { ModelInfo } from '../results/profile-schema.js';
 import { resultStem } from '../results/files.js';
 import type { PromptStyle } from './completion.js';
 import { loadProblems, selectProblems, type Problem } from './dataset.js';
@@ -22,11 +21,12 @@ import { runPipeline, type Produced, type Task } from './pipeline.js';
 import { sampleProgress } from './progress.js';
 import { RecordsFile, sampleKey, type SampleRecord } from './records.js';
 import { killSandboxes, runInSandbox, type SandboxLimits } from './sandbox.js';
-import { prepareSandbox, type SandboxReport } from './sandbox-probe.js';
+import { prepareSandbox } from './sandbox-probe.js';
 import { readCompletions } from './samples.js';
-import { summarize, type HumanevalSummary } from './score.js';
+import { HUMANEVAL_SCHEMA, type HumanevalResult, type HumanevalSettings } from './schema.js';
+import { summarize } from './score.js';
 
-const RESULT_SCHEMA = 'rabbit-bench/humaneval@1';
+export type { HumanevalResult } from './schema.js';
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export type CompletionSource =
@@ -53,26 +53,13 @@ export interface HumanevalRunOptions {
   log(line: string): void;
 }
 
-export interface HumanevalResult {
-  schema: typeof RESULT_SCHEMA;
-  command: 'humaneval';
-  created_at: string;
-  metadata: RunMetadata;
-  environment: EnvironmentReport;
-  dataset: { path: string; sha256: string; plus: boolean; problems_selected: number };
-  model: ModelInfo | null;
-  engine: { backend: string; build: ReturnType<ReturnType<typeof loadAddon>['buildInfo']> } | null;
-  settings: Record<string, unknown>;
-  sandbox: SandboxReport;
-  records_file: string;
-  summary: HumanevalSummary;
-  records: SampleRecord[];
-}
+/** A run's result: its records file is always there. */
+export type HumanevalRun = HumanevalResult & { records_file: string };
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** What must not change between a run and its --resume: anything that changes the records. */
-function runSettings(o: HumanevalRunOptions, datasetPath: string, modelDir: string | undefined): Record<string, unknown> {
+function runSettings(o: HumanevalRunOptions, datasetPath: string, modelDir: string | undefined): HumanevalSettings {
   const s = o.source;
   const l = o.limits;
   return {
@@ -122,7 +109,7 @@ async function hfCases(o: HumanevalRunOptions, generator: EngineGenerator, tasks
   return new Map(file.cases.map((c) => [c.task_id, c]));
 }
 
-export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalResult> {
+export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRun> {
   const started = performance.now();
   const metadata = runMetadata(process.argv);
   const datasetPath = resolve(o.dataset);
@@ -199,14 +186,14 @@ export async function runHumaneval(o: HumanevalRunOptions): Promise<HumanevalRes
   const recordsAll = [...done, ...fresh].sort((a, b) => order.get(a.task_id)! - order.get(b.task_id)! || a.sample - b.sample);
   const summary = summarize(recordsAll, { plus: o.plus, wallMs: performance.now() - started });
   return {
-    schema: RESULT_SCHEMA,
+    schema: HUMANEVAL_SCHEMA,
     command: 'humaneval',
     created_at: new Date().toISOString(),
     metadata,
     environment: await collectEnvironment({ measure: false }),
-    dataset: { path: datasetPath, sha256: settings.dataset_sha256 as string, plus: o.plus, problems_selected: problems.length },
+    dataset: { path: datasetPath, sha256: settings.dataset_sha256, plus: o.plus, problems_selected: problems.length },
     model: generator ? modelInfo(generator.plan) : null,
-    engine: generator ? { backend: generator.backend, build: loadAddon().buildInfo() } : null,
+    engine: generator ? { backend: generator.backend, build: { ...loadAddon().buildInfo() } } : null,
     settings,
     sandbox,
     records_file: recordsPath,

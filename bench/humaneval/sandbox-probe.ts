@@ -5,21 +5,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { runInSandbox, type SandboxIdentity, type SandboxLimits, type SandboxSetup } from './sandbox.js';
-
-export interface SandboxReport {
-  python: string;
-  user: string;
-  privileges_dropped: boolean;
-  network_isolated: boolean;
-  pid_namespace: boolean;
-  no_new_privs: boolean;
-  /** Empty /tmp, /var/tmp and /dev/shm of its own, a fresh /proc, and the tool's folders covered. */
-  private_mounts: boolean;
-  hidden: string[];
-  limits: { timeout_s: number; memory_bytes: number; cpu_seconds: number; nproc: number; fsize_bytes: number; nofile: number };
-  /** What the sandbox could not do here, in words; empty when everything designed is in force. */
-  warnings: string[];
-}
+import type { SandboxReport } from './schema.js';
 
 // Imports that HumanEval programs use: the sandbox user must be able to read the standard library.
 const PROBE = 'import collections, functools, hashlib, heapq, itertools, json, math, re, string, typing\n';

@@ -1,6 +1,6 @@
 // pass@k and the run's totals, from the sample records.
-import { PHASES } from '../profile/phases.js';
 import type { SampleRecord } from './records.js';
+import { PHASE_KEYS, type GenerationSummary, type HfSummary, type HumanevalSummary } from './schema.js';
 
 /** The unbiased estimator of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), as a stable product. */
 export function passAtK(n: number, c: number, k: number): number {
@@ -19,50 +19,6 @@ export function passAtKTable(counts: { n: number; c: number }[]): Record<string,
     out[String(k)] = counts.reduce((a, x) => a + passAtK(x.n, x.c, k), 0) / counts.length;
   }
   return out;
-}
-
-const PHASE_KEYS = [...PHASES, 'sampling', 'unaccounted', 'background_load'] as const;
-type PhaseKey = (typeof PHASE_KEYS)[number];
-
-export interface GenerationSummary {
-  samples: number;
-  prompt_tokens: number;
-  generated_tokens: number;
-  completion_tokens: number;
-  generation_s: number;
-  /** Σ generated tokens / Σ generation time, prefill included. */
-  tokens_per_s: number | null;
-  /** Σ decode steps / Σ decode time: the steady-state rate. */
-  decode_tokens_per_s: number | null;
-  stop_reasons: Record<'stop_sequence' | 'eos' | 'max_new_tokens', number>;
-  phases_ms: Record<PhaseKey, number>;
-}
-
-export interface HfSummary {
-  compared: number;
-  identical: number;
-  diverged: { task_id: string; first_divergence: number | null; note: string | null }[];
-}
-
-export interface HumanevalSummary {
-  problems: number;
-  samples: number;
-  passed: number;
-  failed: number;
-  timeout: number;
-  error: number;
-  pass_at_k: Record<string, number>;
-  /** --plus: the same on the base inputs only (HumanEval's own tests, as EvalPlus reports them). */
-  passed_base: number | null;
-  pass_at_k_base: Record<string, number> | null;
-  /** Most common error kinds (the exception name) among samples that did not pass. */
-  error_kinds: { kind: string; count: number }[];
-  exec_s: number;
-  wall_s: number;
-  /** Sandbox processes found alive after their program ended; anything but 0 needs a look. */
-  survivors: number;
-  generation: GenerationSummary | null;
-  hf: HfSummary | null;
 }
 
 function byProblem(records: SampleRecord[], passed: (r: SampleRecord) => boolean): { n: number; c: number }[] {
@@ -104,7 +60,7 @@ function generationSummary(records: SampleRecord[]): GenerationSummary | null {
     tokens_per_s: generationMs > 0 ? sum((g) => g.generated_tokens) / (generationMs / 1000) : null,
     decode_tokens_per_s: decodeMs > 0 && decodeSteps > 0 ? decodeSteps / (decodeMs / 1000) : null,
     stop_reasons: stops,
-    phases_ms: Object.fromEntries(PHASE_KEYS.map((k) => [k, sum((g) => g.phases_ms[k])])) as Record<PhaseKey, number>,
+    phases_ms: Object.fromEntries(PHASE_KEYS.map((k) => [k, sum((g) => g.phases_ms[k])])) as GenerationSummary['phases_ms'],
   };
 }
 

@@ -1,9 +1,9 @@
 // `rabbit-bench merge`'s report: the merged run's own tables (humaneval's results, validate's
 // matrix) and the parts it was put together from.
-import { summaryTables } from '../humaneval/report.js';
+import { humanevalReport } from '../humaneval/report.js';
 import type { Report, ReportTable } from '../report/report.js';
 import { VALIDATE_SCHEMA } from '../validate/schema.js';
-import { matrixTable, perfLines, referenceLine, renderProblems, summaryLine } from '../validate/render.js';
+import { validateReport } from '../validate/render.js';
 import type { MergedHumaneval, MergedValidate, PartInfo } from './merge.js';
 
 /** A merged result keeps its run's schema (humaneval@1 or validate@1), so it reads as that run's result; `parts` marks it merged. */
@@ -21,23 +21,15 @@ function isValidate(doc: MergedDoc): doc is MergedValidate {
   return doc.schema === VALIDATE_SCHEMA;
 }
 
-/** What the merged run shows of itself. */
-function runView(doc: MergedDoc): Pick<Report, 'header' | 'tables' | 'notes'> {
-  if (isValidate(doc)) {
-    return { header: [], tables: [matrixTable(doc)], notes: [...renderProblems(doc), referenceLine(doc), ...perfLines(doc), summaryLine(doc)] };
-  }
-  const s = doc.summary;
-  return { header: [`${s.problems} problems, ${s.samples} samples, wall ${s.wall_s.toFixed(1)} s over all shards`], tables: summaryTables(s), notes: [] };
-}
-
 export function mergeReport(doc: MergedDoc): Report {
-  const run = runView(doc);
+  // The merged run's own report, as its command would print it, then its parts.
+  const run = isValidate(doc) ? validateReport(doc) : humanevalReport(doc);
   return {
+    ...run,
     kind: 'merge',
     title: `rabbit-bench merge: ${isValidate(doc) ? 'validate' : 'humaneval'}, ${doc.parts.length} shards`,
     header: [`merged ${doc.parts.length} shards`, ...run.header],
     tables: [...run.tables, partsTable(doc.parts)],
-    notes: run.notes,
     data: doc,
   };
 }

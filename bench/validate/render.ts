@@ -1,6 +1,5 @@
-// The terminal view of a validate run: one table (model × prompt × device), then what went wrong.
-import Table from 'cli-table3';
-import type { ReportTable } from '../report/report.js';
+// A validate run as a report: one table (model × prompt × device), then what went wrong.
+import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import type { Cell, CellStatus, ValidateFile } from './schema.js';
 import { CELL_STATUSES } from './schema.js';
 
@@ -27,28 +26,20 @@ function cellText(c: Cell): string {
   return lines.join('\n');
 }
 
-/** The matrix: one row per model, one column per prompt and device. */
-export function matrixTable(file: ValidateFile): ReportTable {
+function cellsTable(file: ValidateFile): ReportTable {
   const columns = file.settings.prompts.flatMap((p) => file.settings.devices.map((d) => ({ p, d })));
   const promptHead = (p: string) => (p === 'short' ? `short (${file.settings.short_prompt_tokens})` : `long (${file.settings.long_prompt_tokens})`);
   const rows = file.models.map((m) => {
-    const row = columns.map(({ p, d }) => {
+    const cells = columns.map(({ p, d }) => {
       const c = file.cells.find((x) => x.model === m.name && x.prompt === p && x.device === d);
       return c ? cellText(c) : '';
     });
-    return [`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...row];
+    return [`${m.name}\n${m.reference.source === 'none' ? 'no reference' : `ref: ${m.reference.source}`}`, `${m.architecture ?? '?'}\n${m.dtype ?? ''}`, ...cells];
   });
-  return { title: 'Cells', head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], rows };
+  return { title: 'Cells (model × prompt · device)', head: ['model', 'architecture', ...columns.map(({ p, d }) => `${promptHead(p)} · ${d}`)], rows };
 }
 
-export function renderTable(file: ValidateFile): string {
-  const t = matrixTable(file);
-  const table = new Table({ head: t.head, style: { head: [], border: [] } });
-  table.push(...t.rows);
-  return table.toString();
-}
-
-export function renderProblems(file: ValidateFile): string[] {
+function renderProblems(file: ValidateFile): string[] {
   const lines: string[] = [];
   const bad = file.cells.filter((c) => c.status !== 'pass');
   if (bad.length) lines.push('Not passed:');
@@ -79,13 +70,13 @@ export function renderProblems(file: ValidateFile): string[] {
   return lines;
 }
 
-export function summaryLine(file: ValidateFile): string {
+function summaryLine(file: ValidateFile): string {
   const s = file.summary;
   const counts = CELL_STATUSES.filter((k) => k === 'pass' || s[k] > 0).map((k) => `${s[k]} ${k}`);
   return `validate ${file.pass ? 'PASS' : 'FAIL'}: ${s.total} cells · ${counts.join(' · ')}`;
 }
 
-export function referenceLine(file: ValidateFile): string {
+function referenceLine(file: ValidateFile): string {
   const live = file.models.filter((m) => m.reference.source === 'live').length;
   const golden = file.models.filter((m) => m.reference.source === 'golden').length;
   const none = file.models.filter((m) => m.reference.source === 'none').length;
@@ -95,7 +86,7 @@ export function referenceLine(file: ValidateFile): string {
   return `references: ${parts.join(', ')}${why ? ` — ${why}` : ''}${llamaCpp.length ? `; and ${llamaCpp.join(', ')}` : ''}`;
 }
 
-export function perfLines(file: ValidateFile): string[] {
+function perfLines(file: ValidateFile): string[] {
   const lines = ['TTFT and decode tok/s are single samples of one short generation each: informational, not a benchmark.'];
   if (file.baseline) {
     const machine = file.baseline.same_machine === false ? ' (ANOTHER machine: compare with care)' : '';
@@ -109,6 +100,29 @@ export function perfLines(file: ValidateFile): string[] {
   return lines;
 }
 
-export function renderText(file: ValidateFile): string {
-  return [renderTable(file), ...renderProblems(file), referenceLine(file), ...perfLines(file), summaryLine(file)].join('\n') + '\n';
+const CSV_COLUMNS = ['id', 'model', 'prompt', 'device', 'status', 'reason', 'prompt_tokens', 'cosine', 'max_abs_diff', 'top1_match', 'top5_overlap',
+  'greedy_prefix', 'greedy_length', 'ttft_ms', 'decode_tokens_per_s', 'ttft_change_pct', 'decode_change_pct', 'slower', 'llama_cpp_pass'];
+
+/** One row per cell, figures as measured: for spreadsheets. */
+function cellsCsv(file: ValidateFile): ReportCsv {
+  return {
+    columns: CSV_COLUMNS,
+    rows: file.cells.map((c) => [c.id, c.model, c.prompt, c.device, c.status, c.reason, c.prompt_tokens, c.metrics?.cosine ?? null, c.metrics?.maxAbsDiff ?? null,
+      c.metrics?.top1Match ?? null, c.metrics?.top5Overlap ?? null, c.metrics?.greedyPrefix ?? null, c.metrics?.greedyLength ?? null,
+      c.timings?.ttft_ms ?? null, c.timings?.decode_tokens_per_s ?? null, c.perf?.ttft_change_pct ?? null, c.perf?.decode_change_pct ?? null,
+      c.perf?.slower ?? null, c.llama_cpp?.pass ?? null]),
+  };
+}
+
+/** The whole report, from the result document alone. */
+export function validateReport(file: ValidateFile): Report {
+  return {
+    kind: 'validate',
+    title: 'rabbit-bench validate',
+    header: [referenceLine(file)],
+    tables: [cellsTable(file)],
+    notes: [...renderProblems(file), ...perfLines(file), summaryLine(file)],
+    data: file,
+    csv: cellsCsv(file),
+  };
 }

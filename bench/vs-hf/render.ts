@@ -1,15 +1,13 @@
-// The result as a terminal table, a Markdown document and a CSV; the target checklist as lines.
-import { stringify } from 'csv-stringify/sync';
-import type { ReportTable } from '../report/report.js';
-import { markdownTables } from '../report/printers/markdown.js';
-import { terminalTables } from '../report/printers/table.js';
+// The result as a report: what the numbers rest on, the medians table, the targets checklist, and
+// the rows as a CSV.
+import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import { openmpNote } from '../env/format.js';
 import { deviceReadLimit } from '../env/types.js';
 import type { Row, TargetCheck, VsHfFile } from './schema.js';
 
 const HEAD = ['model', 'dtype', 'runner', 'prefill tok/s', 'decode tok/s', 'peak RSS MiB', 'prefill ÷ HF sdpa', 'decode ÷ HF sdpa', 'roofline tok/s', '% of roofline'];
 
-/** One decimal from 10 up, two below: 1234.5, 12.3, 1.23. */
+/** Which OMP_WAIT_POLICY each side ran with, as far as the file records it. */
 function waitPolicies(s: VsHfFile['settings']): string {
   const hf = s.hf_omp_wait_policy ?? "unset (torch's default)";
   if (s.omp_wait_policy === undefined) return `transformers OMP_WAIT_POLICY ${hf}; the engine's own thread pool spins briefly, then sleeps`;
@@ -17,12 +15,13 @@ function waitPolicies(s: VsHfFile['settings']): string {
   return `OMP_WAIT_POLICY: engine ${s.omp_wait_policy ?? 'unset'}, transformers ${hf}: each with its own default`;
 }
 
+/** One decimal from 10 up, two below: 1234.5, 12.3, 1.23. */
 export function fmtRate(v: number | null): string {
   if (v === null) return '-';
   return v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-export const fmtRatio = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
+const fmtRatio = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
 const fmtMib = (bytes: number | null) => (bytes === null ? '-' : (bytes / 2 ** 20).toFixed(0));
 
 function tableRow(r: Row, totalRounds: number): string[] {
@@ -52,16 +51,15 @@ export function resultTable(file: Pick<VsHfFile, 'rows' | 'settings'>): ReportTa
   };
 }
 
-export function checklistLines(targets: readonly TargetCheck[]): string[] {
-  const width = Math.max(...targets.map((t) => t.status.length), 4);
-  return targets.map((t) => `${t.status.padEnd(width)}  ${t.target} — ${t.scope}: ${t.detail}`);
+function targetsTable(targets: readonly TargetCheck[]): ReportTable {
+  return { title: 'Targets', head: ['status', 'target', 'scope', 'figures'], rows: targets.map((t) => [t.status, t.target, t.scope, t.detail]) };
 }
 
 // 'openmp': files from builds before the engine's own thread pool.
 const BUILD_FIELDS = ['compiler', 'flags', 'buildType', 'backends', 'timers', 'openmp'];
 
 /** What the numbers rest on: machine, bandwidths, versions, thread counts. */
-export function headerLines(file: VsHfFile): string[] {
+function headerLines(file: VsHfFile): string[] {
   const e = file.environment;
   const b = file.bandwidth;
   const hf = file.hf.available
@@ -80,34 +78,27 @@ export function headerLines(file: VsHfFile): string[] {
   ];
 }
 
-export function terminalReport(file: VsHfFile): string {
-  const lines = [...headerLines(file), '', terminalTables([resultTable(file)]), '', 'Targets', ...checklistLines(file.targets)];
-  if (file.notes.length > 0) lines.push('', ...file.notes.map((n) => `note: ${n}`));
-  return `${lines.join('\n')}\n`;
-}
-
-export function markdownReport(file: VsHfFile): string {
-  return [
-    '## rabbit-bench vs Hugging Face transformers',
-    '',
-    headerLines(file).join('  \n'),
-    '',
-    markdownTables([resultTable(file)]),
-    '',
-    '### Targets',
-    '',
-    ...file.targets.map((t) => `- **${t.status}** ${t.target} — ${t.scope}: ${t.detail}`),
-    ...(file.notes.length > 0 ? ['', '### Notes', '', ...file.notes.map((n) => `- ${n}`)] : []),
-    '',
-  ].join('\n');
-}
-
 const CSV_COLUMNS = ['model', 'dtype', 'runner', 'rounds', 'failed', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_bytes', 'prefill_vs_hf_sdpa', 'decode_vs_hf_sdpa',
   'prefill_vs_hf_eager', 'decode_vs_hf_eager', 'roofline_bytes_per_token', 'roofline_bandwidth_source', 'roofline_bandwidth', 'roofline_limit_tok_s', 'roofline_percent', 'streaming_wall_over_bound'];
 
-export function rowsCsv(rows: readonly Row[]): string {
-  const v = (x: number | null) => (x === null ? '' : x);
-  return stringify(rows.map((r) => [r.model, r.dtype, r.runner, r.rounds, r.failed, v(r.prefill_tok_s), v(r.decode_tok_s), v(r.peak_rss_bytes),
-    v(r.prefill_vs_hf_sdpa), v(r.decode_vs_hf_sdpa), v(r.prefill_vs_hf_eager), v(r.decode_vs_hf_eager), r.roofline.bytes_per_token,
-    r.roofline.bandwidth_source, r.roofline.bandwidth, r.roofline.limit_tok_s, v(r.roofline.percent), v(r.streaming_wall_over_bound)]), { header: true, columns: CSV_COLUMNS });
+function rowsCsv(rows: readonly Row[]): ReportCsv {
+  return {
+    columns: CSV_COLUMNS,
+    rows: rows.map((r) => [r.model, r.dtype, r.runner, r.rounds, r.failed, r.prefill_tok_s, r.decode_tok_s, r.peak_rss_bytes,
+      r.prefill_vs_hf_sdpa, r.decode_vs_hf_sdpa, r.prefill_vs_hf_eager, r.decode_vs_hf_eager, r.roofline.bytes_per_token,
+      r.roofline.bandwidth_source, r.roofline.bandwidth, r.roofline.limit_tok_s, r.roofline.percent, r.streaming_wall_over_bound]),
+  };
+}
+
+/** The whole report, from the result document alone. */
+export function vsHfReport(file: VsHfFile): Report {
+  return {
+    kind: 'vs-hf',
+    title: 'rabbit-bench vs Hugging Face transformers',
+    header: headerLines(file),
+    tables: [resultTable(file), targetsTable(file.targets)],
+    notes: file.notes.map((n) => `note: ${n}`),
+    data: file,
+    csv: rowsCsv(file.rows),
+  };
 }

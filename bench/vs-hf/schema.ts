@@ -18,7 +18,7 @@ export const DTYPES = { f32: 'float32', bf16: 'bfloat16' } as const;
 export type DtypeFlag = keyof typeof DTYPES;
 
 /** loadAddon().buildInfo(), keeping fields newer builds add (e.g. which CPU kernels they chose). */
-const BuildSchema = z.looseObject({ compiler: z.string(), flags: z.string(), buildType: z.string(), backends: z.array(z.string()), timers: z.boolean() });
+export const BuildSchema = z.looseObject({ compiler: z.string(), flags: z.string(), buildType: z.string(), backends: z.array(z.string()), timers: z.boolean() });
 
 const nonNegative = z.number().finite().nonnegative();
 const positive = z.number().finite().positive();

@@ -1,54 +1,17 @@
 // npm run bench:vs-llama-cpp: the engine (resident and streamed) and llama.cpp on the same GGUF
 // files; each child run is one measurement, the rounds of a model x runner one row of medians,
-// with ratios to llama.cpp measured in the same rounds and the decode roofline.
+// with ratios to llama.cpp measured in the same rounds and the decode roofline; and the result as
+// a report.
+import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import { median } from '../stats.js';
+import { RUNNERS, type Runner, type VsLlamaCppFile, type VsLlamaMeasurement, type VsLlamaModel, type VsLlamaRow } from './schema.js';
 
-export const RUNNERS = ['engine-resident', 'engine-streaming', 'llama.cpp'] as const;
-export type Runner = (typeof RUNNERS)[number];
-
-/** What each runner's figures include, for the table's notes. */
-export const RUNNER_NOTES: Record<Runner, string> = {
+/** What each runner's figures include, for the report's notes. */
+const RUNNER_NOTES: Record<Runner, string> = {
   'engine-resident': 'prefill = the prefill step + choosing the first token; decode = each decode step + sampling; layers kept after the first load',
   'engine-streaming': 'as resident, with every unit re-read (pread, warm page cache) in every step',
   'llama.cpp': 'prefill = one llama_decode of the prompt; decode = one llama_decode per token, no sampling (llama-bench pp / tg); weights mmapped',
 };
-
-export interface VsLlamaModel {
-  shape: string;
-  type: string;
-  file: string;
-  /** Decoder-layer + lm_head bytes a decode token reads. */
-  weight_bytes_per_token: number;
-}
-
-export interface VsLlamaMeasurement {
-  round: number;
-  shape: string;
-  type: string;
-  runner: Runner;
-  error: string | null;
-  prefill_tok_s: number | null;
-  decode_tok_s: number | null;
-  peak_rss_bytes: number | null;
-}
-
-export interface VsLlamaRow {
-  shape: string;
-  type: string;
-  runner: Runner;
-  rounds: number;
-  errors: string[];
-  prefill_tok_s: number | null;
-  decode_tok_s: number | null;
-  /** Slowest and fastest round: how much whole runs move. */
-  decode_range: [number, number] | null;
-  peak_rss_bytes: number | null;
-  prefill_vs_llama_cpp: number | null;
-  decode_vs_llama_cpp: number | null;
-  /** Memory bandwidth / bytes per token, and the decode rate as a share of it. */
-  roofline_tok_s: number;
-  roofline_share: number | null;
-}
 
 const medianOf = (xs: (number | null)[]): number | null => {
   const v = xs.filter((x): x is number => x !== null);
@@ -92,16 +55,47 @@ export function vsLlamaRows(models: readonly VsLlamaModel[], ms: readonly VsLlam
 const f = (x: number | null, digits = 1) => (x === null ? 'n/a' : x.toFixed(digits));
 const x = (r: number | null) => (r === null ? 'n/a' : `${r.toFixed(2)}×`);
 
-export function vsLlamaMarkdown(rows: readonly VsLlamaRow[]): string {
-  const lines = [
-    '| shape | type | runner | prefill tok/s | decode tok/s (range) | ÷ llama.cpp prefill | ÷ llama.cpp decode | roofline tok/s | % of roofline | peak RSS MiB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.shape} | ${r.type} | ${r.runner} | ${f(r.prefill_tok_s)} | ${f(r.decode_tok_s)}` +
-      `${r.decode_range ? ` (${f(r.decode_range[0])}–${f(r.decode_range[1])})` : ''} | ${x(r.prefill_vs_llama_cpp)} | ${x(r.decode_vs_llama_cpp)} | ` +
-      `${f(r.roofline_tok_s)} | ${r.roofline_share === null ? 'n/a' : `${(100 * r.roofline_share).toFixed(0)}%`} | ${r.peak_rss_bytes === null ? 'n/a' : (r.peak_rss_bytes / 2 ** 20).toFixed(0)} |` +
-      `${r.errors.length > 0 ? ` ${r.errors.join('; ')}` : ''}`),
-    '',
-    ...RUNNERS.map((r) => `- ${r}: ${RUNNER_NOTES[r]}`),
-  ];
-  return `${lines.join('\n')}\n`;
+function rowsTable(file: Pick<VsLlamaCppFile, 'rows' | 'settings'>): ReportTable {
+  const s = file.settings;
+  return {
+    title: `Engine vs llama.cpp: median of ${s.rounds} round${s.rounds === 1 ? '' : 's'} · prompt ${s.prompt_tokens} tok · ${s.decode_tokens} decode tokens · ${s.threads} threads`,
+    head: ['shape', 'type', 'runner', 'prefill tok/s', 'decode tok/s (range)', '÷ llama.cpp prefill', '÷ llama.cpp decode', 'roofline tok/s', '% of roofline', 'peak RSS MiB'],
+    rows: file.rows.map((r) => [r.shape, r.type, r.runner, f(r.prefill_tok_s), `${f(r.decode_tok_s)}${r.decode_range ? ` (${f(r.decode_range[0])}–${f(r.decode_range[1])})` : ''}`,
+      x(r.prefill_vs_llama_cpp), x(r.decode_vs_llama_cpp), f(r.roofline_tok_s), r.roofline_share === null ? 'n/a' : `${(100 * r.roofline_share).toFixed(0)}%`,
+      r.peak_rss_bytes === null ? 'n/a' : (r.peak_rss_bytes / 2 ** 20).toFixed(0)]),
+  };
+}
+
+function llamaCppLine(l: VsLlamaCppFile['llama_cpp']): string {
+  if ('not_measured' in l) return `llama.cpp not measured: ${l.not_measured}`;
+  if (!l.build) return `llama.cpp: node-llama-cpp from the ${l.from} (no run finished)`;
+  return `llama.cpp ${l.build.llama_cpp_release} (node-llama-cpp ${l.build.node_llama_cpp}, ${l.build.build_type}, from the ${l.from})`;
+}
+
+/** One row per child run, figures as measured. */
+function measurementsCsv(ms: readonly VsLlamaMeasurement[]): ReportCsv {
+  return {
+    columns: ['shape', 'type', 'runner', 'round', 'prefill_tok_s', 'decode_tok_s', 'peak_rss_bytes', 'error'],
+    rows: ms.map((m) => [m.shape, m.type, m.runner, m.round, m.prefill_tok_s, m.decode_tok_s, m.peak_rss_bytes, m.error]),
+  };
+}
+
+/** The whole report, from the result document alone. */
+export function vsLlamaCppReport(file: VsLlamaCppFile): Report {
+  return {
+    kind: 'vs-llama-cpp',
+    title: 'rabbit-bench vs llama.cpp',
+    header: [
+      file.metadata.command,
+      `${file.environment.cpu.brand} · engine ${file.engine.threads} threads · ${llamaCppLine(file.llama_cpp)}`,
+      `roofline: STREAM triad ${file.memory_bandwidth.triad.best_gbps.toFixed(1)} GB/s ÷ bytes per token`,
+    ],
+    tables: [rowsTable(file)],
+    notes: [
+      ...file.rows.filter((r) => r.errors.length > 0).map((r) => `${r.shape} ${r.type} ${r.runner} failed: ${r.errors.join('; ')}`),
+      ...RUNNERS.map((r) => `${r}: ${RUNNER_NOTES[r]}`),
+    ],
+    data: file,
+    csv: measurementsCsv(file.measurements),
+  };
 }

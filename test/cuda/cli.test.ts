@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCpuVsCudaFile, type CpuVsCudaFile } from '../../bench/cuda/compare.js';
+import { cpuVsCudaReport, parseCpuVsCudaFile, type CpuVsCudaFile } from '../../bench/cuda/compare.js';
+import { render } from '../../bench/report/print.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
 import { tempDirs } from '../helpers/temp.js';
@@ -72,16 +73,21 @@ describe.skipIf(!HAS_STORIES)(`--device cuda and cpu-vs-cuda (${STORIES_SUITE})`
       expect(table.stdout).toMatch(/crossover, decode tok\/s: CUDA/);
     });
 
-    it('writes JSON, CSV and Markdown result files', () => {
+    it('writes JSON, CSV and Markdown result files; the report is rebuilt from the saved JSON alone', () => {
       const files = readdirSync(out).sort();
       expect(files.map((f) => f.replace(/^\d{8}-\d{6}-/, ''))).toEqual(['cpu-vs-cuda-stories260K.csv', 'cpu-vs-cuda-stories260K.json', 'cpu-vs-cuda-stories260K.md']);
-      parseCpuVsCudaFile(JSON.parse(readFileSync(join(out, files[1]), 'utf8')), files[1]);
-      const csv = readFileSync(join(out, files[0]), 'utf8').trim().split('\n');
-      expect(csv[0]).toBe('model,params,full_params,device,metric,median,min,max,stdev');
-      expect(csv.some((l) => l.startsWith('stories260K,260032,,cpu,decode_tok_s,'))).toBe(true);
+      const saved = parseCpuVsCudaFile(JSON.parse(readFileSync(join(out, files[1]), 'utf8')), files[1]);
+      expect(saved).toEqual(doc);
+      const csv = readFileSync(join(out, files[0]), 'utf8');
+      expect(csv.split('\n')[0]).toBe('model,params,full_params,device,metric,median,min,max,stdev');
+      expect(csv.split('\n').some((l) => l.startsWith('stories260K,260032,,cpu,decode_tok_s,'))).toBe(true);
       const md = readFileSync(join(out, files[2]), 'utf8');
       expect(md).toMatch(/^## rabbit-bench cpu-vs-cuda/);
       expect(md).toMatch(/\| metric \| CPU \| CUDA \| CUDA vs CPU \|/);
+      const report = cpuVsCudaReport(saved);
+      expect(report.tables.map((t) => t.title)).toEqual([expect.stringMatching(/^stories260K \(/), expect.stringMatching(/^Summary/)]);
+      expect(render(report, 'md')).toBe(md);
+      expect(render(report, 'csv')).toBe(csv);
     });
 
     it('--format csv and md print those forms', () => {

@@ -1,8 +1,11 @@
 // `rabbit-bench humaneval` without the engine: the oracle, given completions (hostile ones too),
 // HumanEval+, result files, --json, --resume and bad options.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { humanevalReport } from '../../bench/humaneval/report.js';
+import { HumanevalResultSchema } from '../../bench/humaneval/schema.js';
+import { render } from '../../bench/report/print.js';
 import { DATASETS_SUITE, HAS_DATASETS, HUMANEVAL, HUMANEVAL_PLUS, humaneval, processesWith, useTempDirs } from './helpers.js';
 
 const tempDir = useTempDirs();
@@ -14,7 +17,7 @@ function completionsFile(dir: string, rows: [string, string][]): string {
 }
 
 describe.skipIf(!HAS_DATASETS)(`humaneval CLI (${DATASETS_SUITE})`, () => {
-  it('--oracle passes all 164 HumanEval problems; --json prints one document; result files are written', async () => {
+  it('--oracle passes all 164 HumanEval problems; --json prints one document; result files are written beside the records', async () => {
     const out = tempDir();
     const r = await humaneval(['--dataset', HUMANEVAL, '--oracle', '--jobs', '2', '--out', out, '--json']);
     expect(r.code).toBe(0);
@@ -25,11 +28,40 @@ describe.skipIf(!HAS_DATASETS)(`humaneval CLI (${DATASETS_SUITE})`, () => {
     expect(doc.summary.pass_at_k['1']).toBe(1);
     expect(doc.schema).toBe('rabbit-bench/humaneval@1');
     expect(doc.sandbox.limits.timeout_s).toBe(3);
+    expect(HumanevalResultSchema.parse(doc)).toEqual(doc);
     const stem = doc.records_file.replace(/\.jsonl$/, '');
     expect(readFileSync(doc.records_file, 'utf8').trim().split('\n')).toHaveLength(165); // header + 164
-    expect(JSON.parse(readFileSync(`${stem}.json`, 'utf8')).summary.passed).toBe(164);
-    expect(readFileSync(`${stem}.csv`, 'utf8').trim().split('\n')).toHaveLength(165);
-    expect(readFileSync(`${stem}.md`, 'utf8')).toMatch(/passed 164\/164/);
+    const saved = HumanevalResultSchema.parse(JSON.parse(readFileSync(`${stem}.json`, 'utf8')));
+    expect(saved).toEqual(doc);
+    const csv = readFileSync(`${stem}.csv`, 'utf8');
+    expect(csv.trim().split('\n')).toHaveLength(165);
+    expect(csv.split('\n')[1]).toMatch(/^HumanEval\/0,0,passed,,\d/);
+    const md = readFileSync(`${stem}.md`, 'utf8');
+    expect(md).toMatch(/passed 164\/164/);
+    expect(md).toContain('| passed | 164 | 100.0% |');
+    // The saved JSON alone gives back the same report.
+    expect(render(humanevalReport(saved), 'md')).toBe(md);
+    expect(render(humanevalReport(saved), 'csv')).toBe(csv);
+  });
+
+  it('--format table and md show the same results; --format csv one row per sample; no result files with --no-save', async () => {
+    const dir = tempDir();
+    const file = completionsFile(dir, [['HumanEval/0', '    return False\n'], ['HumanEval/0', '    return True\n']]);
+    const args = ['--dataset', HUMANEVAL, '--completions', file, '--problems', 'HumanEval/0', '--out', dir, '--no-save'];
+    const table = await humaneval([...args, '--format', 'table']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^HumanEval\.jsonl\.gz · completions from .*samples\.jsonl · 1 problems, 2 samples\npassed 0\/2 · pass@1 0\.0%/);
+    expect(table.stdout).toMatch(/│ failed\s*│ 2\s*│ 100\.0%\s*│/);
+    expect(table.stdout).toMatch(/│ AssertionError\s*│ 2\s*│/);
+    const md = await humaneval([...args, '--format', 'md']);
+    expect(md.stdout).toMatch(/^## rabbit-bench humaneval\n/);
+    expect(md.stdout).toContain('| failed | 2 | 100.0% |');
+    expect(md.stdout).toContain('| AssertionError | 2 |');
+    const csv = await humaneval([...args, '--format', 'csv']);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^task_id,sample,status,error,exec_ms,/);
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 3).join(','))).toEqual(['HumanEval/0,0,failed', 'HumanEval/0,1,failed']);
+    expect(readdirSync(dir).filter((f) => /\.(json|csv|md)$/.test(f))).toEqual([]);
   });
 
   it('--plus --oracle passes all 164 HumanEval+ problems on base and plus inputs', async () => {

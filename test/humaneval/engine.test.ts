@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodePrompt } from '../../bench/humaneval/completion.js';
 import { loadProblems } from '../../bench/humaneval/dataset.js';
+import { humanevalReport } from '../../bench/humaneval/report.js';
+import { HumanevalResultSchema } from '../../bench/humaneval/schema.js';
 import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
 import { ModelTokenizer } from '../../bench/tokenizer.js';
 import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
@@ -46,6 +48,10 @@ describe.skipIf(!READY)(`humaneval through the engine (${SUITE})`, () => {
     expect(doc.summary).toMatchObject({ problems: 3, samples: 3, error: 1 });
     expect(doc.model.name).toBe('stories260K');
     expect(doc.engine.backend).toBeTruthy();
+    // The report says what generated the completions, from the document alone.
+    const report = humanevalReport(HumanevalResultSchema.parse(doc));
+    expect(report.header[0]).toBe('HumanEval.jsonl.gz · stories260K · greedy, up to 48 new tokens · base prompts · 3 problems, 3 samples');
+    expect(report.tables.map((t) => t.title)).toEqual(['Results', 'Generation (2 generations)', 'Engine phases, summed over all generations (ms)', 'Why samples did not pass (most common)']);
   });
 
   it('an engine crash fails its problem only: the run goes on in a fresh engine process', async () => {

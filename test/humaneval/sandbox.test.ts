@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInSandbox, type SandboxLimits, type SandboxSetup } from '../../bench/humaneval/sandbox.js';
-import { prepareSandbox, type SandboxReport } from '../../bench/humaneval/sandbox-probe.js';
+import { prepareSandbox } from '../../bench/humaneval/sandbox-probe.js';
+import type { SandboxReport } from '../../bench/humaneval/schema.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { processesWith } from './helpers.js';
 

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPython, pythonProblem } from '../../bench/reference/live.js';
 import { SUPPORTED_ARCHITECTURES } from '../../bench/model/types.js';
+import { render } from '../../bench/report/print.js';
 import { FIXTURE_NAMES } from '../../bench/validate/models.js';
+import { validateReport } from '../../bench/validate/render.js';
 import { ValidateFileSchema, type ValidateFile } from '../../bench/validate/schema.js';
 import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { parseJsonRun, processesInGroup, runValidate } from './helpers.js';
@@ -25,7 +27,7 @@ describe('validate on the fixtures (golden references)', () => {
   let saved: string;
   let file: ValidateFile;
 
-  it('every fixture × short/long prompt × cpu passes; one JSON document; the result file is the same document', () => {
+  it('every fixture × short/long prompt × cpu passes; one JSON document; the result files hold the same document and report', () => {
     const out = join(work, 'results');
     const r = runValidate(['--no-live', '--json', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
@@ -52,11 +54,20 @@ describe('validate on the fixtures (golden references)', () => {
     expect(file.environment?.machine_fingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(file.run.command).toContain('validate');
 
-    const names = readdirSync(out);
-    expect(names).toHaveLength(1);
-    expect(names[0]).toMatch(/^\d{8}-\d{6}-validate-fixtures\.json$/);
-    saved = join(out, names[0]);
-    expect(ValidateFileSchema.parse(JSON.parse(readFileSync(saved, 'utf8')))).toEqual(file);
+    const names = readdirSync(out).sort();
+    expect(names.map((n) => n.replace(/^\d{8}-\d{6}-/, ''))).toEqual(['validate-fixtures.csv', 'validate-fixtures.json', 'validate-fixtures.md']);
+    saved = join(out, names[1]);
+    const doc = ValidateFileSchema.parse(JSON.parse(readFileSync(saved, 'utf8')));
+    expect(doc).toEqual(file);
+    // The saved JSON alone gives back the saved Markdown and CSV.
+    const md = readFileSync(join(out, names[2]), 'utf8');
+    expect(md).toMatch(/^## rabbit-bench validate\n/);
+    expect(md).toMatch(/\| llama-tied-gqa-f32<br>ref: golden \| \S+<br>float32 \| pass<br>[\d.]+ ms · \d+ tok\/s \|/);
+    expect(render(validateReport(doc), 'md')).toBe(md);
+    const csv = readFileSync(join(out, names[0]), 'utf8');
+    expect(csv.split('\n')[0]).toMatch(/^id,model,prompt,device,status,reason,prompt_tokens,cosine,/);
+    expect(csv.trim().split('\n')).toHaveLength(1 + file.cells.length);
+    expect(render(validateReport(doc), 'csv')).toBe(csv);
   });
 
   it('prints one table with a column per prompt × device, and compares with a baseline', () => {
@@ -168,12 +179,23 @@ describe('validate: cells that cannot run', () => {
     expect(parseJsonRun(allowed).pass).toBe(true);
   });
 
-  it('cuda cells are unavailable in a build without a CUDA backend, which is not a pass', () => {
-    const r = runValidate(['--no-live', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--devices', 'cpu,cuda']);
+  it('cuda cells are unavailable in a build without a CUDA backend, which is not a pass (the table, Markdown and CSV say so)', () => {
+    const args = ['--no-live', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--devices', 'cpu,cuda'];
+    const r = runValidate(args);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/short \(8\) · cuda/);
     expect(r.stdout).toMatch(/2 cells n\/a — this build has no CUDA backend/);
     expect(r.stdout).toMatch(/validate FAIL: 4 cells · 2 pass · 2 unavailable/);
+    const md = runValidate([...args, '--format', 'md']);
+    expect(md.status).toBe(1);
+    expect(md.stdout).toMatch(/\| model \| architecture \| short \(8\) · cpu \| short \(8\) · cuda \| long \(512\) · cpu \| long \(512\) · cuda \|/);
+    expect(md.stdout).toMatch(/\| pass<br>[^|]+ \| n\/a \| pass<br>[^|]+ \| n\/a \|/);
+    expect(md.stdout).toMatch(/validate FAIL: 4 cells · 2 pass · 2 unavailable/);
+    const csv = runValidate([...args, '--format', 'csv']);
+    expect(csv.status).toBe(1);
+    const rows = csv.stdout.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 5).join(','));
+    expect(rows).toEqual(['short', 'long'].flatMap((p) => ['cpu', 'cuda'].map((d) =>
+      `llama-tied-gqa-f32/${p}/${d},llama-tied-gqa-f32,${p},${d},${d === 'cpu' ? 'pass' : 'unavailable'}`)));
   });
 
   it('a model that cannot be loaded makes its cells errors; the others still run', () => {

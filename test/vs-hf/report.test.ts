@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StepRecord, UnitRecord } from '../../bench/engine/records.js';
@@ -8,9 +8,11 @@ import { parseChildOutput } from '../../bench/vs-hf/children.js';
 import { engineSpeedReport, measurementFrom, wallOverBound } from '../../bench/vs-hf/measurement.js';
 import { agreeingPrefix, plausibilityNotes } from '../../bench/vs-hf/notes.js';
 import { parseVsHfArgs } from '../../bench/vs-hf/options.js';
-import { checklistLines, markdownReport, resultTable, rowsCsv, terminalReport } from '../../bench/vs-hf/render.js';
+import { render } from '../../bench/report/print.js';
+import { resultTable, vsHfReport } from '../../bench/vs-hf/render.js';
 import { EngineSpeedSchema, HfSpeedSchema, VS_HF_SCHEMA, VsHfFileSchema, type Measurement, type ModelEntry, type Row, type VsHfFile } from '../../bench/vs-hf/schema.js';
 import { evaluateTargets, TARGETS } from '../../bench/vs-hf/targets.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir } from '../synth/helpers.js';
 import { BUILD, DISK, ENVIRONMENT, METADATA, failed, measured, memoryBandwidth, model } from './helpers.js';
 
@@ -126,35 +128,61 @@ describe('rendering and the result file', () => {
     expect(t.title).toContain('median of 1 round · prompt 512 tok · 32 decode tokens · 2 threads');
   });
 
+  const term = (f: VsHfFile) => render(vsHfReport(f), 'table');
+
   it('terminal, Markdown and CSV carry the same figures and the checklist', () => {
-    const term = terminalReport(file);
-    expect(term).toContain('transformers 5.18.0 · torch 2.13.0');
-    expect(term).toContain('2.50×');
-    expect(term).toMatch(/PASS\s+resident decode ≥ 2× transformers sdpa — tiny bf16: 2\.50×/);
-    expect(term).toContain('note: a note');
-    expect(term).toContain('OMP_WAIT_POLICY passive for both');
+    const out = term(file);
+    expect(out).toContain('transformers 5.18.0 · torch 2.13.0');
+    expect(out).toContain('2.50×');
+    expect(out).toMatch(/PASS\s*│\s*resident decode ≥ 2× transformers sdpa\s*│\s*tiny bf16\s*│\s*2\.50×/);
+    expect(out).toContain('note: a note');
+    expect(out).toContain('OMP_WAIT_POLICY passive for both');
     // Since peers run with their own defaults the file says what each got.
-    expect(terminalReport({ ...file, settings: { ...file.settings, hf_omp_wait_policy: null } }))
+    expect(term({ ...file, settings: { ...file.settings, hf_omp_wait_policy: null } }))
       .toContain("OMP_WAIT_POLICY: engine passive, transformers unset (torch's default): each with its own default");
     // Since the engine's own pool replaced OpenMP, only transformers' policy is recorded.
     const { omp_wait_policy: _engine, ...poolSettings } = file.settings;
-    expect(terminalReport({ ...file, settings: { ...poolSettings, hf_omp_wait_policy: 'passive' } }))
+    expect(term({ ...file, settings: { ...poolSettings, hf_omp_wait_policy: 'passive' } }))
       .toContain("transformers OMP_WAIT_POLICY passive; the engine's own thread pool spins briefly, then sleeps");
-    expect(terminalReport({ ...file, engine: { ...file.engine, build: { ...BUILD, cpuKernels: 'avx2' } } })).toContain('2 threads, cpuKernels avx2)');
-    const md = markdownReport(file);
+    expect(term({ ...file, engine: { ...file.engine, build: { ...BUILD, cpuKernels: 'avx2' } } })).toContain('2 threads, cpuKernels avx2)');
+    const md = render(vsHfReport(file), 'md');
+    expect(md).toMatch(/^## rabbit-bench vs Hugging Face transformers\n/);
     expect(md).toContain('| model | dtype | runner | prefill tok/s |');
     expect(md).toContain('| tiny | bf16 | engine-resident | 300.0 | 50.0 | 400 | 3.00× | 2.50× | 200.0 (mem) | 25.0% |');
-    expect(md).toContain('- **PASS** resident decode ≥ 2× transformers sdpa — tiny bf16');
-    const csv = rowsCsv(rows).trim().split('\n');
+    expect(md).toMatch(/\| PASS \| resident decode ≥ 2× transformers sdpa \| tiny bf16 \| 2\.50×/);
+    // The CSV keeps the rows' raw figures, one line per row.
+    const csv = render(vsHfReport(file), 'csv').trim().split('\n');
     expect(csv).toHaveLength(1 + rows.length);
+    expect(csv[0]).toMatch(/^model,dtype,runner,rounds,failed,prefill_tok_s,decode_tok_s,peak_rss_bytes,/);
     expect(csv[1]).toMatch(/^tiny,bf16,engine-resident,1,0,300,50,/);
-    expect(checklistLines(file.targets)[0]).toMatch(/^PASS {10}resident decode/);
+    expect(csv[2]).toMatch(/^tiny,bf16,engine-streaming,0,1,,,/);
   });
 
   it('without transformers the header says why', () => {
     const alone = exampleFile(aggregateRows(ms.slice(0, 2), [m], bw), ms.slice(0, 2), [m], 'no .venv-hf');
-    expect(terminalReport(alone)).toContain('transformers not measured: no .venv-hf');
-    expect(terminalReport(alone)).toMatch(/not measured\s+resident decode ≥ 2× transformers sdpa — tiny bf16: transformers not measured: no \.venv-hf/);
+    expect(term(alone)).toContain('transformers not measured: no .venv-hf');
+    expect(term(alone)).toMatch(/not measured\s*│\s*resident decode ≥ 2× transformers sdpa\s*│\s*tiny bf16\s*│\s*transformers not measured: no \.venv-hf/);
+  });
+
+  it('the report is rebuilt from the JSON alone, the committed results included', () => {
+    const report = vsHfReport(file);
+    expect(report.kind).toBe('vs-hf');
+    const again = vsHfReport(VsHfFileSchema.parse(JSON.parse(render(report, 'json'))));
+    expect(again.tables).toEqual(report.tables);
+    expect(again.header).toEqual(report.header);
+    expect(again.notes).toEqual(report.notes);
+    expect(again.csv).toEqual(report.csv);
+    const dir = join(REPO_ROOT, 'results', 'vs-hf');
+    const saved = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(saved.length).toBeGreaterThan(0);
+    for (const f of saved) {
+      const doc = VsHfFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      const r = vsHfReport(doc);
+      expect(r.tables[0].rows, f).toHaveLength(doc.rows.length);
+      expect(r.tables[1].rows, f).toHaveLength(doc.targets.length);
+      // The CSV printer writes what the benchmark wrote beside it.
+      expect(render(r, 'csv'), f).toBe(readFileSync(join(dir, f.replace(/\.json$/, '.csv')), 'utf8'));
+    }
   });
 
   it('the schema accepts the file and rejects a broken one', () => {
