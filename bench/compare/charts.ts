@@ -1,6 +1,7 @@
 // The comparison's charts: each metric's change with its interval against the threshold, and for
 // the gate, how its deciding metrics moved as the adaptive loop measured more runs.
 import type { BoxplotSeriesOption, EChartsOption } from 'echarts/types/dist/option';
+import { axisChart } from '../report/charts.js';
 import type { ReportChart } from '../report/report.js';
 import type { DiffResult, GateDecision, MetricComparison } from './schema.js';
 
@@ -50,26 +51,22 @@ export function decisionsChart(decisions: readonly GateDecision[], threshold: nu
   if (decisions.length === 0) return null;
   const ids = [...new Set(decisions.flatMap((d) => d.verdicts.map((v) => v.id)))];
   const t = pct(threshold);
-  return {
+  return axisChart({
     id: 'decisions',
     title: 'The gate\'s decisions: change of each deciding metric as runs were added',
-    option: {
-      tooltip: { trigger: 'axis' },
-      legend: { top: 0 },
-      grid: { left: 56, right: 24, top: 40, bottom: 48 },
-      xAxis: { type: 'category', name: 'runs', nameLocation: 'middle', nameGap: 28, data: decisions.map((d) => String(d.runs)) },
-      yAxis: { type: 'value', name: 'change, %' },
-      series: ids.map((id, i) => ({
-        type: 'line' as const,
-        name: id,
-        data: decisions.map((d) => {
-          const v = d.verdicts.find((x) => x.id === id);
-          return v && Number.isFinite(v.change) ? pct(v.change) : null;
-        }),
-        ...(i === 0 ? {
-          markLine: { silent: true, symbol: 'none', lineStyle: { type: 'dashed' as const, color: '#888' }, data: [{ yAxis: t }, { yAxis: -t }] },
-        } : {}),
-      })),
-    },
-  };
+    xName: 'runs',
+    categories: decisions.map((d) => String(d.runs)),
+    yAxis: { type: 'value', name: 'change, %' },
+    series: ids.map((id, i) => ({
+      type: 'line' as const,
+      name: id,
+      data: decisions.map((d) => {
+        const v = d.verdicts.find((x) => x.id === id);
+        return v && Number.isFinite(v.change) ? pct(v.change) : null;
+      }),
+      ...(i === 0 ? {
+        markLine: { silent: true, symbol: 'none', lineStyle: { type: 'dashed' as const, color: '#888' }, data: [{ yAxis: t }, { yAxis: -t }] },
+      } : {}),
+    })),
+  });
 }

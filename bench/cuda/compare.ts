@@ -2,73 +2,67 @@
 // and the model size from which CUDA wins. Built on the profile summaries; stored as a versioned
 // JSON document, and drawn as a report from it alone.
 import { z } from 'zod';
-import type { NativeCudaStatus } from '../engine/native.js';
+import { CUDA_BUILD_STATES, CUDA_STATUS_CODES, type NativeCudaStatus } from '../engine/native.js';
 import { PHASE_ROWS, type PhaseRow, type ProfileSummary } from '../profile/summary.js';
-import { ModelInfoSchema, ProfileFileSchema, type ModelInfo, type ProfileFile } from '../results/profile-schema.js';
+import { ModelInfoSchema, ProfileFileSchema } from '../results/profile-schema.js';
 import type { Summary } from '../stats.js';
 import type { Report, ReportCsv, ReportTable } from '../report/report.js';
+import { cpuVsCudaCharts } from './charts.js';
 import { cudaDeviceLine, cudaMissing } from './status.js';
-import type { VramSummary } from './vram.js';
+import { VramSummarySchema } from './vram.js';
 
 export const CPU_VS_CUDA_SCHEMA = 'rabbit-bench/cpu-vs-cuda@1';
 
+const count = z.number().int().nonnegative();
+
+/** The CUDA backend's status as the engine reported it (see NativeCudaStatus). */
+const CudaStatusSchema = z.object({
+  built: z.boolean(),
+  available: z.boolean(),
+  code: z.enum(CUDA_STATUS_CODES),
+  reason: z.string(),
+  library: z.string(),
+  buildState: z.enum(CUDA_BUILD_STATES),
+  devices: count,
+  deviceName: z.string(),
+  deviceMemoryBytes: z.number().nonnegative(),
+  computeCapability: z.string(),
+  driverVersion: z.number(),
+  runtimeVersion: z.number(),
+  cublas: z.boolean(),
+}) satisfies z.ZodType<NativeCudaStatus>;
+
 /** One device's measurements of one model. */
-export interface DeviceSide {
+const DeviceSideSchema = z.object({
   /** Time to open the engine: plan to ready backend (the CUDA context included). */
-  load_ms: number;
-  vram: VramSummary | null;
-  profile: ProfileFile;
-}
+  load_ms: z.number().nonnegative(),
+  vram: VramSummarySchema.nullable(),
+  profile: ProfileFileSchema,
+});
 
-export interface ModelComparison {
-  model: ModelInfo;
+const ModelComparisonSchema = z.object({
+  model: ModelInfoSchema,
   /** The real model's parameters when the checkpoint is a shape cut to fewer layers; else null. */
-  full_params: number | null;
-  full_layers: number | null;
-  cpu: DeviceSide;
+  full_params: z.number().nullable(),
+  full_layers: z.number().nullable(),
+  cpu: DeviceSideSchema,
   /** null when CUDA was not measured (unavailable, or it failed: see cuda_error). */
-  cuda: DeviceSide | null;
-  cuda_error: string | null;
+  cuda: DeviceSideSchema.nullable(),
+  cuda_error: z.string().nullable(),
   /** CUDA over CPU, > 1 when CUDA is faster; null without a CUDA side. */
-  speedup: Record<string, number> | null;
-}
+  speedup: z.record(z.string(), z.number()).nullable(),
+});
 
-export interface Crossover {
-  metric: string;
+const CrossoverSchema = z.object({
+  metric: z.string(),
   /** The smallest model from which CUDA wins on this and every larger model measured; null if none. */
-  from_model: string | null;
-  from_params: number | null;
+  from_model: z.string().nullable(),
+  from_params: z.number().nullable(),
   /** The largest model on which the CPU still wins (below the crossover); null if none. */
-  cpu_wins_up_to_model: string | null;
-  cpu_wins_up_to_params: number | null;
-  line: string;
-}
-
-export interface CpuVsCudaFile {
-  schema: typeof CPU_VS_CUDA_SCHEMA;
-  command: 'cpu-vs-cuda';
-  created_at: string;
-  metadata: Record<string, unknown>;
-  environment: Record<string, unknown>;
-  cuda: NativeCudaStatus;
-  settings: {
-    prompt_tokens: number;
-    max_new_tokens: number;
-    runs: number;
-    warmup: number;
-    threads: number;
-    prefetch: boolean;
-    pin_memory: boolean;
-    async_transfer: boolean;
-    /** Decoder layers kept in synthesised shapes (--layers); null with --model. */
-    synthetic_layers: number | null;
-  };
-  models: ModelComparison[];
-  /** Empty when fewer than one model has both sides. */
-  crossover: Crossover[];
-}
-
-const SideSchema = z.object({ load_ms: z.number().nonnegative(), vram: z.record(z.string(), z.unknown()).nullable(), profile: ProfileFileSchema });
+  cpu_wins_up_to_model: z.string().nullable(),
+  cpu_wins_up_to_params: z.number().nullable(),
+  line: z.string(),
+});
 
 export const CpuVsCudaFileSchema = z.object({
   schema: z.literal(CPU_VS_CUDA_SCHEMA),
@@ -76,30 +70,28 @@ export const CpuVsCudaFileSchema = z.object({
   created_at: z.string(),
   metadata: z.record(z.string(), z.unknown()),
   environment: z.record(z.string(), z.unknown()),
-  cuda: z.looseObject({ built: z.boolean(), available: z.boolean(), code: z.string(), reason: z.string() }),
+  cuda: CudaStatusSchema,
   settings: z.object({
-    prompt_tokens: z.number().int().nonnegative(),
-    max_new_tokens: z.number().int().nonnegative(),
+    prompt_tokens: count,
+    max_new_tokens: count,
     runs: z.number().int().positive(),
-    warmup: z.number().int().nonnegative(),
-    threads: z.number().int().nonnegative(),
+    warmup: count,
+    threads: count,
     prefetch: z.boolean(),
     pin_memory: z.boolean(),
     async_transfer: z.boolean(),
+    /** Decoder layers kept in synthesised shapes (--layers); null with --model. */
     synthetic_layers: z.number().int().positive().nullable(),
   }),
-  models: z.array(z.object({
-    model: ModelInfoSchema,
-    full_params: z.number().nullable(),
-    full_layers: z.number().nullable(),
-    cpu: SideSchema,
-    cuda: SideSchema.nullable(),
-    cuda_error: z.string().nullable(),
-    speedup: z.record(z.string(), z.number()).nullable(),
-  })).min(1),
-  crossover: z.array(z.object({ metric: z.string(), from_model: z.string().nullable(), from_params: z.number().nullable(),
-    cpu_wins_up_to_model: z.string().nullable(), cpu_wins_up_to_params: z.number().nullable(), line: z.string() })),
+  models: z.array(ModelComparisonSchema).min(1),
+  /** Empty when fewer than one model has both sides. */
+  crossover: z.array(CrossoverSchema),
 });
+
+export type DeviceSide = z.infer<typeof DeviceSideSchema>;
+export type ModelComparison = z.infer<typeof ModelComparisonSchema>;
+export type Crossover = z.infer<typeof CrossoverSchema>;
+export type CpuVsCudaFile = z.infer<typeof CpuVsCudaFileSchema>;
 
 /** Validates a document (as written, or read back). */
 export function parseCpuVsCudaFile(doc: unknown, where: string): CpuVsCudaFile {
@@ -108,7 +100,7 @@ export function parseCpuVsCudaFile(doc: unknown, where: string): CpuVsCudaFile {
     const issue = r.error.issues[0];
     throw new Error(`${where} is not a valid ${CPU_VS_CUDA_SCHEMA} document: ${issue.path.join('.')}: ${issue.message}`);
   }
-  return doc as CpuVsCudaFile;
+  return r.data;
 }
 
 // ---- metrics ----------------------------------------------------------------------------------
@@ -287,6 +279,7 @@ export function cpuVsCudaReport(f: CpuVsCudaFile): Report {
     header: [settingsLine(f), ...(f.cuda.available ? [`CUDA device: ${cudaDeviceLine(f.cuda)}`] : [])],
     tables: comparisonTables(f),
     notes: comparisonFooter(f),
+    charts: cpuVsCudaCharts(f),
     data: f,
     csv: comparisonCsv(f),
   };

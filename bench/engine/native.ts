@@ -102,7 +102,9 @@ export interface NativeEngine {
  * error), `abi-mismatch` (library from another build), `no-driver` (no libcuda.so.1),
  * `driver-error` (cudaGetDeviceCount failed, e.g. a driver older than the runtime), `no-device`.
  */
-export type CudaStatusCode = 'ok' | 'not-built' | 'load-failed' | 'abi-mismatch' | 'no-driver' | 'driver-error' | 'no-device';
+export const CUDA_STATUS_CODES = ['ok', 'not-built', 'load-failed', 'abi-mismatch', 'no-driver', 'driver-error', 'no-device'] as const;
+export type CudaStatusCode = (typeof CUDA_STATUS_CODES)[number];
+export const CUDA_BUILD_STATES = ['built', 'off', 'no-nvcc', 'no-cudart'] as const;
 
 export interface NativeCudaStatus {
   /** The library exists and loads with a matching ABI. */
@@ -115,7 +117,7 @@ export interface NativeCudaStatus {
   /** The library path looked at. */
   library: string;
   /** How the engine was configured: 'built', 'off' (RB_CUDA=OFF), 'no-nvcc' or 'no-cudart' (toolkit without its static runtime). */
-  buildState: 'built' | 'off' | 'no-nvcc' | 'no-cudart';
+  buildState: (typeof CUDA_BUILD_STATES)[number];
   devices: number;
   deviceName: string;
   deviceMemoryBytes: number;

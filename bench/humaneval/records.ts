@@ -54,11 +54,13 @@ const HfComparisonSchema = z.object({
 
 const PartCountSchema = z.object({ passed: z.number().int(), total: z.number().int() });
 
+export const SAMPLE_STATUSES = ['passed', 'failed', 'timeout', 'error'] as const;
+
 export const SampleRecordSchema = z.object({
   type: z.literal('sample'),
   task_id: z.string(),
   sample: z.number().int(),
-  status: z.enum(['passed', 'failed', 'timeout', 'error']),
+  status: z.enum(SAMPLE_STATUSES),
   error: z.string().nullable(),
   completion: z.string(),
   exec_ms: z.number().nullable(),

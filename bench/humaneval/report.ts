@@ -2,6 +2,7 @@
 // row per sample.
 import { basename } from 'node:path';
 import type { Report, ReportCsv, ReportTable } from '../report/report.js';
+import { humanevalCharts } from './charts.js';
 import type { SampleRecord } from './records.js';
 import type { HumanevalResult, HumanevalSummary } from './schema.js';
 
@@ -122,6 +123,7 @@ export function humanevalReport(doc: HumanevalResult): Report {
     title: 'rabbit-bench humaneval',
     header: headline(doc),
     tables: summaryTables(doc.summary),
+    charts: humanevalCharts(doc),
     notes: footer(doc.summary, doc.records_file),
     data: doc,
     csv: recordsCsv(doc.records),

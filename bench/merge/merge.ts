@@ -4,36 +4,26 @@
 // the same kind, the same settings but for the shard, every shard exactly once.
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import type { HumanevalResult } from '../humaneval/run.js';
-import type { SampleRecord } from '../humaneval/records.js';
+import { HUMANEVAL_SCHEMA, HumanevalResultSchema } from '../humaneval/schema.js';
 import { summarize } from '../humaneval/score.js';
 import { readJsonFile } from '../json-file.js';
 import type { Shard } from '../shard.js';
-import { VALIDATE_SCHEMA, ValidateFileSchema, type Cell, type ValidateFile } from '../validate/schema.js';
+import { VALIDATE_SCHEMA, ValidateFileSchema, type Cell } from '../validate/schema.js';
 
-const HUMANEVAL_SCHEMA = 'rabbit-bench/humaneval@1';
+export const PartInfoSchema = z.object({
+  file: z.string(),
+  shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive() }),
+  created_at: z.string(),
+  machine_fingerprint: z.string().nullable(),
+  git_commit: z.string().nullable(),
+});
+export type PartInfo = z.infer<typeof PartInfoSchema>;
 
-/** What a humaneval result must hold to be merged; the rest is carried over as it is. */
-const HumanevalPartSchema = z
-  .object({
-    schema: z.literal(HUMANEVAL_SCHEMA),
-    created_at: z.string(),
-    settings: z.record(z.string(), z.unknown()),
-    summary: z.object({ wall_s: z.number() }).passthrough(),
-    records: z.array(z.object({ task_id: z.string(), sample: z.number().int().nonnegative(), status: z.string() }).passthrough()),
-  })
-  .passthrough();
-
-export interface PartInfo {
-  file: string;
-  shard: Shard;
-  created_at: string;
-  machine_fingerprint: string | null;
-  git_commit: string | null;
-}
-
-export type MergedHumaneval = Omit<HumanevalResult, 'records_file'> & { records_file: null; parts: PartInfo[] };
-export type MergedValidate = ValidateFile & { parts: PartInfo[] };
+/** A merged result keeps its run's schema, so it reads as that run's result; `parts` marks it merged. */
+export const MergedHumanevalSchema = HumanevalResultSchema.extend({ records_file: z.null(), parts: z.array(PartInfoSchema).min(1) });
+export const MergedValidateSchema = ValidateFileSchema.extend({ parts: z.array(PartInfoSchema).min(1) });
+export type MergedHumaneval = z.infer<typeof MergedHumanevalSchema>;
+export type MergedValidate = z.infer<typeof MergedValidateSchema>;
 export type Merged = { kind: 'humaneval'; result: MergedHumaneval } | { kind: 'validate'; result: MergedValidate };
 
 interface Part<T> {
@@ -108,11 +98,10 @@ function partInfo(file: string, shard: Shard, created: string, env: unknown, com
 
 function mergeHumaneval(entries: { file: string; doc: unknown }[]): MergedHumaneval {
   const parts = checkParts(entries.map(({ file, doc }) => {
-    const d = parse(file, doc, HumanevalPartSchema) as unknown as HumanevalResult;
-    const settings = d.settings as Record<string, unknown>;
-    return { file, doc: d, shard: shardOf(file, settings), settings: without(settings, 'shard') };
+    const d = parse(file, doc, HumanevalResultSchema);
+    return { file, doc: d, shard: shardOf(file, d.settings), settings: without(d.settings, 'shard') };
   }));
-  const records = interleave(parts, (d) => d.records as SampleRecord[]);
+  const records = interleave(parts, (d) => d.records);
   const seen = new Set<string>();
   for (const r of records) {
     const key = `${r.task_id}#${r.sample}`;

@@ -26,6 +26,8 @@ export interface ReportChart {
   option: EChartsOption;
   /** Pixels; charts with many categories ask for more. */
   height?: number;
+  /** Across the page rather than beside another chart: many categories, or a matrix. */
+  wide?: boolean;
 }
 
 /** The result kinds a report can be, each with its own charts in the HTML printer. */

@@ -1,5 +1,6 @@
 // A validate run as a report: one table (model × prompt × device), then what went wrong.
 import type { Report, ReportCsv, ReportTable } from '../report/report.js';
+import { validateCharts } from './charts.js';
 import type { Cell, CellStatus, ValidateFile } from './schema.js';
 import { CELL_STATUSES } from './schema.js';
 
@@ -121,6 +122,7 @@ export function validateReport(file: ValidateFile): Report {
     title: 'rabbit-bench validate',
     header: [referenceLine(file)],
     tables: [cellsTable(file)],
+    charts: validateCharts(file),
     notes: [...renderProblems(file), ...perfLines(file), summaryLine(file)],
     data: file,
     csv: cellsCsv(file),

@@ -1,5 +1,6 @@
 // The result as a report: what the numbers rest on, the medians table, the targets checklist, and
 // the rows as a CSV.
+import { vsHfCharts } from './charts.js';
 import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import { openmpNote } from '../env/format.js';
 import { deviceReadLimit } from '../env/types.js';
@@ -97,6 +98,7 @@ export function vsHfReport(file: VsHfFile): Report {
     title: 'rabbit-bench vs Hugging Face transformers',
     header: headerLines(file),
     tables: [resultTable(file), targetsTable(file.targets)],
+    charts: vsHfCharts(file),
     notes: file.notes.map((n) => `note: ${n}`),
     data: file,
     csv: rowsCsv(file.rows),

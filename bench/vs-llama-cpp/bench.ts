@@ -2,6 +2,7 @@
 // files; each child run is one measurement, the rounds of a model x runner one row of medians,
 // with ratios to llama.cpp measured in the same rounds and the decode roofline; and the result as
 // a report.
+import { vsLlamaCppCharts } from './charts.js';
 import type { Report, ReportCsv, ReportTable } from '../report/report.js';
 import { median } from '../stats.js';
 import { RUNNERS, type Runner, type VsLlamaCppFile, type VsLlamaMeasurement, type VsLlamaModel, type VsLlamaRow } from './schema.js';
@@ -91,6 +92,7 @@ export function vsLlamaCppReport(file: VsLlamaCppFile): Report {
       `roofline: STREAM triad ${file.memory_bandwidth.triad.best_gbps.toFixed(1)} GB/s ÷ bytes per token`,
     ],
     tables: [rowsTable(file)],
+    charts: vsLlamaCppCharts(file),
     notes: [
       ...file.rows.filter((r) => r.errors.length > 0).map((r) => `${r.shape} ${r.type} ${r.runner} failed: ${r.errors.join('; ')}`),
       ...RUNNERS.map((r) => `${r}: ${RUNNER_NOTES[r]}`),

@@ -4,24 +4,35 @@
 // chart drawn. A screenshot per kind goes to RB_SCREENSHOT_DIR when set (the README's come from
 // `npm run report:screenshots`), else to a temporary folder.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchReportBrowser, type PageState, type ReportBrowser } from '../../scripts/chromium.js';
 import { runCli } from '../helpers/cli.js';
-import { HAS_STORIES, STORIES_DIR } from '../helpers/paths.js';
+import { HAS_STORIES, REPO_ROOT, STORIES_DIR } from '../helpers/paths.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const CHROMIUM = chromiumPath();
 const tempDir = tempDirs();
+const HUMANEVAL = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'HumanEval.jsonl.gz');
 const SUITE = !CHROMIUM ? 'html report in Chromium (skipped: no Chromium: apt-get install chromium, or set RB_CHROMIUM)'
-  : !HAS_STORIES ? 'html report in Chromium (skipped: ../shared/models/stories260K is absent)' : 'html report in Chromium';
+  : !HAS_STORIES || !existsSync(HUMANEVAL) ? 'html report in Chromium (skipped: ../shared/models/stories260K or ../shared/datasets is absent)'
+    : 'html report in Chromium';
 
 /** Each kind's charts, by id: a page must draw all of them. */
 const CHARTS: Record<string, string[]> = {
   profile: ['units', 'steps', 'runs'],
   diff: ['changes'],
   gate: ['changes'],
+  validate: ['matrix'],
+  humaneval: ['pass-rate', 'problems'],
+  'cpu-vs-cuda': ['size'],
+  'vs-hf': ['decode', 'prefill'],
+  'vs-llama-cpp': ['decode', 'prefill'],
 };
+
+/** The newest committed result of a benchmark: real measurements to draw. */
+const newest = (folder: string) => join(REPO_ROOT, 'results', folder, readdirSync(join(REPO_ROOT, 'results', folder)).filter((f) => f.endsWith('.json')).sort().at(-1)!);
+const savedIn = (dir: string, pattern: RegExp) => join(dir, readdirSync(dir).find((f) => pattern.test(f))!);
 
 function cli(args: string[]): string {
   const r = runCli(args);
@@ -29,7 +40,7 @@ function cli(args: string[]): string {
   return r.stdout;
 }
 
-describe.skipIf(!CHROMIUM || !HAS_STORIES)(SUITE, () => {
+describe.skipIf(!CHROMIUM || !HAS_STORIES || !existsSync(HUMANEVAL))(SUITE, () => {
   let dir: string;
   let browser: ReportBrowser;
   const results: Record<string, string> = {};
@@ -49,6 +60,15 @@ describe.skipIf(!CHROMIUM || !HAS_STORIES)(SUITE, () => {
     const gate = runCli(['gate', '--baseline', results.profile, '--current', current, '--force', '--format', 'json']);
     expect([0, 1], gate.stderr).toContain(gate.status);
     writeFileSync(results.gate, gate.stdout);
+    cli(['validate', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16', '--no-live', '--out', join(dir, 'validate')]);
+    results.validate = savedIn(join(dir, 'validate'), /-validate-.*\.json$/);
+    // The canonical solutions: the page needs records to draw, not a model's skill.
+    cli(['humaneval', '--dataset', HUMANEVAL, '--oracle', '--limit', '6', '--out', join(dir, 'humaneval')]);
+    results.humaneval = savedIn(join(dir, 'humaneval'), /\.json$/);
+    cli(['cpu-vs-cuda', '--model', STORIES_DIR, '--runs', '2', '--prompt-tokens', '16', '--max-new-tokens', '8', '--no-measure-env', '--out', join(dir, 'cuda')]);
+    results['cpu-vs-cuda'] = savedIn(join(dir, 'cuda'), /-cpu-vs-cuda-.*\.json$/);
+    results['vs-hf'] = newest('vs-hf');
+    results['vs-llama-cpp'] = newest('vs-llama-cpp');
     cli(['report', ...Object.values(results), '--out', join(dir, 'all.html')]);
     browser = await launchReportBrowser(CHROMIUM!);
     state = await browser.open(join(dir, 'all.html'));

@@ -32,7 +32,7 @@ export const chartElementId = (reportIndex: number, chartId: string) => `chart-$
 
 function sectionHtml(r: Report, index: number): string {
   const charts = (r.charts ?? [])
-    .map((c) => `<figure><figcaption>${escape(c.title)}</figcaption><div class="chart" id="${chartElementId(index, c.id)}" ` +
+    .map((c) => `<figure${c.wide ? ' class="wide"' : ''}><figcaption>${escape(c.title)}</figcaption><div class="chart" id="${chartElementId(index, c.id)}" ` +
       `data-kind="${r.kind}" style="height:${c.height ?? 320}px"></div></figure>`)
     .join('\n');
   return [
@@ -55,6 +55,7 @@ h3 { font-size: 15px; margin: 20px 0 6px; }
 p.header { margin: 2px 0; color: #444; font-family: ui-monospace, monospace; font-size: 12.5px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 12px; margin-top: 12px; }
 figure { margin: 0; border: 1px solid #eee; border-radius: 4px; padding: 6px; }
+figure.wide { grid-column: 1 / -1; }
 figcaption { font-weight: 600; font-size: 13px; margin: 2px 4px 4px; }
 .table { overflow-x: auto; }
 table { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 12.5px; }

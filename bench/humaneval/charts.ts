@@ -1,0 +1,52 @@
+// humaneval's charts: the pass rate (pass@k, and on HumanEval+ the base tests' too), and every
+// problem's samples coloured by how they ended.
+import { axisChart, PALETTE, round } from '../report/charts.js';
+import type { ReportChart } from '../report/report.js';
+import { SAMPLE_STATUSES } from './records.js';
+import type { HumanevalResult } from './schema.js';
+
+const STATUS_COLORS = [PALETTE[1], PALETTE[3], PALETTE[6], PALETTE[4]];
+
+function passRateChart(doc: HumanevalResult): ReportChart {
+  const s = doc.summary;
+  const ks = Object.keys(s.pass_at_k);
+  const pct = (v: number | undefined) => (v === undefined ? null : round(100 * v, 1));
+  const plus = doc.dataset.plus;
+  return axisChart({
+    id: 'pass-rate',
+    title: `Pass rate: ${s.passed} of ${s.samples} samples passed (${s.problems} problems)`,
+    categories: ks,
+    yAxis: { type: 'value', name: '%', max: 100 },
+    series: [
+      { type: 'bar', name: plus ? 'base + plus tests' : 'tests', data: ks.map((k) => pct(s.pass_at_k[k])), itemStyle: { color: PALETTE[0] }, label: { show: true, position: 'top' } },
+      ...(s.pass_at_k_base ? [{ type: 'bar' as const, name: 'base tests only', data: ks.map((k) => pct(s.pass_at_k_base![k])), itemStyle: { color: PALETTE[5] }, label: { show: true, position: 'top' as const } }] : []),
+    ],
+  });
+}
+
+function problemsChart(doc: HumanevalResult): ReportChart {
+  const problems = [...new Set(doc.records.map((r) => r.task_id))];
+  const samples = Math.max(1, ...doc.records.map((r) => r.sample + 1));
+  const data = doc.records.map((r) => [problems.indexOf(r.task_id), r.sample, SAMPLE_STATUSES.indexOf(r.status), r.status]);
+  return {
+    id: 'problems',
+    title: `Every problem's samples (${problems.length} problems × ${samples} sample${samples === 1 ? '' : 's'})`,
+    height: 130 + 16 * samples,
+    wide: true,
+    option: {
+      tooltip: { trigger: 'item', formatter: '{b}: {@[3]}' },
+      grid: { left: 64, right: 16, top: 16, bottom: 72 },
+      xAxis: { type: 'category', data: problems.map((p) => p.replace(/^.*\//, '')), name: 'problem', nameLocation: 'middle', nameGap: 26, axisLabel: { fontSize: 9 } },
+      yAxis: { type: 'category', data: Array.from({ length: samples }, (_, i) => `sample ${i}`), inverse: true },
+      visualMap: {
+        type: 'piecewise', dimension: 2, orient: 'horizontal', bottom: 0, left: 'center',
+        pieces: SAMPLE_STATUSES.map((st, i) => ({ value: i, label: st, color: STATUS_COLORS[i] })),
+      },
+      series: [{ type: 'heatmap', name: 'status', data, itemStyle: { borderColor: '#fff', borderWidth: 1 } }],
+    },
+  };
+}
+
+export function humanevalCharts(doc: HumanevalResult): ReportChart[] {
+  return doc.records.length > 0 ? [passRateChart(doc), problemsChart(doc)] : [passRateChart(doc)];
+}
