@@ -64,7 +64,7 @@ export interface StepRecord {
 /** The phases the trace shows: the profile's phases, and sampling. */
 export type TracePhase = 'load_safe_tensor' | 'load_safe_tensor_cpu_wait' | 'create_layer' | 'forward_per_layer' | 'kv_fill' | 'sampling';
 /** The thread a span ran on: compute, the units' prefetch thread, or the experts' prefetch thread. */
-export type TraceLane = 'compute' | 'prefetch' | 'expert_prefetch';
+export type TraceLane = 'compute' | 'prefetch' | 'expert_prefetch' | 'device_copy' | 'device_compute';
 
 /**
  * One phase of one unit, on the thread that really ran it. forward_per_layer spans the unit's

@@ -1,7 +1,8 @@
 // A generation's timeline in the Chrome Trace Event Format, which Perfetto (ui.perfetto.dev) and
 // chrome://tracing open: each run a process, each thread that ran a phase a lane (compute, the
-// units' prefetch thread, the experts' prefetch thread), each step a span holding its units'
-// phase spans. Times are the engine's own, from one steady clock, in microseconds.
+// units' prefetch thread, the experts' prefetch thread, and on a device its transfer and compute
+// streams), each step a span holding its units' phase spans. Times are the engine's own, from one
+// steady clock (the device's placed on it), in microseconds.
 import { statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { NativeBuildInfo } from '../engine/native.js';
@@ -54,6 +55,8 @@ export const LANES: Record<TraceLane, { tid: number; name: string }> = {
   compute: { tid: 1, name: 'compute thread' },
   prefetch: { tid: 2, name: 'prefetch thread (units)' },
   expert_prefetch: { tid: 3, name: 'prefetch thread (experts)' },
+  device_copy: { tid: 4, name: 'device: transfer stream' },
+  device_compute: { tid: 5, name: 'device: compute stream' },
 };
 
 const us = (ns: number) => ns / 1000;

@@ -19,9 +19,12 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cuda/cuda_kernels.h"
 #include "engine/rope.h"
+#include "engine/timer.h"
 
 namespace rb {
 namespace {
@@ -183,6 +186,73 @@ class CudaUnitWeights : public UnitWeights {
   cudaEvent_t ready = nullptr;
 };
 
+// The device's own timeline, for the trace: timing events recorded on a stream before and after
+// each copy and each forward, read once the step's work is done. An anchor event recorded and
+// waited for at the start of a step, when both streams are idle, puts device times on the host
+// clock (to within the wait's wake-up, microseconds).
+class DeviceTimeline {
+ public:
+  ~DeviceTimeline() {
+    for (cudaEvent_t e : events_) cudaEventDestroy(e);
+    if (anchor_) cudaEventDestroy(anchor_);
+  }
+  void setOn(bool on) {
+    on_ = on;
+    used_ = 0;
+    pending_.clear();
+  }
+  bool on() const { return on_; }
+  void anchor(cudaStream_t s) {
+    if (!on_) return;
+    if (!anchor_) check(cudaEventCreate(&anchor_), "creating an event");
+    check(cudaEventRecord(anchor_, s), "recording an event");
+    check(cudaEventSynchronize(anchor_), "waiting for an event");
+    anchorHostNs_ = nowNs();
+  }
+  // An event recorded on `s` now; -1 while off.
+  int mark(cudaStream_t s) {
+    if (!on_) return -1;
+    if (used_ == events_.size()) {
+      cudaEvent_t e = nullptr;
+      check(cudaEventCreate(&e), "creating an event");
+      events_.push_back(e);
+    }
+    check(cudaEventRecord(events_[used_], s), "recording an event");
+    return static_cast<int>(used_++);
+  }
+  void span(TraceLane lane, TracePhase phase, int unit, int begin, int end) {
+    if (on_ && begin >= 0 && end >= 0) pending_.push_back({lane, phase, unit, begin, end});
+  }
+  std::vector<DeviceSpan> take() {
+    std::vector<DeviceSpan> out;
+    for (const Pending& p : pending_) {
+      check(cudaEventSynchronize(events_[p.end]), "waiting for an event");
+      float fromAnchor = 0, length = 0;
+      check(cudaEventElapsedTime(&fromAnchor, anchor_, events_[p.begin]), "timing the device timeline");
+      check(cudaEventElapsedTime(&length, events_[p.begin], events_[p.end]), "timing the device timeline");
+      out.push_back({p.lane, p.phase, p.unit, anchorHostNs_ + static_cast<int64_t>(static_cast<double>(fromAnchor) * 1e6),
+                     static_cast<int64_t>(static_cast<double>(length) * 1e6)});
+    }
+    used_ = 0;
+    pending_.clear();
+    return out;
+  }
+
+ private:
+  struct Pending {
+    TraceLane lane;
+    TracePhase phase;
+    int unit;
+    int begin, end;
+  };
+  bool on_ = false;
+  std::vector<cudaEvent_t> events_;
+  size_t used_ = 0;
+  cudaEvent_t anchor_ = nullptr;
+  int64_t anchorHostNs_ = 0;
+  std::vector<Pending> pending_;
+};
+
 constexpr size_t kSlotAlignFloats = 64;  // 256 bytes
 size_t padFloats(size_t n) { return (n + kSlotAlignFloats - 1) / kSlotAlignFloats * kSlotAlignFloats; }
 
@@ -298,6 +368,7 @@ class CudaBackend : public Backend {
     const std::string what = unitName(host.unit) + " weights";
     w->staging.ensure(stagingBytes, what);
     w->arena.ensure(arenaBytes, what);
+    const int copy0 = timeline_.mark(transfer_);
     check(cudaMemcpyAsync(w->staging.as<uint8_t>(), host.bytes.data(), stagingBytes, cudaMemcpyHostToDevice, transfer_),
           "copying " + what + " to the device");
     w->slots.assign(host.slices.size(), nullptr);
@@ -316,6 +387,7 @@ class CudaBackend : public Backend {
       }
     }
     checkLaunch("the dtype conversion");
+    timeline_.span(TraceLane::DeviceCopy, TracePhase::Create, host.unit, copy0, timeline_.mark(transfer_));
     check(cudaEventRecord(w->ready, transfer_), "recording an event");
     // Without asynchronous transfer create_layer covers the whole copy and conversion.
     if (!options_.asyncTransfer) check(cudaStreamSynchronize(transfer_), "copying " + what + " to the device");
@@ -354,6 +426,7 @@ class CudaBackend : public Backend {
     const auto& w = static_cast<const CudaUnitWeights&>(weights);
     cudaStream_t s = compute_;
     check(cudaStreamWaitEvent(s, w.ready, 0), "waiting for the weights of layer " + std::to_string(layer));
+    const int forward0 = timeline_.mark(s);
     const int n = n_, H = spec_.hidden, D = spec_.headDim, heads = spec_.numHeads, kvHeads = spec_.numKvHeads;
     const int Q = heads * D, KV = kvHeads * D, I = spec_.intermediate;
     const float eps = static_cast<float>(spec_.rmsEps);
@@ -378,9 +451,11 @@ class CudaBackend : public Backend {
     float* vCache = kvLayer(layer, 1);
     const size_t kvBytes = static_cast<size_t>(n) * KV * sizeof(float);
     check(cudaEventRecord(kv0_, s), "recording an event");
+    const int kv0 = timeline_.mark(s);
     check(cudaMemcpyAsync(kCache + static_cast<size_t>(pos0_) * KV, k, kvBytes, cudaMemcpyDeviceToDevice, s), "kv_fill");
     check(cudaMemcpyAsync(vCache + static_cast<size_t>(pos0_) * KV, v, kvBytes, cudaMemcpyDeviceToDevice, s), "kv_fill");
     check(cudaEventRecord(kv1_, s), "recording an event");
+    timeline_.span(TraceLane::DeviceCompute, TracePhase::KvFill, layer, kv0, timeline_.mark(s));
     kvTimed_ = true;
 
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
@@ -396,6 +471,7 @@ class CudaBackend : public Backend {
     gemm(gate, n, I, w.at(kDown), H, w.at(kDownBias), proj);
     cuda::add(x, proj, static_cast<size_t>(n) * H, s);
     checkLaunch("the forward of a layer");
+    timeline_.span(TraceLane::DeviceCompute, TracePhase::Forward, layer, forward0, timeline_.mark(s));
     // Synchronous mode: the call covers the whole forward, as on the CPU.
     return options_.asyncTransfer ? 0 : finishForward();
   }
@@ -414,12 +490,14 @@ class CudaBackend : public Backend {
     const auto& w = static_cast<const CudaUnitWeights&>(head);
     cudaStream_t s = compute_;
     check(cudaStreamWaitEvent(s, w.ready, 0), "waiting for the lm_head weights");
+    const int head0 = timeline_.mark(s);
     const int H = spec_.hidden;
     logits_.ensure(static_cast<uint64_t>(spec_.vocab) * sizeof(float), "the logits");
     cuda::rmsnorm(x_.as<float>() + static_cast<size_t>(n_ - 1) * H, finalNorm_.as<float>(), 1, H,
                   static_cast<float>(spec_.rmsEps), xn_.as<float>(), s);
     gemm(xn_.as<float>(), 1, H, w.at(0), spec_.vocab, nullptr, logits_.as<float>());
     checkLaunch("the lm_head");
+    timeline_.span(TraceLane::DeviceCompute, TracePhase::Forward, spec_.numLayers, head0, timeline_.mark(s));
     check(cudaMemcpyAsync(logits, logits_.as<float>(), static_cast<size_t>(spec_.vocab) * sizeof(float),
                           cudaMemcpyDeviceToHost, s),
           "copying the logits to the host");
@@ -436,6 +514,9 @@ class CudaBackend : public Backend {
     check(cudaStreamSynchronize(compute_), "argmax");
     return token;
   }
+
+  void recordDeviceTimeline(bool on) override { timeline_.setOn(on); }
+  std::vector<DeviceSpan> takeDeviceSpans() override { return timeline_.take(); }
 
   void synchronize() override {
     if (compute_) cudaStreamSynchronize(compute_);
@@ -474,6 +555,7 @@ class CudaBackend : public Backend {
 
   void beginStep(int n, int pos0) {
     if (pos0 + n > maxTokens_) throw std::logic_error("sequence longer than the KV cache");
+    timeline_.anchor(compute_);
     n_ = n;
     pos0_ = pos0;
     if (n <= rows_) return;
@@ -537,6 +619,7 @@ class CudaBackend : public Backend {
   std::string deviceName_, computeCapability_;
   uint64_t freeAtStart_ = 0, totalBytes_ = 0;
   cudaStream_t compute_ = nullptr, transfer_ = nullptr;
+  DeviceTimeline timeline_;
   cudaEvent_t kv0_ = nullptr, kv1_ = nullptr;
   bool kvTimed_ = false;
 #if RB_HAVE_CUBLAS

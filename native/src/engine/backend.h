@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/trace.h"
 
 namespace rb {
 
@@ -182,6 +183,15 @@ class ExpertSource {
   virtual ExpertWeights expert(int e) const = 0;
 };
 
+// A span a device backend timed on one of its streams, on the host's clock (nowNs).
+struct DeviceSpan {
+  TraceLane lane;    // DeviceCopy or DeviceCompute
+  TracePhase phase;  // Create (copy and widening), Forward (a unit's kernels) or KvFill
+  int unit;          // the loader's unit index
+  int64_t startNs;
+  int64_t durNs;
+};
+
 // Device memory of a backend with its own memory (CUDA). Bytes are the backend's allocations.
 struct DeviceStats {
   bool present = false;
@@ -240,6 +250,10 @@ class Backend {
   // (e.g. "q_proj"), or null. A backend that does not look returns null: the engine checks
   // the logits on the host for every backend.
   virtual const char* nonFiniteActivation() const { return nullptr; }
+  // The device's own timeline, for the trace: while on, a device backend times each unit's copy
+  // and each forward on its streams, and hands the spans over once the step's work is done.
+  virtual void recordDeviceTimeline(bool /*on*/) {}
+  virtual std::vector<DeviceSpan> takeDeviceSpans() { return {}; }
   // See BackendCaps::mixtureOfExperts; the source outlives every forwardLayer.
   virtual void setExpertSource(ExpertSource* /*source*/) {}
 };

@@ -21,7 +21,7 @@ struct CudaBackendOptions {
 
 }  // namespace rb
 
-#define RB_CUDA_ABI_VERSION 1u
+#define RB_CUDA_ABI_VERSION 2u
 #define RB_CUDA_LIBRARY_NAME "librb_cuda.so"
 
 extern "C" {

@@ -219,6 +219,13 @@ StepRecord Engine::beginStep(const std::vector<int32_t>& tokens, int pos0, StepC
   return step;
 }
 
+std::vector<TraceSpan> Engine::takeSpans() {
+  if (trace_.on()) {
+    for (const DeviceSpan& d : backend_->takeDeviceSpans()) trace_.add(d.phase, d.lane, d.startNs, d.durNs, stepUnit(d.unit));
+  }
+  return trace_.take();
+}
+
 void Engine::finishStep(StepRecord& step, const StepClocks& clocks) {
   step.wallNs = nowNs() - clocks.wallNs;
   step.peakRssBytes = peakRssBytes();
@@ -425,6 +432,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   // so every generation measures the same thing.
   if (!options_.resident) experts_.clear();
   trace_.start(request.trace);
+  backend_->recordDeviceTimeline(request.trace);
   source_.start(unitOrder(), !options_.resident);
   struct StopSource {
     LayerSource& s;
@@ -450,7 +458,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
                               : sampler.next(logits.data(), spec.vocab, context);
     step.sampleNs = nowNs() - s0;
     trace_.add(TracePhase::Sample, TraceLane::Compute, s0, step.sampleNs, -1);
-    step.spans = trace_.take();
+    step.spans = takeSpans();
     result.steps.push_back(std::move(step));
     prefill = false;
     result.tokens.push_back(token);
@@ -466,7 +474,7 @@ GenerateResult Engine::generate(const GenerateRequest& request, const std::funct
   if (request.maxNewTokens == 0 && request.logits != LogitsMode::None) {
     StepRecord step = runStepNamed(input, pos, logits.data(), 0);
     step.prefill = true;
-    step.spans = trace_.take();
+    step.spans = takeSpans();
     result.steps.push_back(std::move(step));
     result.logits.push_back(logits);
   }

@@ -136,6 +136,8 @@ class Engine {
   static int stepUnit(int unit) { return unit + 1; }
   // forward_per_layer's span (the unit's whole window) and, within it, kv_fill's.
   void traceForward(int unit, int64_t startNs, int64_t durNs, int64_t kvFillNs);
+  // The step's spans, with the ones a device backend timed on its own streams.
+  std::vector<TraceSpan> takeSpans();
   // load_safe_tensor (taken from the prefetcher) and create_layer of a streamed unit, recorded
   // in `rec`; `host` receives the buffer, which borrowing weights read in place.
   std::unique_ptr<UnitWeights> takeUnit(int unit, UnitRecord& rec, HostUnit& host);

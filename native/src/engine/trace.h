@@ -13,8 +13,9 @@
 namespace rb {
 
 enum class TracePhase { Load, CpuWait, Create, Forward, KvFill, Sample };
-// The units' prefetch thread, and the experts' own prefetch thread.
-enum class TraceLane { Compute, Prefetch, ExpertPrefetch };
+// The units' prefetch thread, the experts' own prefetch thread, and a device backend's transfer
+// and compute streams (spans the device timed itself, placed on the host clock).
+enum class TraceLane { Compute, Prefetch, ExpertPrefetch, DeviceCopy, DeviceCompute };
 
 struct TraceSpan {
   TracePhase phase;
@@ -45,6 +46,8 @@ inline const char* laneName(TraceLane l) {
     case TraceLane::Compute: return "compute";
     case TraceLane::Prefetch: return "prefetch";
     case TraceLane::ExpertPrefetch: return "expert_prefetch";
+    case TraceLane::DeviceCopy: return "device_copy";
+    case TraceLane::DeviceCompute: return "device_compute";
   }
   return "?";
 }
