@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: 'forks',
+    setupFiles: ['test/helpers/event-loop-turn.ts'],
     reporters: ciReport ? ['default', 'json'] : ['default'],
     outputFile: ciReport ? { json: ciReport } : undefined,
   },

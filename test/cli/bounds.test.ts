@@ -6,8 +6,8 @@ import { buildLoadPlan } from '../../bench/model/plan.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
 
-function expectRefused(args: string[], message: RegExp) {
-  const r = runCli(args);
+async function expectRefused(args: string[], message: RegExp) {
+  const r = await runCli(args);
   expect(r.signal).toBeNull();
   expect(r.status, r.stderr).toBe(2);
   expect(r.stderr).toMatch(message);
@@ -17,19 +17,19 @@ function expectRefused(args: string[], message: RegExp) {
 describe.skipIf(!HAS_STORIES)(`numeric options and ids in range (${STORIES_SUITE})`, () => {
   const gen = (...extra: string[]) => ['generate', '--model', STORIES_DIR, '--prompt-ids', '1,2', ...extra];
 
-  it('a token id past 2^32 is refused, not wrapped; one past the vocabulary names it', () => {
-    expectRefused(['generate', '--model', STORIES_DIR, '--prompt-ids', '4294967312'], /--prompt-ids: 4294967312 is not a token id/);
-    expectRefused(['generate', '--model', STORIES_DIR, '--prompt-ids', '1,600'], /token id 600 is outside the vocabulary \(size 512\)/);
+  it('a token id past 2^32 is refused, not wrapped; one past the vocabulary names it', async () => {
+    await expectRefused(['generate', '--model', STORIES_DIR, '--prompt-ids', '4294967312'], /--prompt-ids: 4294967312 is not a token id/);
+    await expectRefused(['generate', '--model', STORIES_DIR, '--prompt-ids', '1,600'], /token id 600 is outside the vocabulary \(size 512\)/);
   });
 
-  it('--threads, --max-new-tokens and --prompt-tokens have ranges', () => {
-    expectRefused(gen('--threads', '1e9'), /--threads must be a whole number from 0 to 1024, not 1000000000/);
-    expectRefused(gen('--threads', '2147483648'), /--threads must be a whole number from 0 to 1024/);
-    expectRefused(gen('--threads', '-1'), /--threads must be a whole number from 0 to 1024, not -1/);
-    expectRefused(gen('--max-new-tokens', '1e12'), /--max-new-tokens must be a whole number from 0 to 1000000, not 1000000000000/);
-    expectRefused(gen('--max-new-tokens', '2.5'), /--max-new-tokens must be a whole number/);
-    expectRefused(['profile', '--model', STORIES_DIR, '--prompt-tokens', '1e12'], /--prompt-tokens must be a whole number from 1 to 1000000/);
-    expectRefused(['profile', '--model', STORIES_DIR, '--max-new-tokens', '0'], /--max-new-tokens must be a whole number from 1 to 1000000, not 0/);
+  it('--threads, --max-new-tokens and --prompt-tokens have ranges', async () => {
+    await expectRefused(gen('--threads', '1e9'), /--threads must be a whole number from 0 to 1024, not 1000000000/);
+    await expectRefused(gen('--threads', '2147483648'), /--threads must be a whole number from 0 to 1024/);
+    await expectRefused(gen('--threads', '-1'), /--threads must be a whole number from 0 to 1024, not -1/);
+    await expectRefused(gen('--max-new-tokens', '1e12'), /--max-new-tokens must be a whole number from 0 to 1000000, not 1000000000000/);
+    await expectRefused(gen('--max-new-tokens', '2.5'), /--max-new-tokens must be a whole number/);
+    await expectRefused(['profile', '--model', STORIES_DIR, '--prompt-tokens', '1e12'], /--prompt-tokens must be a whole number from 1 to 1000000/);
+    await expectRefused(['profile', '--model', STORIES_DIR, '--max-new-tokens', '0'], /--max-new-tokens must be a whole number from 1 to 1000000, not 0/);
   });
 
   it('the engine itself refuses what does not fit 32 bits, whoever calls it', async () => {

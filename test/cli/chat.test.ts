@@ -1,6 +1,5 @@
 // --chat renders tokenizer_config.json's chat template (Jinja) and tokenizes it without adding
 // special tokens twice, as transformers' apply_chat_template(tokenize=True) does.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { ModelTokenizer } from '../../bench/tokenizer.js';
 import { buildFixtures } from '../../bench/synth/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { TEST_FIXTURES_DIR } from '../helpers/paths.js';
+import { runCommand } from '../helpers/run.js';
 
 const TEMPLATE =
   "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}{% if add_generation_prompt %}<s>assistant\n{% endif %}";
@@ -39,8 +39,8 @@ describe('chat template', () => {
     expect(ids[1]).not.toBe(1);
   });
 
-  it('generate --chat uses the template', () => {
-    const r = runCli(['generate', '--model', dir, '--prompt', 'Hi rabbit', '--system', 'Be brief.', '--chat', '--max-new-tokens', '3', '--json']);
+  it('generate --chat uses the template', async () => {
+    const r = await runCli(['generate', '--model', dir, '--prompt', 'Hi rabbit', '--system', 'Be brief.', '--chat', '--max-new-tokens', '3', '--json']);
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.prompt_ids.length).toBeGreaterThan(20);
@@ -58,17 +58,17 @@ describe('chat template', () => {
     return hostile;
   }
 
-  it('a template that would exhaust memory or loop for ever is a clear error (exit 2), not a crash or a hang', () => {
+  it('a template that would exhaust memory or loop for ever is a clear error (exit 2), not a crash or a hang', async () => {
     const chat = (model: string) => runCli(['generate', '--model', model, '--prompt', 'Hi', '--chat', '--max-new-tokens', '1']);
-    const huge = chat(withTemplate('{% for i in range(10**9) %}x{% endfor %}'));
+    const huge = await chat(withTemplate('{% for i in range(10**9) %}x{% endfor %}'));
     expect(huge.status, huge.stderr).toBe(2);
     expect(huge.stderr).toBe('rabbit-bench: error: the chat template needed more than 256 MiB of memory to render\n');
     const t0 = Date.now();
-    const nested = chat(withTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}'));
+    const nested = await chat(withTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}'));
     expect(nested.status, nested.stderr).toBe(2);
     expect(nested.stderr).toBe('rabbit-bench: error: the chat template did not finish rendering within 5 s\n');
     expect(Date.now() - t0).toBeLessThan(30_000);
-    const broken = chat(withTemplate('{% for m in %}'));
+    const broken = await chat(withTemplate('{% for m in %}'));
     expect(broken.status).toBe(2);
     expect(broken.stderr).toMatch(/^rabbit-bench: error: the chat template cannot be rendered: /);
   });
@@ -84,7 +84,7 @@ describe('chat template', () => {
       'r = t.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)',
       "print(json.dumps(list(r['input_ids'] if isinstance(r, dict) or hasattr(r, 'keys') else r)))",
     ].join('\n');
-    const out = spawnSync(python!, ['-c', script, dir], { encoding: 'utf8' });
+    const out = await runCommand(python!, ['-c', script, dir]);
     expect(out.status, out.stderr).toBe(0);
     const tok = await ModelTokenizer.load({ format: 'safetensors', dir });
     const ids = await tok.encodeChat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi rabbit' }]);

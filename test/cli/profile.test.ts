@@ -15,9 +15,9 @@ describe.skipIf(!HAS_STORIES)(`profile (${STORIES_SUITE})`, () => {
   let out: string;
   let doc: ProfileFile;
   let stdout: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     out = tempDir('rb-profile-');
-    const r = runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--json', '--out', out]);
+    const r = await runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--json', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     stdout = r.stdout;
     doc = parseProfileFile(JSON.parse(stdout), 'stdout');
@@ -64,22 +64,22 @@ describe.skipIf(!HAS_STORIES)(`profile (${STORIES_SUITE})`, () => {
     expect(md).toMatch(/verdict: /);
   });
 
-  it('the table shows phases, rates, slowest units and the verdict; --cold is labelled', () => {
-    const r = runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--cold', '--no-save']);
+  it('the table shows phases, rates, slowest units and the verdict; --cold is labelled', async () => {
+    const r = await runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--cold', '--no-save']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/COLD per step/);
     for (const label of ['load_safe_tensor (prefetch thread)', 'load_safe_tensor_cpu_wait', 'create_layer', 'forward_per_layer', 'kv_fill', 'unaccounted', 'TTFT (ms)', 'decode tok/s', 'overlap efficiency', 'Slowest units', 'verdict:']) {
       expect(r.stdout).toContain(label);
     }
-    const json = JSON.parse(runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--cold', '--no-save', '--json']).stdout);
+    const json = JSON.parse((await runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--cold', '--no-save', '--json'])).stdout);
     expect(json.runs.every((run: { cache: string }) => run.cache === 'cold-step')).toBe(true);
     expect(json.summary.cache).toBe('cold-step');
   });
 
-  it('--format csv and md print to stdout; --no-prefetch profiles show foreground loads', () => {
-    const csv = runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'csv']);
+  it('--format csv and md print to stdout; --no-prefetch profiles show foreground loads', async () => {
+    const csv = await runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toMatch(/^run,warmup,cache/);
-    const md = runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'md', '--no-prefetch']);
+    const md = await runCli(['profile', '--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'md', '--no-prefetch']);
     expect(md.stdout).toMatch(/^## rabbit-bench profile/);
     expect(md.stdout).toMatch(/streaming, no prefetch/);
     expect(md.stdout).not.toMatch(/prefetch thread/);
@@ -94,14 +94,14 @@ describe.skipIf(!HAS_STORIES)(`profile (${STORIES_SUITE})`, () => {
     expect(() => parseProfileFile(noMeasured, 'edited.json')).toThrow(/no measured \(non-warmup\) run/);
   });
 
-  it('impossible options exit 2 with a reason', () => {
+  it('impossible options exit 2 with a reason', async () => {
     const cases: [string[], RegExp][] = [
       [['--runs', '0'], /--runs must be a whole number >= 1/],
       [['--device', 'cuda'], /no CUDA backend/],
       [['--resident', '--cold'], /pick one/],
     ];
     for (const [args, message] of cases) {
-      const r = runCli(['profile', '--model', STORIES_DIR, '--no-save', ...args]);
+      const r = await runCli(['profile', '--model', STORIES_DIR, '--no-save', ...args]);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(message);
     }
@@ -109,16 +109,16 @@ describe.skipIf(!HAS_STORIES)(`profile (${STORIES_SUITE})`, () => {
 });
 
 describe('profile without --model', () => {
-  it('synthesises the default model once into the cache (XDG_CACHE_HOME) and profiles it', () => {
+  it('synthesises the default model once into the cache (XDG_CACHE_HOME) and profiles it', async () => {
     const cache = tempDir('rb-cache-');
     const args = ['profile', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-measure-env', '--no-save', '--json'];
-    const first = runCli(args, { XDG_CACHE_HOME: cache });
+    const first = await runCli(args, { XDG_CACHE_HOME: cache });
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/synthesising the default model \(smollm2-135m shape, bf16/);
     const doc = JSON.parse(first.stdout);
     expect(doc.model).toMatchObject({ name: 'smollm2-135m', dtype: 'bfloat16', num_layers: 30, synthetic: { shape: 'smollm2-135m', seed: 0 } });
     expect(doc.model.params).toBe(134_515_008);
-    const second = runCli(args, { XDG_CACHE_HOME: cache });
+    const second = await runCli(args, { XDG_CACHE_HOME: cache });
     expect(second.status).toBe(0);
     expect(second.stderr).not.toMatch(/synthesising/);
     expect(readdirSync(join(cache, 'rabbit-bench', 'models'))).toHaveLength(1);

@@ -23,15 +23,15 @@ describe('report: bad input', () => {
     ['JSON without a schema tag', () => file('plain.json', '{"a": 1}'), /no "schema" field/],
     ['a schema no report draws', () => file('other.json', '{"schema": "someone-else/thing@3"}'), /have no report/],
     ['a diff document missing its fields', () => file('thin.json', '{"schema": "rabbit-bench/diff@1", "threshold": 0.05}'), /not a valid rabbit-bench diff result/],
-  ])('%s: one error line, exit 2', (_what, path, message) => {
-    const r = runCli(['report', path()]);
+  ])('%s: one error line, exit 2', async (_what, path, message) => {
+    const r = await runCli(['report', path()]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('--out goes with the HTML page only', () => {
-    const r = runCli(['report', file('x.json', '{}'), '--format', 'md', '--out', join(dir, 'x.html')]);
+  it('--out goes with the HTML page only', async () => {
+    const r = await runCli(['report', file('x.json', '{}'), '--format', 'md', '--out', join(dir, 'x.html')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--out names the HTML page/);
   });
@@ -42,35 +42,35 @@ describe.skipIf(!HAS_STORIES)(`report: a result drawn again is what its command 
   let profile: string;
   let current: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempDir('rb-report-');
     const args = ['profile', '--model', STORIES_DIR, '--runs', '2', '--warmup', '0', '--prompt-tokens', '8', '--max-new-tokens', '4', '--no-measure-env'];
-    expect(runCli([...args, '--out', dir]).status).toBe(0);
+    expect((await runCli([...args, '--out', dir])).status).toBe(0);
     profile = join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))!);
     current = join(dir, 'current.json');
-    const r = runCli([...args, '--no-save', '--json']);
+    const r = await runCli([...args, '--no-save', '--json']);
     expect(r.status, r.stderr).toBe(0);
     writeFileSync(current, r.stdout);
   }, 120_000);
 
-  it('profile: the saved Markdown and CSV come back from the JSON', () => {
+  it('profile: the saved Markdown and CSV come back from the JSON', async () => {
     for (const format of ['md', 'csv']) {
-      const r = runCli(['report', profile, '--format', format]);
+      const r = await runCli(['report', profile, '--format', format]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toBe(readFileSync(profile.replace(/\.json$/, `.${format}`), 'utf8'));
     }
   });
 
-  it('diff and gate: the same tables and notes in every format', () => {
+  it('diff and gate: the same tables and notes in every format', async () => {
     for (const [command, extra] of [['diff', [profile, current]], ['gate', ['--baseline', profile, '--current', current, '--force', '--no-save']]] as const) {
-      const json = runCli([command, ...extra, '--format', 'json']);
+      const json = await runCli([command, ...extra, '--format', 'json']);
       expect([0, 1]).toContain(json.status);
       const saved = join(dir, `${command}.json`);
       writeFileSync(saved, json.stdout);
       expect(JSON.parse(json.stdout).schema).toBe(`rabbit-bench/${command}@1`);
       for (const format of ['md', 'table', 'csv', 'json']) {
-        const printed = runCli([command, ...extra, '--format', format]).stdout;
-        const again = runCli(['report', saved, '--format', format]);
+        const printed = (await runCli([command, ...extra, '--format', format])).stdout;
+        const again = await runCli(['report', saved, '--format', format]);
         expect(again.status, again.stderr).toBe(0);
         // Only the bootstrap's intervals could differ between two diffs, and they are seeded.
         expect(again.stdout, `${command} ${format}`).toBe(printed);
@@ -78,12 +78,12 @@ describe.skipIf(!HAS_STORIES)(`report: a result drawn again is what its command 
     }
   });
 
-  it('the page goes beside a single result by default; several results make one page', () => {
-    const one = runCli(['report', profile]);
+  it('the page goes beside a single result by default; several results make one page', async () => {
+    const one = await runCli(['report', profile]);
     expect(one.status, one.stderr).toBe(0);
     expect(existsSync(profile.replace(/\.json$/, '.html'))).toBe(true);
     const out = join(dir, 'both.html');
-    const both = runCli(['report', profile, join(dir, 'diff.json'), '--out', out]);
+    const both = await runCli(['report', profile, join(dir, 'diff.json'), '--out', out]);
     expect(both.status, both.stderr).toBe(0);
     const page = readFileSync(out, 'utf8');
     expect(page.match(/<section class="report" data-kind="(\w+)"/g)).toEqual(['<section class="report" data-kind="profile"', '<section class="report" data-kind="diff"']);

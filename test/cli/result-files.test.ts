@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeResultFiles } from '../../bench/results/files.js';
 import { runCli } from '../helpers/cli.js';
 import { HAS_STORIES, REPO_ROOT, STORIES_DIR, STORIES_SUITE } from '../helpers/paths.js';
+import { runCommand } from '../helpers/run.js';
 
 const temps: string[] = [];
 const temp = () => {
@@ -49,8 +50,8 @@ describe('result files', () => {
     expect(readdirSync(dir)).not.toContain('x.json');
   });
 
-  it('--out naming a file that is not a folder is refused before anything is measured', () => {
-    const r = runCli([...PROFILE, '--out', '/dev/full']);
+  it('--out naming a file that is not a folder is refused before anything is measured', async () => {
+    const r = await runCli([...PROFILE, '--out', '/dev/full']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--out \/dev\/full is not a folder/);
     expect(r.stdout).toBe('');
@@ -72,10 +73,10 @@ describe.skipIf(!HAS_STORIES)(`profile results (${STORIES_SUITE})`, () => {
     for (const f of jsons) expect(JSON.parse(readFileSync(join(dir, f), 'utf8')).command).toBe('profile');
   });
 
-  it.skipIf(!CAN_MOUNT_TMPFS)('a full disk leaves no torn file under a result name and exits 2 saying so (needs unshare to mount a tmpfs)', () => {
+  it.skipIf(!CAN_MOUNT_TMPFS)('a full disk leaves no torn file under a result name and exits 2 saying so (needs unshare to mount a tmpfs)', async () => {
     const dir = temp();
     const script = 'dir="$1"; shift; mount -t tmpfs -o size=8k tmpfs "$dir" && "$@" >/dev/null; rc=$?; ls -A "$dir"; exit $rc';
-    const r = spawnSync('unshare', ['-rm', 'sh', '-c', script, 'sh', dir, process.execPath, CLI, ...PROFILE, '--out', dir], { encoding: 'utf8' });
+    const r = await runCommand('unshare', ['-rm', 'sh', '-c', script, 'sh', dir, process.execPath, CLI, ...PROFILE, '--out', dir]);
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/cannot write the result to .*ENOSPC \(the disk is full\); no result file was written/);
     // `ls -A` inside the namespace, where the full tmpfs is mounted: nothing, not even a temp file.

@@ -36,25 +36,25 @@ describe('--shard K/N', () => {
 });
 
 describe.skipIf(!HAS_DATASETS)(`humaneval --shard and merge (${DATASETS_SUITE})`, () => {
-  it('three shards merged give the unsharded summary and records; mismatched parts are refused', () => {
+  it('three shards merged give the unsharded summary and records; mismatched parts are refused', async () => {
     const dir = temp('rb-shard-');
     const samples = join(dir, 'samples.jsonl');
     // Some pass, some fail, one is missing: the summary has something to get wrong.
     const rows = Array.from({ length: 14 }, (_, i) => ({ task_id: `HumanEval/${i}`, completion: i % 3 === 0 ? '    return None\n' : 'ORACLE' }));
-    const oracle = runCli(['humaneval', '--dataset', HUMANEVAL, '--oracle', '--limit', '14', '--no-save', '--out', dir, '--json']);
+    const oracle = await runCli(['humaneval', '--dataset', HUMANEVAL, '--oracle', '--limit', '14', '--no-save', '--out', dir, '--json']);
     expect(oracle.status, oracle.stderr).toBe(0);
     const canonical = new Map((JSON.parse(oracle.stdout).records as { task_id: string; completion: string }[]).map((r) => [r.task_id, r.completion]));
     writeFileSync(samples, rows.filter((r) => r.task_id !== 'HumanEval/5').map((r) => JSON.stringify({ ...r, completion: r.completion === 'ORACLE' ? canonical.get(r.task_id) : r.completion })).join('\n'));
 
     const args = ['humaneval', '--dataset', HUMANEVAL, '--completions', samples, '--limit', '14', '--jobs', '2'];
-    const whole = runCli([...args, '--out', join(dir, 'whole'), '--json']);
+    const whole = await runCli([...args, '--out', join(dir, 'whole'), '--json']);
     expect(whole.status, whole.stderr).toBe(0);
     for (const k of [1, 2, 3]) {
-      const part = runCli([...args, '--shard', `${k}/3`, '--out', join(dir, 'parts')]);
+      const part = await runCli([...args, '--shard', `${k}/3`, '--out', join(dir, 'parts')]);
       expect(part.status, part.stderr).toBe(0);
     }
     const parts = [1, 2, 3].map((k) => resultIn(join(dir, 'parts'), new RegExp(`shard${k}of3\\.json$`)));
-    const merged = runCli(['merge', ...parts.reverse(), '--out', join(dir, 'merged'), '--json']);
+    const merged = await runCli(['merge', ...parts.reverse(), '--out', join(dir, 'merged'), '--json']);
     expect(merged.status, merged.stderr).toBe(0);
     const m = JSON.parse(merged.stdout);
     const w = JSON.parse(whole.stdout);
@@ -72,40 +72,40 @@ describe.skipIf(!HAS_DATASETS)(`humaneval --shard and merge (${DATASETS_SUITE})`
     const csv = readFileSync(saved.replace(/\.json$/, '.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^task_id,sample,status,error,/);
     expect(csv.slice(1).map((line) => line.split(',').slice(0, 3).join(','))).toEqual(m.records.map((r: { task_id: string; sample: number; status: string }) => `${r.task_id},${r.sample},${r.status}`));
-    const table = runCli(['merge', ...parts, '--no-save']);
+    const table = await runCli(['merge', ...parts, '--no-save']);
     expect(table.stdout).toMatch(/^merged 3 shards\n/);
     expect(table.stdout).toMatch(/Parts\n┌/);
     for (const p of parts) expect(table.stdout).toContain(p);
 
-    const missing = runCli(['merge', parts[0], parts[1], '--no-save']);
+    const missing = await runCli(['merge', parts[0], parts[1], '--no-save']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/shard\(s\) 1\/3 missing/);
-    const twice = runCli(['merge', parts[0], parts[0], parts[1], '--no-save']);
+    const twice = await runCli(['merge', parts[0], parts[0], parts[1], '--no-save']);
     expect(twice.stderr).toMatch(/shard 3\/3 is given twice/);
-    const unsharded = runCli(['merge', resultIn(join(dir, 'whole'), /\.json$/), '--no-save']);
+    const unsharded = await runCli(['merge', resultIn(join(dir, 'whole'), /\.json$/), '--no-save']);
     expect(unsharded.stderr).toMatch(/is not a sharded run/);
     const other = JSON.parse(readFileSync(parts[1], 'utf8'));
     other.settings.plus = true;
     const otherFile = join(dir, 'other.json');
     writeFileSync(otherFile, JSON.stringify(other));
-    const mixed = runCli(['merge', parts[0], otherFile, parts[2], '--no-save']);
+    const mixed = await runCli(['merge', parts[0], otherFile, parts[2], '--no-save']);
     expect(mixed.status).toBe(2);
     expect(mixed.stderr).toMatch(/are not parts of one run: settings\.plus differs/);
   });
 });
 
 describe('validate --shard and merge', () => {
-  it('three shards of the fixture matrix merged give the unsharded cells and summary', () => {
+  it('three shards of the fixture matrix merged give the unsharded cells and summary', async () => {
     const dir = temp('rb-shard-validate-');
-    const whole = runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16']);
+    const whole = await runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16']);
     expect(whole.status, whole.stderr).toBe(0);
     for (const k of [1, 2, 3]) {
-      const part = runValidate(['--no-live', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16', '--shard', `${k}/3`, '--out', dir]);
+      const part = await runValidate(['--no-live', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16', '--shard', `${k}/3`, '--out', dir]);
       expect(part.status, part.stderr).toBe(0);
     }
     const parts = readdirSync(dir).filter((f) => /shard\dof3\.json$/.test(f)).map((f) => join(dir, f));
     expect(parts).toHaveLength(3);
-    const merged = runCli(['merge', ...parts, '--no-save', '--json']);
+    const merged = await runCli(['merge', ...parts, '--no-save', '--json']);
     expect(merged.status, merged.stderr).toBe(0);
     const m = JSON.parse(merged.stdout);
     const w = JSON.parse(whole.stdout);
@@ -113,7 +113,7 @@ describe('validate --shard and merge', () => {
     expect(m.summary).toEqual(w.summary);
     expect(m.models.map((x: { name: string }) => x.name)).toEqual(w.models.map((x: { name: string }) => x.name));
     expect(m.pass).toBe(true);
-    const md = runCli(['merge', ...parts, '--no-save', '--format', 'md']);
+    const md = await runCli(['merge', ...parts, '--no-save', '--format', 'md']);
     expect(md.status, md.stderr).toBe(0);
     expect(md.stdout).toBe(render(mergeReport(m), 'md'));
     expect(md.stdout).toMatch(/^## rabbit-bench merge: validate, 3 shards\n\nmerged 3 shards  \nreferences: [^\n]+\n\n### Cells \(model × prompt · device\)\n/);
@@ -121,7 +121,7 @@ describe('validate --shard and merge', () => {
     const shards = [...md.stdout.matchAll(/^\| (\d)\/3 \| (\S+) \|/gm)].map((x) => [Number(x[1]), x[2]]);
     expect(shards.map(([k]) => k)).toEqual([1, 2, 3]);
     expect(shards.map(([, file]) => file).sort()).toEqual([...parts].sort());
-    const twice = runCli(['merge', ...parts, resultIn(dir, /shard1of3\.json$/), '--no-save']);
+    const twice = await runCli(['merge', ...parts, resultIn(dir, /shard1of3\.json$/), '--no-save']);
     expect(twice.status).toBe(2);
     expect(twice.stderr).toMatch(/shard 1\/3 is given twice/);
   });

@@ -82,9 +82,9 @@ describe('synth --shape', () => {
     expect(Math.max(...ids)).toBeLessThan(config.vocab_size);
   });
 
-  it('--json prints exactly one tagged JSON document and nothing else', () => {
+  it('--json prints exactly one tagged JSON document and nothing else', async () => {
     const out = outDir();
-    const r = runCli(['synth', '--shape', 'smollm2-135m', '--layers', '1', '--out', out, '--json', '--dtype', 'f16']);
+    const r = await runCli(['synth', '--shape', 'smollm2-135m', '--layers', '1', '--out', out, '--json', '--dtype', 'f16']);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -101,11 +101,11 @@ describe('synth --shape', () => {
     expect(readSafetensors(join(out, 'model.safetensors')).tensors.get('model.norm.weight')?.dtype).toBe('F16');
   });
 
-  it('--format md and csv show the report synthReport draws from the JSON document alone', () => {
+  it('--format md and csv show the report synthReport draws from the JSON document alone', async () => {
     const out = outDir();
     const run = (...print: string[]) => runCli(['synth', '--shape', 'smollm2-135m', '--layers', '1', '--out', out, '--force', ...print]);
-    const json = run('--format', 'json');
-    const md = run('--format', 'md');
+    const json = await run('--format', 'json');
+    const md = await run('--format', 'md');
     expect([json.status, md.status], md.stderr).toEqual([0, 0]);
     const doc = JSON.parse(json.stdout);
     // Only the time it took differs between two runs.
@@ -113,11 +113,11 @@ describe('synth --shape', () => {
     expect(untimed(render(synthReport(doc), 'md'))).toBe(untimed(md.stdout));
     expect(md.stdout).toMatch(/^## rabbit-bench synth\n\nsynthetic smollm2-135m \(HuggingFaceTB\/SmolLM2-135M\) → /);
     expect(md.stdout).toContain('| layers | 1 kept of 30 |');
-    const csv = run('--format', 'csv');
+    const csv = await run('--format', 'csv');
     expect(csv.stdout.split('\n').slice(0, 3)).toEqual(['Checkpoint', 'fact,value', `architecture,"LlamaForCausalLM, bfloat16, seed 0"`]);
     // --format is what stdout shows, as for every command: the checkpoint's format follows --out.
-    expect(run('--format', 'gguf').stderr).toMatch(/Invalid values:\s+Argument: format, Given: "gguf", Choices: "table", "json", "csv", "md", "html"/);
-    expect(run('--type', 'Q8_0').stderr).toMatch(/--type is for GGUF files: give --out FILE\.gguf/);
+    expect((await run('--format', 'gguf')).stderr).toMatch(/Invalid values:\s+Argument: format, Given: "gguf", Choices: "table", "json", "csv", "md", "html"/);
+    expect((await run('--type', 'Q8_0')).stderr).toMatch(/--type is for GGUF files: give --out FILE\.gguf/);
   });
 
   it('is deterministic for a seed, and the seed changes every weight file', () => {
@@ -176,14 +176,14 @@ describe('synth --shape', () => {
     expect(r.stderr).toMatch(/synth: wrote model\.safetensors \([\d.]+ MiB, [\d.]+ s\)\n$/);
   });
 
-  it('--list-shapes lists the registry, as JSON or a table', () => {
+  it('--list-shapes lists the registry, as JSON or a table', async () => {
     const doc = shapeList();
     expect(doc.schema).toBe('rabbit-bench/synth@1');
     expect(doc.shapes.map((s) => s.name)).toEqual(shapeNames());
     expect(doc.shapes.find((s) => s.name === 'llama-3.1-70b')).toMatchObject({ layers: 80, hidden: 8192, kv_heads: 8, params: 70_553_706_496 });
-    const json = runCli(['synth', '--list-shapes', '--json']);
+    const json = await runCli(['synth', '--list-shapes', '--json']);
     expect(JSON.parse(json.stdout)).toEqual(doc);
-    const table = runCli(['synth', '--list-shapes']);
+    const table = await runCli(['synth', '--list-shapes']);
     expect(table.stdout).toBe(render(synthReport(doc), 'table'));
     expect(plain(table.stdout)).toMatch(/ shape repo arch layers hidden heads\/kv head_dim inter vocab tied params /);
     expect(plain(table.stdout)).toMatch(/ llama-3\.1-70b meta-llama\/Llama-3\.1-70B Llama 80 8192 64\/8 128 28672 128256 no 70\.55B /);

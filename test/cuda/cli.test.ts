@@ -16,8 +16,8 @@ const tempDir = tempDirs();
 const QUICK = ['--runs', '2', '--warmup', '1', '--max-new-tokens', '4', '--prompt-tokens', '20', '--no-measure-env'];
 
 describe.skipIf(!HAS_STORIES)(`--device cuda and cpu-vs-cuda (${STORIES_SUITE})`, () => {
-  it.skipIf(STATUS.available)('profile --device cuda exits 2 with the exact reason', () => {
-    const r = runCli(['profile', '--model', STORIES_DIR, '--device', 'cuda', '--no-save', ...QUICK]);
+  it.skipIf(STATUS.available)('profile --device cuda exits 2 with the exact reason', async () => {
+    const r = await runCli(['profile', '--model', STORIES_DIR, '--device', 'cuda', '--no-save', ...QUICK]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(`rabbit-bench: error: --device cuda: no CUDA backend available: ${STATUS.reason}`);
     expect(r.stdout).toBe('');
@@ -27,13 +27,13 @@ describe.skipIf(!HAS_STORIES)(`--device cuda and cpu-vs-cuda (${STORIES_SUITE})`
     let out: string;
     let doc: CpuVsCudaFile;
     let table: { status: number | null; stdout: string; stderr: string };
-    beforeAll(() => {
+    beforeAll(async () => {
       out = tempDir('rb-cvc-');
-      const r = runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--json', '--out', out]);
+      const r = await runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--json', '--out', out]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout.trim().split('\n')).toHaveLength(1);
       doc = parseCpuVsCudaFile(JSON.parse(r.stdout), 'stdout');
-      table = runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save']);
+      table = await runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save']);
     });
 
     it('measures the CPU side like profile (same settings, a valid profile document)', () => {
@@ -90,31 +90,31 @@ describe.skipIf(!HAS_STORIES)(`--device cuda and cpu-vs-cuda (${STORIES_SUITE})`
       expect(render(report, 'csv')).toBe(csv);
     });
 
-    it('--format csv and md print those forms', () => {
-      const csv = runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'csv']);
+    it('--format csv and md print those forms', async () => {
+      const csv = await runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'csv']);
       expect(csv.status, csv.stderr).toBe(0);
       expect(csv.stdout.split('\n')[0]).toBe('model,params,full_params,device,metric,median,min,max,stdev');
-      const md = runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'md']);
+      const md = await runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save', '--format', 'md']);
       expect(md.status, md.stderr).toBe(0);
       expect(md.stdout).toMatch(/### stories260K/);
     });
   });
 
-  it.skipIf(STATUS.available)('--require-cuda exits 2 with the reason, before measuring anything', () => {
-    const r = runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save', '--require-cuda']);
+  it.skipIf(STATUS.available)('--require-cuda exits 2 with the reason, before measuring anything', async () => {
+    const r = await runCpuVsCuda(['--model', STORIES_DIR, ...QUICK, '--no-save', '--require-cuda']);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(`rabbit-bench: error: --require-cuda: no CUDA backend available: ${STATUS.reason}`);
     expect(r.stdout).toBe('');
   });
 
-  it('usage errors exit 2', () => {
+  it('usage errors exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['--model', STORIES_DIR, '--shapes', 'smollm2-135m'], /--model and --shapes: pick one/],
       [['--shapes', 'no-such-shape'], /unknown shape 'no-such-shape'/],
       [['--model', STORIES_DIR, '--runs', '0'], /--runs must be a whole number >= 1/],
     ];
     for (const [args, message] of cases) {
-      const r = runCpuVsCuda([...args, '--no-save', '--no-measure-env']);
+      const r = await runCpuVsCuda([...args, '--no-save', '--no-measure-env']);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
     }
@@ -122,16 +122,16 @@ describe.skipIf(!HAS_STORIES)(`--device cuda and cpu-vs-cuda (${STORIES_SUITE})`
 });
 
 describe('cpu-vs-cuda --shapes', () => {
-  it('synthesises each shape cut to --layers into the cache once, and says so', () => {
+  it('synthesises each shape cut to --layers into the cache once, and says so', async () => {
     const cache = tempDir('rb-cvc-cache-');
     const args = ['--shapes', 'smollm2-135m', '--layers', '1', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-measure-env', '--no-save'];
-    const first = runCpuVsCuda([...args, '--json'], { XDG_CACHE_HOME: cache });
+    const first = await runCpuVsCuda([...args, '--json'], { XDG_CACHE_HOME: cache });
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/synthesising smollm2-135m \(1 of 30 layers, bf16, random weights/);
     const doc = parseCpuVsCudaFile(JSON.parse(first.stdout), 'stdout');
     expect(doc.settings.synthetic_layers).toBe(1);
     expect(doc.models[0]).toMatchObject({ full_params: 134_515_008, full_layers: 30, model: { name: 'smollm2-135m', num_layers: 1 } });
-    const second = runCpuVsCuda(args, { XDG_CACHE_HOME: cache });
+    const second = await runCpuVsCuda(args, { XDG_CACHE_HOME: cache });
     expect(second.status, second.stderr).toBe(0);
     expect(second.stderr).not.toMatch(/synthesising/);
     expect(second.stdout).toMatch(/shapes cut to 1 decoder layers \(embedding and lm_head at full size\)/);

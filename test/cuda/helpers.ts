@@ -1,11 +1,10 @@
 // Shared by the CUDA tests: the addon's CUDA status, and running commands and probes in children.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { cudaStatus } from '../../bench/cuda/status.js';
 import type { NativeCudaStatus } from '../../bench/engine/native.js';
-import type { CliRun } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { runCommand, type CommandRun } from '../helpers/run.js';
 
 export const STATUS: NativeCudaStatus = cudaStatus();
 /** Label for suites that need a GPU, so a skip says why. */
@@ -17,22 +16,19 @@ export const ADDON = process.env.RABBIT_BENCH_ADDON ?? join(REPO_ROOT, 'build', 
 export const CUDA_LIBRARY = join(REPO_ROOT, 'build', 'Release', 'librb_cuda.so');
 
 /** Runs `rabbit-bench cpu-vs-cuda ARGS` from the compiled code (npm test compiles it first). */
-export function runCpuVsCuda(args: string[], env: Record<string, string> = {}): CliRun {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'cli.js'), 'cpu-vs-cuda', ...args], {
+export function runCpuVsCuda(args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
+  return runCommand(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'cli.js'), 'cpu-vs-cuda', ...args], {
     cwd: REPO_ROOT,
-    encoding: 'utf8',
     env: { ...process.env, ...env },
-    timeout: 300_000,
+    timeoutMs: 300_000,
   });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The addon's cudaStatus() in a fresh process with `env` (the library and driver load once per process). */
-export function statusInChild(env: Record<string, string>): NativeCudaStatus {
-  const r = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(ADDON)}).cudaStatus()))`], {
-    encoding: 'utf8',
+export async function statusInChild(env: Record<string, string>): Promise<NativeCudaStatus> {
+  const r = await runCommand(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(ADDON)}).cudaStatus()))`], {
     env: { ...process.env, ...env },
-    timeout: 60_000,
+    timeoutMs: 60_000,
   });
   if (r.status !== 0) throw new Error(`cudaStatus() in a child failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as NativeCudaStatus;

@@ -55,21 +55,21 @@ describe('CUDA backend build', () => {
 });
 
 describe('CUDA unavailable: precise reasons', () => {
-  it('a missing library is "not built" and names the file', () => {
-    const s = statusInChild({ RABBIT_BENCH_CUDA_LIB: '/nonexistent/librb_cuda.so' });
+  it('a missing library is "not built" and names the file', async () => {
+    const s = await statusInChild({ RABBIT_BENCH_CUDA_LIB: '/nonexistent/librb_cuda.so' });
     expect(s).toMatchObject({ built: false, available: false, code: 'not-built', library: '/nonexistent/librb_cuda.so' });
     expect(s.reason).toMatch(/\/nonexistent\/librb_cuda\.so/);
   });
 
-  it('a file that is not a library is a dlopen error, with dlopen\'s message', () => {
+  it('a file that is not a library is a dlopen error, with dlopen\'s message', async () => {
     const bad = join(tempDir('rb-cuda-bad-'), 'librb_cuda.so');
     writeFileSync(bad, 'not an ELF file\n');
-    const s = statusInChild({ RABBIT_BENCH_CUDA_LIB: bad });
+    const s = await statusInChild({ RABBIT_BENCH_CUDA_LIB: bad });
     expect(s).toMatchObject({ built: false, available: false, code: 'load-failed' });
     expect(s.reason).toMatch(/cannot be loaded: .*(invalid ELF header|file too short)/);
   });
 
-  it.skipIf(STATUS.buildState !== 'built' || !CC)('fake NVIDIA drivers: no device, a driver older than the runtime, a failing driver', () => {
+  it.skipIf(STATUS.buildState !== 'built' || !CC)('fake NVIDIA drivers: no device, a driver older than the runtime, a failing driver', async () => {
     // libcuda.so.1 stand-ins: cudart's cudaGetDeviceCount sees what cuInit / cuDriverGetVersion say.
     const cases: [string, number, number, string, RegExp][] = [
       ['no-device', 100, 13000, 'no-device', /^no CUDA device: the NVIDIA driver is loaded but sees no GPU \(cudaErrorNoDevice/],
@@ -83,7 +83,7 @@ describe('CUDA unavailable: precise reasons', () => {
       writeFileSync(join(dir, 'fake.c'), `int cuInit(unsigned int f) { (void)f; return ${init}; }\nint cuDriverGetVersion(int* v) { *v = ${version}; return 0; }\n`);
       const cc = spawnSync(CC!, ['-shared', '-fPIC', '-o', join(dir, 'libcuda.so.1'), join(dir, 'fake.c')], { encoding: 'utf8' });
       expect(cc.status, cc.stderr).toBe(0);
-      const s = statusInChild({ LD_LIBRARY_PATH: dir });
+      const s = await statusInChild({ LD_LIBRARY_PATH: dir });
       expect(s.code, `${name}: ${s.reason}`).toBe(code);
       expect(s.built).toBe(true);
       expect(s.available).toBe(false);

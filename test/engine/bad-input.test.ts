@@ -29,8 +29,8 @@ function editConfig(dir: string, edit: (c: Record<string, unknown>) => void): vo
 }
 
 /** The CLI on a broken model: exit 2 (bad input), one error line, no stack trace, no signal. */
-function expectCleanCliFailure(dir: string, pattern: RegExp): void {
-  const r = runCli(['generate', '--model', dir, '--prompt-ids', '1,2,3', '--max-new-tokens', '2']);
+async function expectCleanCliFailure(dir: string, pattern: RegExp): Promise<void> {
+  const r = await runCli(['generate', '--model', dir, '--prompt-ids', '1,2,3', '--max-new-tokens', '2']);
   expect(r.signal).toBeNull();
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/^rabbit-bench: error: /m);
@@ -39,11 +39,11 @@ function expectCleanCliFailure(dir: string, pattern: RegExp): void {
 }
 
 describe.skipIf(!HAS_STORIES)(`bad input (${STORIES_SUITE})`, () => {
-  it('a truncated safetensors file', () => {
+  it('a truncated safetensors file', async () => {
     const dir = copyOfStories();
     truncateSync(join(dir, 'model.safetensors'), Math.floor(statSync(join(dir, 'model.safetensors')).size / 2));
     expect(() => buildLoadPlan(dir)).toThrow(/truncated/);
-    expectCleanCliFailure(dir, /truncated/);
+    await expectCleanCliFailure(dir, /truncated/);
   });
 
   it('a file truncated after the plan was made: a JS error from the engine, at open or from the prefetch thread', async () => {
@@ -60,46 +60,46 @@ describe.skipIf(!HAS_STORIES)(`bad input (${STORIES_SUITE})`, () => {
     expect(() => InferenceEngine.open(plan, {})).toThrow(/truncated/);
   });
 
-  it('a header length beyond the file', () => {
+  it('a header length beyond the file', async () => {
     const dir = copyOfStories();
     const file = join(dir, 'model.safetensors');
     const bytes = readFileSync(file);
     bytes.writeBigUInt64LE(BigInt(bytes.length * 4), 0);
     writeFileSync(file, bytes);
-    expectCleanCliFailure(dir, /header length exceeds the file size/);
+    await expectCleanCliFailure(dir, /header length exceeds the file size/);
   });
 
-  it('random bytes instead of a checkpoint', () => {
+  it('random bytes instead of a checkpoint', async () => {
     const dir = copyOfStories();
     let x = 12345;
     const noise = Buffer.alloc(65536, 0).map(() => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24));
     writeFileSync(join(dir, 'model.safetensors'), noise);
-    expectCleanCliFailure(dir, /model\.safetensors/);
+    await expectCleanCliFailure(dir, /model\.safetensors/);
   });
 
-  it('a missing weights file and a missing shard', () => {
+  it('a missing weights file and a missing shard', async () => {
     const dir = copyOfStories();
     rmSync(join(dir, 'model.safetensors'));
-    expectCleanCliFailure(dir, /model\.safetensors/);
+    await expectCleanCliFailure(dir, /model\.safetensors/);
     writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00001-of-00002.safetensors' } }));
-    expectCleanCliFailure(dir, /model-00001-of-00002\.safetensors/);
+    await expectCleanCliFailure(dir, /model-00001-of-00002\.safetensors/);
   });
 
-  it('an unknown architecture is named in the error', () => {
+  it('an unknown architecture is named in the error', async () => {
     const dir = copyOfStories();
     editConfig(dir, (c) => {
       c.architectures = ['GPTNeoXForCausalLM'];
       c.model_type = 'gpt_neox';
     });
-    expectCleanCliFailure(dir, /GPTNeoXForCausalLM/);
+    await expectCleanCliFailure(dir, /GPTNeoXForCausalLM/);
   });
 
-  it('a config that contradicts the tensor shapes', () => {
+  it('a config that contradicts the tensor shapes', async () => {
     const dir = copyOfStories();
     editConfig(dir, (c) => {
       c.num_key_value_heads = 8;
     });
-    expectCleanCliFailure(dir, /k_proj.*num_key_value_heads=8/);
+    await expectCleanCliFailure(dir, /k_proj.*num_key_value_heads=8/);
   });
 
   it('a prompt longer than max_position_embeddings, and token ids outside the vocabulary', async () => {
@@ -108,22 +108,22 @@ describe.skipIf(!HAS_STORIES)(`bad input (${STORIES_SUITE})`, () => {
     await expect(engine.generate({ promptIds: new Array(513).fill(5), maxNewTokens: 1 })).rejects.toThrow(/513 tokens, more than the model's max_position_embeddings \(512\)/);
     await expect(engine.generate({ promptIds: [1, 600], maxNewTokens: 1 })).rejects.toThrow(/token id 600 is outside the vocabulary/);
     engine.close();
-    const r = runCli(['generate', '--model', STORIES_DIR, '--prompt-ids', '1,x']);
+    const r = await runCli(['generate', '--model', STORIES_DIR, '--prompt-ids', '1,x']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--prompt-ids must be a comma-separated list/);
   });
 
-  it('impossible options exit non-zero with a message', () => {
-    const both = runCli(['generate', '--model', STORIES_DIR, '--prompt', 'a', '--prompt-ids', '1']);
+  it('impossible options exit non-zero with a message', async () => {
+    const both = await runCli(['generate', '--model', STORIES_DIR, '--prompt', 'a', '--prompt-ids', '1']);
     expect(both.status).toBe(1);
     expect(both.stderr).toMatch(/exactly one of --prompt or --prompt-ids/);
-    const temp = runCli(['generate', '--model', STORIES_DIR, '--prompt', 'a', '--temperature', '-1']);
+    const temp = await runCli(['generate', '--model', STORIES_DIR, '--prompt', 'a', '--temperature', '-1']);
     expect(temp.status).toBe(1);
     expect(temp.stderr).toMatch(/--temperature must be > 0/);
-    const usage = runCli(['generate', '--model', STORIES_DIR, '--greedy', '--temperature', '0.5', '--prompt', 'a']);
+    const usage = await runCli(['generate', '--model', STORIES_DIR, '--greedy', '--temperature', '0.5', '--prompt', 'a']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/mutually exclusive/);
-    const missing = runCli(['generate', '--model', '/nonexistent/model', '--prompt', 'a']);
+    const missing = await runCli(['generate', '--model', '/nonexistent/model', '--prompt', 'a']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/no such model folder/);
   });

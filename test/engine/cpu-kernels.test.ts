@@ -19,42 +19,43 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function engineBuild(env: Record<string, string>) {
-  const r = runCli(['env', '--json', '--no-measure'], env);
+async function engineBuild(env: Record<string, string>) {
+  const r = await runCli(['env', '--json', '--no-measure'], env);
   return { r, build: r.status === 0 ? (JSON.parse(r.stdout) as { engine_build: { cpu_kernels: string } }).engine_build : null };
 }
 
 describe('CPU kernel instruction sets', () => {
-  it('the set chosen for this CPU is reported, and the override reaches child processes', () => {
+  it('the set chosen for this CPU is reported, and the override reaches child processes', async () => {
     expect(loadAddon().buildInfo().cpuKernels).toBe(AVX512 ? 'avx512' : AVX2 ? 'avx2' : 'portable');
-    const { r, build } = engineBuild({ RABBIT_BENCH_CPU_KERNELS: 'portable' });
+    const { r, build } = await engineBuild({ RABBIT_BENCH_CPU_KERNELS: 'portable' });
     expect(r.status, r.stderr).toBe(0);
     expect(build?.cpu_kernels).toBe('portable');
   });
 
   for (const { isa, runs, skip } of KERNEL_SETS) {
-    it.skipIf(!runs)(`${isa}: every fixture, 8- and 512-token prompts, matches the HF goldens${skip}`, () => {
-      const r = runValidate(['--no-live', '--json', '--out', join(work, isa)], { RABBIT_BENCH_CPU_KERNELS: isa });
+    it.skipIf(!runs)(`${isa}: every fixture, 8- and 512-token prompts, matches the HF goldens${skip}`, async () => {
+      const r = await runValidate(['--no-live', '--json', '--out', join(work, isa)], { RABBIT_BENCH_CPU_KERNELS: isa });
       expect(r.status, r.stderr).toBe(0);
       const file = parseJsonRun(r);
       expect(file.summary).toMatchObject({ pass: file.cells.length, fail: 0 });
     }, 300_000);
   }
 
-  it.skipIf(!HAS_STORIES || !AVX2)(`stories260K: every set generates the same greedy text, prompt long enough for the prefill kernel${AVX2_SKIP}`, () => {
+  it.skipIf(!HAS_STORIES || !AVX2)(`stories260K: every set generates the same greedy text, prompt long enough for the prefill kernel${AVX2_SKIP}`, async () => {
     const prompt = 'Once upon a time, there was a little girl named Lily. She loved to play outside.';
     const args = ['generate', '--model', STORIES_DIR, '--prompt', prompt, '--max-new-tokens', '40', '--greedy'];
-    const texts = KERNEL_SETS.filter((s) => s.runs).map(({ isa }) => {
-      const r = runCli(args, { RABBIT_BENCH_CPU_KERNELS: isa });
+    const texts: string[] = [];
+    for (const { isa } of KERNEL_SETS.filter((s) => s.runs)) {
+      const r = await runCli(args, { RABBIT_BENCH_CPU_KERNELS: isa });
       expect(r.status, r.stderr).toBe(0);
-      return r.stdout.split('\n')[0];
-    });
+      texts.push(r.stdout.split('\n')[0]);
+    }
     expect(texts[0].length).toBeGreaterThan(40);
     for (const t of texts.slice(1)) expect(t).toBe(texts[0]);
   });
 
-  it('an unknown override is a clear error with a non-zero exit, not a crash', () => {
-    const r = runCli(['generate', '--model', STORIES_DIR, '--prompt', 'Once', '--max-new-tokens', '2'], { RABBIT_BENCH_CPU_KERNELS: 'avx9000' });
+  it('an unknown override is a clear error with a non-zero exit, not a crash', async () => {
+    const r = await runCli(['generate', '--model', STORIES_DIR, '--prompt', 'Once', '--max-new-tokens', '2'], { RABBIT_BENCH_CPU_KERNELS: 'avx9000' });
     expect(r.signal).toBeNull();
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("RABBIT_BENCH_CPU_KERNELS must be auto, avx512, avx2 or portable, not 'avx9000'");

@@ -47,8 +47,8 @@ const logitsOf = (r: Awaited<ReturnType<typeof run>>) => r.logits.map((l) => Arr
 
 describe('--io modes', () => {
   let smol: LoadPlan;
-  beforeAll(() => {
-    const model = synthSmolLm2(tempDir('rb-io-'), 2);
+  beforeAll(async () => {
+    const model = await synthSmolLm2(tempDir('rb-io-'), 2);
     smol = buildLoadPlan(model);
   }, 120_000);
 
@@ -86,14 +86,14 @@ describe('--io modes', () => {
     }
   });
 
-  it('the CLI records and prints the mode; an unknown mode exits 2', () => {
-    const r = runCli(['profile', '--model', smol.modelDir, '--io', 'mmap', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-save', '--no-measure-env', '--json']);
+  it('the CLI records and prints the mode; an unknown mode exits 2', async () => {
+    const r = await runCli(['profile', '--model', smol.modelDir, '--io', 'mmap', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-save', '--no-measure-env', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).settings.io).toBe('mmap');
-    const table = runCli(['profile', '--model', smol.modelDir, '--io', 'mmap', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-save', '--no-measure-env']);
+    const table = await runCli(['profile', '--model', smol.modelDir, '--io', 'mmap', '--runs', '1', '--warmup', '0', '--max-new-tokens', '2', '--prompt-tokens', '8', '--no-save', '--no-measure-env']);
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toContain('streaming + prefetch (--io mmap)');
-    const bad = runCli(['generate', '--model', smol.modelDir, '--io', 'aio', '--prompt', 'x']);
+    const bad = await runCli(['generate', '--model', smol.modelDir, '--io', 'aio', '--prompt', 'x']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/Invalid values:[\s\S]*io/);
   });

@@ -86,13 +86,13 @@ describe.skipIf(problem !== undefined)(SUITE, () => {
     });
   }
 
-  it.skipIf(!HAS_STORIES)('parity CLI on stories260K with a live reference passes, and fails on a planted boolean mask', () => {
-    const ok = runCli(['parity', '--model', STORIES_DIR, '--python', python!, '--max-new-tokens', '16', '--json']);
+  it.skipIf(!HAS_STORIES)('parity CLI on stories260K with a live reference passes, and fails on a planted boolean mask', async () => {
+    const ok = await runCli(['parity', '--model', STORIES_DIR, '--python', python!, '--max-new-tokens', '16', '--json']);
     expect(ok.status).toBe(0);
     const doc = JSON.parse(ok.stdout);
     expect(doc.pass).toBe(true);
     expect(doc.weights_check).toEqual({ status: 'match' });
-    const broken = runCli(['parity', '--model', STORIES_DIR, '--python', python!, '--max-new-tokens', '16'], { RABBIT_BENCH_FAULT: 'boolean-mask' });
+    const broken = await runCli(['parity', '--model', STORIES_DIR, '--python', python!, '--max-new-tokens', '16'], { RABBIT_BENCH_FAULT: 'boolean-mask' });
     expect(broken.status).toBe(1);
     expect(broken.stdout).toMatch(/parity FAIL/);
   });

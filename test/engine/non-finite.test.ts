@@ -38,7 +38,7 @@ function poisoned(fixture: string, tensor: string, value: number, index = 0): st
   return dir;
 }
 
-function generate(model: string, env: Record<string, string> = {}) {
+async function generate(model: string, env: Record<string, string> = {}) {
   return runCli(['generate', '--model', model, '--prompt-ids', '1,2,3', '--max-new-tokens', '2', '--json'], env);
 }
 
@@ -46,8 +46,8 @@ const F32 = 'llama-tied-gqa-f32';
 
 describe('non-finite weights stop the run, naming the unit', () => {
   for (const isa of KERNELS) {
-    it(`${isa} kernels: a NaN in q_proj of layer 0`, () => {
-      const r = generate(poisoned(F32, 'model.layers.0.self_attn.q_proj.weight', NaN, 3), { RABBIT_BENCH_CPU_KERNELS: isa });
+    it(`${isa} kernels: a NaN in q_proj of layer 0`, async () => {
+      const r = await generate(poisoned(F32, 'model.layers.0.self_attn.q_proj.weight', NaN, 3), { RABBIT_BENCH_CPU_KERNELS: isa });
       expect(r.status, r.stderr).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(
@@ -57,26 +57,26 @@ describe('non-finite weights stop the run, naming the unit', () => {
     });
   }
 
-  it('an Inf in down_proj of the last layer, a NaN in an embedding row, in the final norm, in an untied lm_head', () => {
-    expect(generate(poisoned(F32, 'model.layers.1.mlp.down_proj.weight', Infinity, 5)).stderr).toMatch(/first appeared in layers\.1, at the output of down_proj,/);
+  it('an Inf in down_proj of the last layer, a NaN in an embedding row, in the final norm, in an untied lm_head', async () => {
+    expect((await generate(poisoned(F32, 'model.layers.1.mlp.down_proj.weight', Infinity, 5))).stderr).toMatch(/first appeared in layers\.1, at the output of down_proj,/);
     // Token 1's row: values 64..127 of the matrix (hidden size 64).
-    expect(generate(poisoned(F32, 'model.embed_tokens.weight', NaN, 70)).stderr).toMatch(/first appeared in embed, in the embed_tokens rows of the step's tokens, during the prefill/);
-    expect(generate(poisoned(F32, 'model.norm.weight', NaN, 0)).stderr).toMatch(/first appeared in lm_head, at the output of norm,/);
+    expect((await generate(poisoned(F32, 'model.embed_tokens.weight', NaN, 70))).stderr).toMatch(/first appeared in embed, in the embed_tokens rows of the step's tokens, during the prefill/);
+    expect((await generate(poisoned(F32, 'model.norm.weight', NaN, 0))).stderr).toMatch(/first appeared in lm_head, at the output of norm,/);
     // Untied: found in the logits themselves.
-    expect(generate(poisoned('qwen3-headdim-qknorm-f32', 'lm_head.weight', NaN, 0)).stderr).toMatch(/first appeared in lm_head, at the output of lm_head,/);
+    expect((await generate(poisoned('qwen3-headdim-qknorm-f32', 'lm_head.weight', NaN, 0))).stderr).toMatch(/first appeared in lm_head, at the output of lm_head,/);
   });
 
-  it('streamed and resident alike, and profile exits 2 too', () => {
+  it('streamed and resident alike, and profile exits 2 too', async () => {
     const model = poisoned(F32, 'model.layers.1.self_attn.v_proj.weight', -Infinity, 0);
-    const resident = runCli(['generate', '--model', model, '--prompt-ids', '1,2,3', '--max-new-tokens', '2', '--resident']);
+    const resident = await runCli(['generate', '--model', model, '--prompt-ids', '1,2,3', '--max-new-tokens', '2', '--resident']);
     expect(resident.status).toBe(2);
     expect(resident.stderr).toMatch(/first appeared in layers\.1, at the output of v_proj,/);
-    const profile = runCli(['profile', '--model', model, '--runs', '1', '--warmup', '0', '--prompt-tokens', '4', '--max-new-tokens', '2', '--no-save']);
+    const profile = await runCli(['profile', '--model', model, '--runs', '1', '--warmup', '0', '--prompt-tokens', '4', '--max-new-tokens', '2', '--no-save']);
     expect(profile.status).toBe(2);
     expect(profile.stderr).toMatch(/first appeared in layers\.1, at the output of v_proj,/);
   });
 
-  it('a block-quantized file: a NaN block scale in Q8_0 (every kernel set)', () => {
+  it('a block-quantized file: a NaN block scale in Q8_0 (every kernel set)', async () => {
     const file = join(temp('rb-nonfinite-'), 'model.gguf');
     copyFileSync(gguf['llama-tied-Q8_0'], file);
     const t = readGgufHeader(file).tensors.find((x) => x.name === 'blk.1.ffn_down.weight')!;
@@ -85,41 +85,41 @@ describe('non-finite weights stop the run, naming the unit', () => {
     bytes.writeUInt16LE(0x7e00, t.offset); // f16 NaN as the first block's scale
     writeFileSync(file, bytes);
     for (const isa of KERNELS) {
-      const r = generate(file, { RABBIT_BENCH_CPU_KERNELS: isa });
+      const r = await generate(file, { RABBIT_BENCH_CPU_KERNELS: isa });
       expect(r.status, `${isa}: ${r.stderr}`).toBe(2);
       expect(r.stderr, isa).toMatch(/first appeared in layers\.1, at the output of down_proj,/);
     }
   });
 
-  it('quantize refuses NaN or Inf for a block format, naming the tensor; f16 keeps them as they are', () => {
+  it('quantize refuses NaN or Inf for a block format, naming the tensor; f16 keeps them as they are', async () => {
     const model = poisoned(F32, 'model.layers.1.mlp.up_proj.weight', NaN, 9);
     const out = join(temp('rb-nonfinite-'), 'q.gguf');
-    const q8 = runCli(['quantize', '--model', model, '--type', 'Q8_0', '--out', out]);
+    const q8 = await runCli(['quantize', '--model', model, '--type', 'Q8_0', '--out', out]);
     expect(q8.status, q8.stderr).toBe(2);
     expect(q8.stderr).toMatch(/model\.layers\.1\.mlp\.up_proj\.weight: holds NaN or Inf, which Q8_0 cannot store/);
     expect(existsSync(out)).toBe(false);
-    const f16 = runCli(['quantize', '--model', model, '--type', 'F16', '--out', out]);
+    const f16 = await runCli(['quantize', '--model', model, '--type', 'F16', '--out', out]);
     expect(f16.status, f16.stderr).toBe(0);
-    expect(generate(out).stderr).toMatch(/first appeared in layers\.1, at the output of up_proj,/);
+    expect((await generate(out)).stderr).toMatch(/first appeared in layers\.1, at the output of up_proj,/);
   });
 
   const python = defaultPython();
   const noPython = python ? pythonProblem(python) : 'no .venv-hf (run scripts/setup-hf-venv.sh)';
-  it.skipIf(noPython !== undefined)(`parity and validate against transformers say so, not pass${noPython ? ` (skipped: ${noPython})` : ''}`, () => {
+  it.skipIf(noPython !== undefined)(`parity and validate against transformers say so, not pass${noPython ? ` (skipped: ${noPython})` : ''}`, async () => {
     const model = poisoned(F32, 'model.layers.0.mlp.gate_proj.weight', NaN, 1);
-    const parity = runCli(['parity', '--model', model, '--python', python!]);
+    const parity = await runCli(['parity', '--model', model, '--python', python!]);
     expect(parity.status).toBe(1);
     expect(parity.stderr).toMatch(/the HF reference script failed/);
     expect(parity.stderr).toMatch(/case 'short': the model produced non-finite logits/);
-    const validate = runCli(['validate', '--fixtures', 'none', '--models', model, '--prompts', 'short', '--python', python!, '--no-save', '--json']);
+    const validate = await runCli(['validate', '--fixtures', 'none', '--models', model, '--prompts', 'short', '--python', python!, '--no-save', '--json']);
     expect(validate.status).toBe(1);
     const doc = JSON.parse(validate.stdout);
     expect(doc.cells.map((c: { status: string }) => c.status)).toEqual(['error']);
     expect(doc.cells[0].reason).toMatch(/non-finite logits/);
   });
 
-  it('clean fixtures still run', () => {
-    const r = generate(fixtures[F32]);
+  it('clean fixtures still run', async () => {
+    const r = await generate(fixtures[F32]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).tokens).toHaveLength(2);
   });

@@ -16,8 +16,8 @@ const PROMPT = Array.from({ length: 40 }, (_, i) => (i * 7919 + 11) % 49152);
 describe('compute threads', () => {
   let plan: LoadPlan;
   const engines: InferenceEngine[] = [];
-  beforeAll(() => {
-    const model = synthSmolLm2(tempDir('rb-pool-'), 2);
+  beforeAll(async () => {
+    const model = await synthSmolLm2(tempDir('rb-pool-'), 2);
     plan = buildLoadPlan(model);
   }, 120_000);
   afterAll(() => engines.forEach((e) => e.close()));

@@ -14,14 +14,14 @@ describe('commands on GGUF files', () => {
     files = buildGgufFixtures();
   });
 
-  it.skipIf(!HAS_SHARED_GGUF)('generate: llama.cpp\'s stories260K-f32.gguf tells the Lily story from text (needs ../shared/models)', () => {
-    const r = runCli(['generate', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), '--prompt', 'Once upon a time', '--max-new-tokens', '48', '--greedy']);
+  it.skipIf(!HAS_SHARED_GGUF)('generate: llama.cpp\'s stories260K-f32.gguf tells the Lily story from text (needs ../shared/models)', async () => {
+    const r = await runCli(['generate', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), '--prompt', 'Once upon a time', '--max-new-tokens', '48', '--greedy']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball\./);
   });
 
-  it('profile --json: per-unit bytes on disk and read per decode step, the type mix, the file type', () => {
-    const r = runCli(['profile', '--model', files['llama-untied-Q4_K_M'], '--runs', '1', '--warmup', '0', '--prompt-tokens', '8',
+  it('profile --json: per-unit bytes on disk and read per decode step, the type mix, the file type', async () => {
+    const r = await runCli(['profile', '--model', files['llama-untied-Q4_K_M'], '--runs', '1', '--warmup', '0', '--prompt-tokens', '8',
       '--max-new-tokens', '3', '--no-save', '--no-measure-env', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const file = JSON.parse(r.stdout);

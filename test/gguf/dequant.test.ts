@@ -1,7 +1,6 @@
 // Dequantization bit for bit as gguf-py defines it (sha256 goldens of its float32 output for every
 // tensor of every GGUF fixture and shared file), and the CPU kernels that read blocks in place,
 // per instruction set, against those values.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, openSync, readFileSync, readSync, closeSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -10,6 +9,7 @@ import { loadAddon } from '../../bench/engine/native.js';
 import { readGgufHeader } from '../../bench/model/gguf/reader.js';
 import { GGUF_GOLDEN_DIR, buildGgufFixtures } from '../fixtures/gguf.js';
 import { HAS_SHARED_GGUF, QUANT_SAMPLES_DIR, REPO_ROOT, STORIES_GGUF_DIR } from '../helpers/paths.js';
+import { runCommand } from '../helpers/run.js';
 
 interface Hashes {
   files: Record<string, Record<string, { type: string; sha256: string }>>;
@@ -96,9 +96,8 @@ console.log(JSON.stringify({ kernels: addon.buildInfo().cpuKernels, worst }));
 describe('CPU kernels on quantized weights: decode dot products and prefill panels, per instruction set', () => {
   const sets = ['portable', 'avx2', 'avx512'].filter((set) => set === 'portable' || cpuHas(set));
   for (const set of sets) {
-    it(`${set}: every type within f32 rounding of the exact dequantized product (1, 3, 8 and 13 token rows)`, () => {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', KERNEL_CHECK], {
-        encoding: 'utf8',
+    it(`${set}: every type within f32 rounding of the exact dequantized product (1, 3, 8 and 13 token rows)`, async () => {
+      const r = await runCommand(process.execPath, ['--input-type=module', '-e', KERNEL_CHECK], {
         env: { ...process.env, RABBIT_BENCH_CPU_KERNELS: set },
       });
       expect(r.status, r.stderr).toBe(0);

@@ -90,11 +90,11 @@ describe('mixture-of-experts GGUF files', () => {
   // makes a layer dense (mlp_only_layers, decoder_sparse_step) are checked above only.
   describe.skipIf(!llama.found)(`against llama.cpp${llama.found ? '' : ` (skipped: ${llama.reason})`}`, () => {
     for (const name of ['mixtral-8x-top2-bf16', 'qwen3moe-topk-all-f32']) {
-      it(`${name}: llama.cpp gives the same greedy tokens and top 5, short and long prompts`, () => {
+      it(`${name}: llama.cpp gives the same greedy tokens and top 5, short and long prompts`, async () => {
         const prompts = join(tempDir('rb-moe-llama-'), 'prompts.json');
         const long = Array.from({ length: 160 }, (_, i) => 3 + ((i * 53) % 250));
         writeFileSync(prompts, JSON.stringify([{ name: 'short', ids: [1, 5, 17, 99, 3, 42, 8, 61] }, { name: 'long', ids: [1, ...long] }]));
-        const r = runCli(['parity', '--llama-cpp', '--model', written[name], '--prompts', prompts, '--max-new-tokens', '16', '--json']);
+        const r = await runCli(['parity', '--llama-cpp', '--model', written[name], '--prompts', prompts, '--max-new-tokens', '16', '--json']);
         expect(r.status, r.stderr).toBe(0);
         const doc = JSON.parse(r.stdout);
         expect(doc.pass).toBe(true);

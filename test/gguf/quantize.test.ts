@@ -102,39 +102,39 @@ describe.skipIf(!HAS_SHARED_GGUF)(`against ${SHARED_GGUF_SUITE}`, () => {
 });
 
 describe('rabbit-bench quantize', () => {
-  it('stories260K to Q8_0: still the Lily story, fewer bytes per token, and the fallbacks named', () => {
+  it('stories260K to Q8_0: still the Lily story, fewer bytes per token, and the fallbacks named', async () => {
     const out = join(temp('rb-q-'), 's.gguf');
-    const r = runCli(['quantize', '--model', STORIES_DIR, '--type', 'Q8_0', '--out', out, '--json']);
+    const r = await runCli(['quantize', '--model', STORIES_DIR, '--type', 'Q8_0', '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.decode_bytes_ratio).toBeLessThan(0.45);
     expect(report.notes.some((n: string) => /ffn_down.*172 values.*F16/.test(n))).toBe(true);
-    const g = runCli(['generate', '--model', out, '--prompt', 'Once upon a time', '--max-new-tokens', '20', '--greedy']);
+    const g = await runCli(['generate', '--model', out, '--prompt', 'Once upon a time', '--max-new-tokens', '20', '--greedy']);
     expect(g.status, g.stderr).toBe(0);
     expect(g.stdout).toMatch(/^, there was a little girl named Lily/);
   });
 
-  it('its report, as a table, Markdown or CSV, is drawn from the JSON document alone and counts the tensors the file holds', () => {
+  it('its report, as a table, Markdown or CSV, is drawn from the JSON document alone and counts the tensors the file holds', async () => {
     const out = join(temp('rb-q-'), 's.gguf');
     const run = (format: string[]) => runCli(['quantize', '--model', STORIES_DIR, '--type', 'Q4_0', '--out', out, '--force', ...format]);
-    const json = run(['--format', 'json']);
+    const json = await run(['--format', 'json']);
     expect(json.status, json.stderr).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc.schema).toBe('rabbit-bench/quantize@1');
     const inFile: Record<string, number> = {};
     for (const t of readGgufHeader(out).tensors) inFile[t.ggmlType.name] = (inFile[t.ggmlType.name] ?? 0) + 1;
-    const md = run(['--format', 'md']);
+    const md = await run(['--format', 'md']);
     expect(md.status, md.stderr).toBe(0);
     const rows = [...md.stdout.matchAll(/^\| (\w+) \| (\d+) \|$/gm)].map((m) => [m[1], Number(m[2])]);
     expect(Object.fromEntries(rows)).toEqual(inFile);
     // Only the time it took differs between two runs.
     const untimed = (s: string) => s.replace(/ in [\d.]+ s\b/, ' in … s');
     expect(untimed(render(quantizeReport(doc), 'md'))).toBe(untimed(md.stdout));
-    const table = run([]);
+    const table = await run([]);
     expect(table.stdout).toMatch(/Tensor types\n┌/);
     expect(table.stdout).toMatch(/wrote .*s\.gguf \(Q4_0, [\d.]+ MiB\) from safetensors float32/);
     expect(table.stdout).toMatch(/a decode token reads [\d.]+ MiB of weights, 0\.\d{3}x the source's/);
-    const csv = run(['--format', 'csv']);
+    const csv = await run(['--format', 'csv']);
     expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['Tensor types', 'type,tensors']);
   });
 
@@ -145,17 +145,17 @@ describe('rabbit-bench quantize', () => {
     expect(quantizeModel({ model: STORIES_DIR, type: 'F16', out: join(temp('rb-q-'), 's.gguf'), force: false }).warnings).toEqual([]);
   });
 
-  it('refuses a bad type, an existing --out without --force, and --out = the input', () => {
+  it('refuses a bad type, an existing --out without --force, and --out = the input', async () => {
     const dir = temp('rb-q-');
-    const bad = runCli(['quantize', '--model', STORIES_DIR, '--type', 'Q3_0', '--out', join(dir, 'x.gguf')]);
+    const bad = await runCli(['quantize', '--model', STORIES_DIR, '--type', 'Q3_0', '--out', join(dir, 'x.gguf')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--type must be one of .*Q4_K_M/);
     const out = join(dir, 'y.gguf');
-    expect(runCli(['quantize', '--model', STORIES_DIR, '--type', 'F16', '--out', out]).status).toBe(0);
-    const again = runCli(['quantize', '--model', STORIES_DIR, '--type', 'F16', '--out', out]);
+    expect((await runCli(['quantize', '--model', STORIES_DIR, '--type', 'F16', '--out', out])).status).toBe(0);
+    const again = await runCli(['quantize', '--model', STORIES_DIR, '--type', 'F16', '--out', out]);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/exists; pass --force/);
-    const self = runCli(['quantize', '--model', out, '--type', 'Q8_0', '--out', out, '--force']);
+    const self = await runCli(['quantize', '--model', out, '--type', 'Q8_0', '--out', out, '--force']);
     expect(self.status).toBe(2);
     expect(self.stderr).toMatch(/--out is the input file/);
   });

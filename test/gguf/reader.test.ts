@@ -128,10 +128,10 @@ describe('GGUF models the engine cannot run are refused by name', () => {
     }
   });
 
-  it('the CLI: exit 2, one line, no stack trace, for broken and refused files', () => {
+  it('the CLI: exit 2, one line, no stack trace, for broken and refused files', async () => {
     const broken = file(rawGguf({ kvCount: 2n ** 60n }));
     for (const f of [broken, join(temp('rb-gguf-'), 'absent.gguf')]) {
-      const r = runCli(['generate', '--model', f, '--prompt-ids', '1,2', '--max-new-tokens', '1']);
+      const r = await runCli(['generate', '--model', f, '--prompt-ids', '1,2', '--max-new-tokens', '1']);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^rabbit-bench: error: /m);
       expect(r.stderr).not.toMatch(/\n\s+at /);

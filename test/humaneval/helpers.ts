@@ -1,6 +1,5 @@
 // Shared by the humaneval tests: the datasets in ../shared, the command run in-process (it is not
 // registered in bench/cli.ts yet), and a fresh dist/ for the engine's worker process.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -8,6 +7,7 @@ import yargs from 'yargs';
 import { afterEach } from 'vitest';
 import { humanevalCommand } from '../../bench/commands/humaneval.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { runCommand } from '../helpers/run.js';
 
 export const DATASETS = join(REPO_ROOT, '..', 'shared', 'datasets');
 export const HUMANEVAL = join(DATASETS, 'HumanEval.jsonl.gz');
@@ -71,10 +71,10 @@ function newestTs(dir: string): number {
 }
 
 /** The engine runs from dist/ in a child process: compile when bench/ changed since the last build. */
-export function ensureCompiledWorker(): void {
+export async function ensureCompiledWorker(): Promise<void> {
   const worker = join(REPO_ROOT, 'dist', 'bench', 'humaneval', 'engine-worker.js');
   if (existsSync(worker) && statSync(worker).mtimeMs >= newestTs(join(REPO_ROOT, 'bench'))) return;
-  spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  await runCommand(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: REPO_ROOT });
   if (!existsSync(worker)) throw new Error(`cannot build ${relative(REPO_ROOT, worker)}`);
 }
 

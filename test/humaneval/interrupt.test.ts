@@ -64,11 +64,11 @@ describe.skipIf(!HAS_DATASETS)(`humaneval stopped mid-run (${DATASETS_SUITE})`, 
     });
   }
 
-  it('a completion that nests 120 folders of 50 characters costs only its own sample', () => {
+  it('a completion that nests 120 folders of 50 characters costs only its own sample', async () => {
     const dir = tempDir();
     const deep = '    import posix\n    for i in range(120):\n        posix.mkdir("d" * 50)\n        posix.chdir("d" * 50)\n    return number % 1.0\n';
     const file = completions(dir, [['HumanEval/2', deep], ['HumanEval/0', '    return False\n']]);
-    const r = runCli(['humaneval', '--dataset', HUMANEVAL, '--completions', file, '--problems', 'HumanEval/2,HumanEval/0', '--out', dir, '--no-save', '--json']);
+    const r = await runCli(['humaneval', '--dataset', HUMANEVAL, '--completions', file, '--problems', 'HumanEval/2,HumanEval/0', '--out', dir, '--no-save', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.records.map((x: { task_id: string; status: string }) => [x.task_id, x.status])).toEqual([['HumanEval/0', 'failed'], ['HumanEval/2', 'passed']]);

@@ -40,22 +40,22 @@ describe('the comparison with llama.cpp', () => {
 });
 
 describe.skipIf(!HAS_STORIES)('parity --llama-cpp refusals', () => {
-  it('a safetensors model exits 2: llama.cpp compares on a GGUF file', () => {
-    const r = runCli(['parity', '--llama-cpp', '--model', STORIES_DIR]);
+  it('a safetensors model exits 2: llama.cpp compares on a GGUF file', async () => {
+    const r = await runCli(['parity', '--llama-cpp', '--model', STORIES_DIR]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--llama-cpp compares on the same GGUF file: pass a \.gguf model/);
   });
 
-  it('--llama-cpp conflicts with --python and --reference, and its absence does not', () => {
-    expect(runCli(['parity', '--llama-cpp', '--python', '/x', '--model', STORIES_DIR]).stderr).toMatch(/llama-cpp and python are mutually exclusive/);
-    const python = runCli(['parity', '--python', '/nonexistent/python', '--model', STORIES_DIR]);
+  it('--llama-cpp conflicts with --python and --reference, and its absence does not', async () => {
+    expect((await runCli(['parity', '--llama-cpp', '--python', '/x', '--model', STORIES_DIR])).stderr).toMatch(/llama-cpp and python are mutually exclusive/);
+    const python = await runCli(['parity', '--python', '/nonexistent/python', '--model', STORIES_DIR]);
     expect(python.status).toBe(2);
     expect(python.stderr).toMatch(/cannot run \/nonexistent\/python/);
   });
 
   // An empty cache hides the installed copy, unless it sits in this checkout's node_modules.
-  it.skipIf(!HAS_SHARED_GGUF || (llama.found && llama.from === 'checkout'))('without node-llama-cpp it exits 2 saying how to add it', () => {
-    const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf')], { XDG_CACHE_HOME: emptyCache });
+  it.skipIf(!HAS_SHARED_GGUF || (llama.found && llama.from === 'checkout'))('without node-llama-cpp it exits 2 saying how to add it', async () => {
+    const r = await runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf')], { XDG_CACHE_HOME: emptyCache });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no llama\.cpp reference: node-llama-cpp is not installed: `npm run setup:llama-cpp` puts node-llama-cpp@3\.21\.1/);
   });
@@ -64,9 +64,9 @@ describe.skipIf(!HAS_STORIES)('parity --llama-cpp refusals', () => {
 const skip = !HAS_SHARED_GGUF ? '../shared/models GGUF files are absent' : !llama.found ? llama.reason : null;
 
 describe.skipIf(skip !== null)(`the engine against llama.cpp${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('stories260K in f32 and bf16 (written by llama.cpp\'s converter): the same greedy tokens and top 5, short and long prompts', () => {
+  it('stories260K in f32 and bf16 (written by llama.cpp\'s converter): the same greedy tokens and top 5, short and long prompts', async () => {
     for (const type of ['f32', 'bf16']) {
-      const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, `stories260K-${type}.gguf`), '--max-new-tokens', '12', '--json']);
+      const r = await runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, `stories260K-${type}.gguf`), '--max-new-tokens', '12', '--json']);
       expect(r.status, r.stderr).toBe(0);
       const doc = JSON.parse(r.stdout);
       expect(doc.pass).toBe(true);
@@ -86,8 +86,8 @@ describe.skipIf(skip !== null)(`the engine against llama.cpp${skip ? ` (skipped:
     expect(missing.ok).toBe(false);
   });
 
-  it('a broken engine (the wrong RoPE) fails against llama.cpp, exit 1', () => {
-    const r = runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), '--max-new-tokens', '8'], { RABBIT_BENCH_FAULT: 'wrong-rope' });
+  it('a broken engine (the wrong RoPE) fails against llama.cpp, exit 1', async () => {
+    const r = await runCli(['parity', '--llama-cpp', '--model', join(STORIES_GGUF_DIR, 'stories260K-f32.gguf'), '--max-new-tokens', '8'], { RABBIT_BENCH_FAULT: 'wrong-rope' });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/parity FAIL against llama\.cpp/);
   });

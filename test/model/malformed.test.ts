@@ -81,13 +81,13 @@ describe('tensors the forward pass does not read', () => {
     expect(buildLoadPlan(writeModel(tempDir(), tinyConfig(), tinyTensors()), {}).warnings).toEqual([]);
   });
 
-  it('generate prints the warning and still runs', () => {
+  it('generate prints the warning and still runs', async () => {
     // A real fixture: the counting bytes of tinyTensors() are not all finite as floats.
     const dir = path.join(tempDir(), 'model');
     fs.cpSync(buildFixtures(TEST_FIXTURES_DIR)['llama-tied-gqa-f32'], dir, { recursive: true });
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), num_hidden_layers: 1 }));
-    const run = runCli(['generate', '--model', dir, '--prompt-ids', '1,2', '--max-new-tokens', '1', '--json']);
+    const run = await runCli(['generate', '--model', dir, '--prompt-ids', '1,2', '--max-new-tokens', '1', '--json']);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toContain('rabbit-bench: warning: the checkpoint holds decoder layers up to 1 but the config has num_hidden_layers=1');
   });

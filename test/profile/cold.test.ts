@@ -30,8 +30,8 @@ function whyNot(): string | null {
 }
 const skip = whyNot();
 
-function profile(model: string, ...args: string[]): ProfileFile {
-  const r = runCli(['profile', '--model', model, ...QUICK, ...args]);
+async function profile(model: string, ...args: string[]): Promise<ProfileFile> {
+  const r = await runCli(['profile', '--model', model, ...QUICK, ...args]);
   expect(r.status, r.stderr).toBe(0);
   return parseProfileFile(JSON.parse(r.stdout), 'stdout');
 }
@@ -50,9 +50,9 @@ function deviceShare(doc: ProfileFile): number {
 }
 
 describe.skipIf(skip !== null)(`profile --cold scopes${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('--cold (=step): the disk delivers at least 90% of the bytes every run reads; the output says which scope ran', () => {
+  it('--cold (=step): the disk delivers at least 90% of the bytes every run reads; the output says which scope ran', async () => {
     const model = ownCopy();
-    const doc = profile(model, '--cold');
+    const doc = await profile(model, '--cold');
     expect(doc.settings.cold).toBe('step');
     expect(doc.runs.every((r) => r.cache === 'cold-step')).toBe(true);
     expect(doc.runs.flatMap((r) => r.steps).every((s) => typeof s.device_bytes_read === 'number')).toBe(true);
@@ -62,14 +62,14 @@ describe.skipIf(skip !== null)(`profile --cold scopes${skip ? ` (skipped: ${skip
     expect(summary.page_cache_share).toBeLessThanOrEqual(0.1);
     // Every decode step reads from the disk again, not only the first.
     for (const run of doc.runs) for (const s of run.steps.slice(1)) expect(s.device_bytes_read!).toBeGreaterThan(0.5 * s.bytes_read.reduce((a, b) => a + b, 0));
-    const table = runCli(['profile', '--model', model, ...QUICK.filter((a) => a !== '--json'), '--cold=step']);
+    const table = await runCli(['profile', '--model', model, ...QUICK.filter((a) => a !== '--json'), '--cold=step']);
     expect(table.stdout).toMatch(/COLD per step \(--cold=step/);
     expect(table.stdout).toMatch(/the disk delivered [\d.]+ MiB per run: the page cache served \d+\.\d% of the bytes read/);
   });
 
-  it('--cold=step on small tensors in large page-cache folios (SmolLM2-135M shape, 8 layers): nothing stays cached, every step reads the disk', () => {
-    const model = synthSmolLm2(tempDir('rb-cold-smol-'), 8);
-    const doc = profile(model, '--cold');
+  it('--cold=step on small tensors in large page-cache folios (SmolLM2-135M shape, 8 layers): nothing stays cached, every step reads the disk', async () => {
+    const model = await synthSmolLm2(tempDir('rb-cold-smol-'), 8);
+    const doc = await profile(model, '--cold');
     for (const run of doc.runs) {
       for (const s of run.steps) expect(s.device_bytes_read!).toBeGreaterThanOrEqual(0.9 * s.bytes_read.reduce((a, b) => a + b, 0));
     }
@@ -78,17 +78,17 @@ describe.skipIf(skip !== null)(`profile --cold scopes${skip ? ` (skipped: ${skip
     expect(loadAddon().pageCacheResidency(join(model, 'model.safetensors'))).toBeLessThan(0.1);
   });
 
-  it('--cold=run reads the disk in the first step only, and says so; a warm profile reads it not at all', () => {
+  it('--cold=run reads the disk in the first step only, and says so; a warm profile reads it not at all', async () => {
     const model = ownCopy();
-    const run = profile(model, '--cold=run');
+    const run = await profile(model, '--cold=run');
     expect(run.settings.cold).toBe('run');
     expect(run.runs.every((r) => r.cache === 'cold-run')).toBe(true);
     // Six steps, of which the first reads the disk: the page cache serves the rest.
     expect(deviceShare(run)).toBeLessThan(0.5);
     expect((run.summary as { verdict: { bottleneck: string } }).verdict.bottleneck).not.toBe('disk');
-    const r = runCli(['profile', '--model', model, ...QUICK, '--cold=run']);
+    const r = await runCli(['profile', '--model', model, ...QUICK, '--cold=run']);
     expect(r.stderr).toMatch(/under --cold the page cache still served \d+% of the bytes read: --cold=run reads the disk in the first step only/);
-    const warm = profile(model);
+    const warm = await profile(model);
     expect(warm.settings.cold).toBe(false);
     expect(deviceShare(warm)).toBeLessThan(0.05);
     expect((warm.summary as { page_cache_share: number }).page_cache_share).toBeGreaterThan(0.95);
@@ -96,14 +96,14 @@ describe.skipIf(skip !== null)(`profile --cold scopes${skip ? ` (skipped: ${skip
 });
 
 describe('--cold option', () => {
-  it.skipIf(!HAS_STORIES)('an unknown scope exits 2 naming the two', () => {
-    const r = runCli(['profile', '--model', STORIES_DIR, '--cold=disk', '--no-save']);
+  it.skipIf(!HAS_STORIES)('an unknown scope exits 2 naming the two', async () => {
+    const r = await runCli(['profile', '--model', STORIES_DIR, '--cold=disk', '--no-save']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--cold must be 'step' \(the default\) or 'run', not "disk"/);
   });
 
-  it.skipIf(!HAS_STORIES)('files from before the scopes read as --cold=run, without device bytes', () => {
-    const doc = profile(STORIES_DIR);
+  it.skipIf(!HAS_STORIES)('files from before the scopes read as --cold=run, without device bytes', async () => {
+    const doc = await profile(STORIES_DIR);
     const old = structuredClone(doc) as unknown as { settings: { cold: unknown }; runs: { cache: string; steps: Record<string, unknown>[] }[] };
     old.settings.cold = true;
     for (const run of old.runs) {

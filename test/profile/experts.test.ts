@@ -114,9 +114,9 @@ describe('profile of a mixture-of-experts model', () => {
     model = buildFixtures(TEST_FIXTURES_DIR)['qwen3moe-normtopk-bf16'];
   });
 
-  it('prints the Experts table and writes summary.experts; --no-expert-streaming reads whole layers', () => {
+  it('prints the Experts table and writes summary.experts; --no-expert-streaming reads whole layers', async () => {
     const out = tempDir('rb-moe-profile-');
-    const streamed = runCli(['profile', '--model', model, '--runs', '2', '--warmup', '0', '--prompt-tokens', '20', '--max-new-tokens', '6',
+    const streamed = await runCli(['profile', '--model', model, '--runs', '2', '--warmup', '0', '--prompt-tokens', '20', '--max-new-tokens', '6',
       '--expert-cache', '0', '--no-measure-env', '--out', out]);
     expect(streamed.status, streamed.stderr).toBe(0);
     expect(streamed.stdout).toMatch(/Experts \(median per decode step; 1 sparse layers, top-4 of 16/);
@@ -130,7 +130,7 @@ describe('profile of a mixture-of-experts model', () => {
     expect(sparse.bytes_per_decode_step).toBeLessThan(sparse.unit_bytes!);
     expect(file.runs[0].steps[1].experts?.[2]).toMatchObject({ loaded: 4 });
 
-    const whole = runCli(['profile', '--model', model, '--runs', '1', '--warmup', '0', '--prompt-tokens', '20', '--max-new-tokens', '4',
+    const whole = await runCli(['profile', '--model', model, '--runs', '1', '--warmup', '0', '--prompt-tokens', '20', '--max-new-tokens', '4',
       '--no-expert-streaming', '--no-measure-env', '--no-save', '--json']);
     expect(whole.status, whole.stderr).toBe(0);
     const w = JSON.parse(whole.stdout).summary as ProfileSummary;
@@ -140,9 +140,9 @@ describe('profile of a mixture-of-experts model', () => {
     expect(w.bytes_per_decode_step).toBeGreaterThan(summary.bytes_per_decode_step);
   });
 
-  it('a dense model has no expert statistics', () => {
+  it('a dense model has no expert statistics', async () => {
     const dense = buildFixtures(TEST_FIXTURES_DIR)['llama-tied-gqa-f32'];
-    const r = runCli(['profile', '--model', dense, '--runs', '1', '--warmup', '0', '--prompt-tokens', '8', '--max-new-tokens', '2', '--no-measure-env', '--no-save', '--json']);
+    const r = await runCli(['profile', '--model', dense, '--runs', '1', '--warmup', '0', '--prompt-tokens', '8', '--max-new-tokens', '2', '--no-measure-env', '--no-save', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const file = JSON.parse(r.stdout);
     expect(file.summary.experts).toBeNull();

@@ -15,8 +15,8 @@ describe('parity against a golden transformers reference', () => {
   const model = buildFixtures(TEST_FIXTURES_DIR)[FIXTURE];
   const parity = (...args: string[]) => runCli(['parity', '--model', model, '--reference', goldenPath(FIXTURE), ...args]);
 
-  it('--json is one tagged document; Markdown and the table are its report, rebuilt alike from the JSON', () => {
-    const json = parity('--json');
+  it('--json is one tagged document; Markdown and the table are its report, rebuilt alike from the JSON', async () => {
+    const json = await parity('--json');
     expect(json.status, json.stderr).toBe(0);
     expect(json.stdout.trim().split('\n')).toHaveLength(1);
     const doc = JSON.parse(json.stdout) as HfParityDoc;
@@ -24,7 +24,7 @@ describe('parity against a golden transformers reference', () => {
     expect(doc).toMatchObject({ schema: PARITY_SCHEMA, weights_check: { status: 'match' }, pass: true });
     expect(doc.cases.map((c) => c.name)).toEqual(expect.arrayContaining(['short', 'long']));
 
-    const md = parity('--format', 'md');
+    const md = await parity('--format', 'md');
     expect(md.status, md.stderr).toBe(0);
     expect(render(parityReport(doc), 'md')).toBe(md.stdout);
     for (const c of doc.cases) {
@@ -32,19 +32,19 @@ describe('parity against a golden transformers reference', () => {
     }
     expect(md.stdout).toMatch(/parity PASS against transformers [\d.]+\n$/);
 
-    const table = parity();
+    const table = await parity();
     expect(table.status).toBe(0);
     expect(render(parityReport(doc), 'table')).toBe(table.stdout);
     expect(table.stdout).toMatch(/│ case\s+│ prompt tok\s+│ cosine/);
   });
 
-  it('a tolerance no engine meets fails, exit 1, naming each case and why', () => {
-    const r = parity('--min-cosine', '1.5', '--format', 'csv');
+  it('a tolerance no engine meets fails, exit 1, naming each case and why', async () => {
+    const r = await parity('--min-cosine', '1.5', '--format', 'csv');
     expect(r.status).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines[1]).toBe('case,prompt tok,cosine,max |Δ|,max |ref|,top-1,top-5,greedy,verdict');
     expect(lines.slice(2).every((l) => l.endsWith(',FAIL'))).toBe(true);
-    const json = JSON.parse(parity('--min-cosine', '1.5', '--json').stdout) as HfParityDoc;
+    const json = JSON.parse((await parity('--min-cosine', '1.5', '--json')).stdout) as HfParityDoc;
     expect(json.pass).toBe(false);
     expect(parityReport(json).notes).toEqual([
       ...json.cases.map((c) => `${c.name}: ${c.failures.join('; ')}`),

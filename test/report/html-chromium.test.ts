@@ -34,8 +34,8 @@ const CHARTS: Record<string, string[]> = {
 const newest = (folder: string) => join(REPO_ROOT, 'results', folder, readdirSync(join(REPO_ROOT, 'results', folder)).filter((f) => f.endsWith('.json')).sort().at(-1)!);
 const savedIn = (dir: string, pattern: RegExp) => join(dir, readdirSync(dir).find((f) => pattern.test(f))!);
 
-function cli(args: string[]): string {
-  const r = runCli(args);
+async function cli(args: string[]): Promise<string> {
+  const r = await runCli(args);
   expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout;
 }
@@ -49,27 +49,27 @@ describe.skipIf(!CHROMIUM || !HAS_STORIES || !existsSync(HUMANEVAL))(SUITE, () =
   beforeAll(async () => {
     dir = tempDir('rb-html-');
     const profile = ['profile', '--model', STORIES_DIR, '--runs', '3', '--warmup', '1', '--prompt-tokens', '16', '--max-new-tokens', '8', '--no-measure-env'];
-    cli([...profile, '--out', dir, '--html', '--trace', join(dir, 'trace.json')]);
+    await cli([...profile, '--out', dir, '--html', '--trace', join(dir, 'trace.json')]);
     results.profile = join(dir, readdirSync(dir).find((f) => f.endsWith('.json') && f.includes('-profile-'))!);
     const current = join(dir, 'current.json');
-    writeFileSync(current, cli([...profile, '--no-save', '--json']));
+    writeFileSync(current, await cli([...profile, '--no-save', '--json']));
     results.diff = join(dir, 'diff.json');
-    writeFileSync(results.diff, cli(['diff', results.profile, current, '--format', 'json']));
+    writeFileSync(results.diff, await cli(['diff', results.profile, current, '--format', 'json']));
     results.gate = join(dir, 'gate.json');
     // The verdict (exit 0 or 1) depends on the machine's noise; the page must draw either.
-    const gate = runCli(['gate', '--baseline', results.profile, '--current', current, '--force', '--format', 'json']);
+    const gate = await runCli(['gate', '--baseline', results.profile, '--current', current, '--force', '--format', 'json']);
     expect([0, 1], gate.stderr).toContain(gate.status);
     writeFileSync(results.gate, gate.stdout);
-    cli(['validate', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16', '--no-live', '--out', join(dir, 'validate')]);
+    await cli(['validate', '--fixtures', 'llama-tied-gqa-f32,qwen2-gqa-tied-bf16', '--no-live', '--out', join(dir, 'validate')]);
     results.validate = savedIn(join(dir, 'validate'), /-validate-.*\.json$/);
     // The canonical solutions: the page needs records to draw, not a model's skill.
-    cli(['humaneval', '--dataset', HUMANEVAL, '--oracle', '--limit', '6', '--out', join(dir, 'humaneval')]);
+    await cli(['humaneval', '--dataset', HUMANEVAL, '--oracle', '--limit', '6', '--out', join(dir, 'humaneval')]);
     results.humaneval = savedIn(join(dir, 'humaneval'), /\.json$/);
-    cli(['cpu-vs-cuda', '--model', STORIES_DIR, '--runs', '2', '--prompt-tokens', '16', '--max-new-tokens', '8', '--no-measure-env', '--out', join(dir, 'cuda')]);
+    await cli(['cpu-vs-cuda', '--model', STORIES_DIR, '--runs', '2', '--prompt-tokens', '16', '--max-new-tokens', '8', '--no-measure-env', '--out', join(dir, 'cuda')]);
     results['cpu-vs-cuda'] = savedIn(join(dir, 'cuda'), /-cpu-vs-cuda-.*\.json$/);
     results['vs-hf'] = newest('vs-hf');
     results['vs-llama-cpp'] = newest('vs-llama-cpp');
-    cli(['report', ...Object.values(results), '--out', join(dir, 'all.html')]);
+    await cli(['report', ...Object.values(results), '--out', join(dir, 'all.html')]);
     browser = await launchReportBrowser(CHROMIUM!);
     state = await browser.open(join(dir, 'all.html'));
   }, 300_000);

@@ -16,9 +16,9 @@ import { completeEvents, traceProblems } from '../helpers/trace.js';
 const tempDir = tempDirs();
 const ns = (us: number) => Math.round(us * 1000);
 
-function profileWithTrace(model: string, extra: string[]): { file: ProfileFile; trace: ChromeTrace } {
+async function profileWithTrace(model: string, extra: string[]): Promise<{ file: ProfileFile; trace: ChromeTrace }> {
   const path = join(tempDir('rb-trace-'), 'trace.json');
-  const r = runCli(['profile', '--model', model, '--no-save', '--no-measure-env', '--json', '--trace', path, ...extra]);
+  const r = await runCli(['profile', '--model', model, '--no-save', '--no-measure-env', '--json', '--trace', path, ...extra]);
   expect(r.status, r.stderr).toBe(0);
   return { file: JSON.parse(r.stdout) as ProfileFile, trace: JSON.parse(readFileSync(path, 'utf8')) as ChromeTrace };
 }
@@ -35,8 +35,8 @@ function phaseSums(trace: ChromeTrace, phase: string, filter: (args: Record<stri
 }
 
 describe.skipIf(!HAS_STORIES)(`profile --trace (${STORIES_SUITE})`, () => {
-  it('writes a well-formed trace: each run a process, loads on the prefetch lane, spans equal to the records', () => {
-    const { file, trace } = profileWithTrace(STORIES_DIR, ['--runs', '2', '--warmup', '1', '--prompt-tokens', '12', '--max-new-tokens', '4']);
+  it('writes a well-formed trace: each run a process, loads on the prefetch lane, spans equal to the records', async () => {
+    const { file, trace } = await profileWithTrace(STORIES_DIR, ['--runs', '2', '--warmup', '1', '--prompt-tokens', '12', '--max-new-tokens', '4']);
     expect(traceProblems(trace)).toEqual([]);
     expect(trace.otherData).toMatchObject({ tool: 'rabbit-bench', model: 'stories260K', git_commit: file.metadata.git_commit, command: file.metadata.command });
     const events = completeEvents(trace);
@@ -70,8 +70,8 @@ describe.skipIf(!HAS_STORIES)(`profile --trace (${STORIES_SUITE})`, () => {
     expect(events.filter((e) => e.name === 'sampling')).toHaveLength(3 * 4);
   });
 
-  it('--no-prefetch: every read on the compute thread, no prefetch lane', () => {
-    const { trace } = profileWithTrace(STORIES_DIR, ['--runs', '1', '--warmup', '0', '--prompt-tokens', '8', '--max-new-tokens', '3', '--no-prefetch']);
+  it('--no-prefetch: every read on the compute thread, no prefetch lane', async () => {
+    const { trace } = await profileWithTrace(STORIES_DIR, ['--runs', '1', '--warmup', '0', '--prompt-tokens', '8', '--max-new-tokens', '3', '--no-prefetch']);
     expect(traceProblems(trace)).toEqual([]);
     const events = completeEvents(trace);
     expect(events.filter((e) => e.name === 'load_safe_tensor').length).toBeGreaterThan(0);
@@ -79,14 +79,14 @@ describe.skipIf(!HAS_STORIES)(`profile --trace (${STORIES_SUITE})`, () => {
     expect(trace.traceEvents.some((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === LANES.prefetch.tid)).toBe(false);
   });
 
-  it('generate --trace writes one run; a --trace folder that does not exist exits 2 before generating', () => {
+  it('generate --trace writes one run; a --trace folder that does not exist exits 2 before generating', async () => {
     const path = join(tempDir('rb-trace-'), 'g.json');
-    const r = runCli(['generate', '--model', STORIES_DIR, '--prompt-ids', '1,2,3', '--max-new-tokens', '3', '--ignore-eos', '--trace', path]);
+    const r = await runCli(['generate', '--model', STORIES_DIR, '--prompt-ids', '1,2,3', '--max-new-tokens', '3', '--ignore-eos', '--trace', path]);
     expect(r.status, r.stderr).toBe(0);
     const trace = JSON.parse(readFileSync(path, 'utf8')) as ChromeTrace;
     expect(traceProblems(trace)).toEqual([]);
     expect(completeEvents(trace).filter((e) => e.cat === 'step').map((e) => e.name)).toEqual(['prefill (3 tokens)', 'decode step 1', 'decode step 2']);
-    const bad = runCli(['profile', '--model', STORIES_DIR, '--no-save', '--trace', '/nonexistent-rb/t.json']);
+    const bad = await runCli(['profile', '--model', STORIES_DIR, '--no-save', '--trace', '/nonexistent-rb/t.json']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--trace \/nonexistent-rb\/t\.json: the folder \/nonexistent-rb does not exist/);
     expect(bad.stderr).not.toMatch(/runs/);
@@ -99,8 +99,8 @@ describe('profile --trace of a mixture-of-experts model', () => {
     model = buildFixtures(TEST_FIXTURES_DIR)['mixtral-8x-top2-bf16'];
   });
 
-  it('each routed expert read is a span with its id, inside its layer; reads ahead on the experts\' prefetch lane', () => {
-    const { file, trace } = profileWithTrace(model, ['--runs', '1', '--warmup', '0', '--prompt-tokens', '10', '--max-new-tokens', '6', '--expert-cache', '0']);
+  it('each routed expert read is a span with its id, inside its layer; reads ahead on the experts\' prefetch lane', async () => {
+    const { file, trace } = await profileWithTrace(model, ['--runs', '1', '--warmup', '0', '--prompt-tokens', '10', '--max-new-tokens', '6', '--expert-cache', '0']);
     expect(traceProblems(trace)).toEqual([]);
     const events = completeEvents(trace);
     const run = file.runs[0];

@@ -1,33 +1,25 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ValidateFileSchema, type ValidateFile } from '../../bench/validate/schema.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { runCommand, type CommandRun } from '../helpers/run.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'bench', 'cli.js');
-
-export interface ValidateRun {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Runs the compiled `rabbit-bench validate` (npm test compiles it first). An ambient
  * RABBIT_BENCH_FAULT is dropped unless the test sets one.
  */
-export function runValidate(args: string[], env: Record<string, string | undefined> = {}): ValidateRun {
-  const r = spawnSync(process.execPath, [CLI, 'validate', ...args], {
+export function runValidate(args: string[], env: Record<string, string | undefined> = {}): Promise<CommandRun> {
+  return runCommand(process.execPath, [CLI, 'validate', ...args], {
     cwd: REPO_ROOT,
-    encoding: 'utf8',
     env: { ...process.env, RABBIT_BENCH_FAULT: undefined, ...env },
-    timeout: 300_000,
+    timeoutMs: 300_000,
   });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** `--json` output: exactly one JSON document on stdout, valid against the schema. */
-export function parseJsonRun(r: ValidateRun): ValidateFile {
+export function parseJsonRun(r: CommandRun): ValidateFile {
   const lines = r.stdout.trim().split('\n');
   if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got ${lines.length}:\n${r.stdout}\n--- stderr:\n${r.stderr}`);
   return ValidateFileSchema.parse(JSON.parse(lines[0]));

@@ -9,14 +9,14 @@ import { HAS_SHARED_GGUF, STORIES_GGUF_DIR } from '../helpers/paths.js';
 import { parseJsonRun, runValidate } from './helpers.js';
 
 describe('validate --llama-cpp on a safetensors fixture', () => {
-  it('runs the HF check alone and says llama.cpp reads GGUF only', () => {
-    const r = runValidate(['--no-live', '--json', '--no-save', '--llama-cpp', '--fixtures', 'llama-tied-gqa-f32', '--prompts', 'short']);
+  it('runs the HF check alone and says llama.cpp reads GGUF only', async () => {
+    const r = await runValidate(['--no-live', '--json', '--no-save', '--llama-cpp', '--fixtures', 'llama-tied-gqa-f32', '--prompts', 'short']);
     expect(r.status, r.stderr).toBe(0);
     const file = parseJsonRun(r);
     expect(file.settings.llama_cpp).toBe(true);
     expect(file.models[0].llama_cpp).toEqual({ build: null, note: 'not a GGUF file: llama.cpp reads GGUF only' });
     expect(file.cells.map((c) => [c.status, c.llama_cpp])).toEqual([['pass', null]]);
-    const text = runValidate(['--no-live', '--no-save', '--llama-cpp', '--fixtures', 'llama-tied-gqa-f32', '--prompts', 'short']);
+    const text = await runValidate(['--no-live', '--no-save', '--llama-cpp', '--fixtures', 'llama-tied-gqa-f32', '--prompts', 'short']);
     expect(text.stdout).toMatch(/llama-tied-gqa-f32: no llama\.cpp comparison: not a GGUF file/);
   });
 });
@@ -32,9 +32,9 @@ const missing = [
 describe.skipIf(missing.length > 0)(`validate --llama-cpp on a GGUF file written by llama.cpp's converter${missing.length ? ` (skipped: ${missing.join('; ')})` : ''}`, () => {
   const gguf = join(STORIES_GGUF_DIR, 'stories260K-f16.gguf');
 
-  it('short and long prompts agree with both transformers and llama.cpp; a wrong RoPE fails both checks', () => {
+  it('short and long prompts agree with both transformers and llama.cpp; a wrong RoPE fails both checks', async () => {
     const args = ['--json', '--no-save', '--llama-cpp', '--fixtures', 'none', '--models', gguf];
-    const r = runValidate(args);
+    const r = await runValidate(args);
     expect(r.status, r.stderr).toBe(0);
     const file = parseJsonRun(r);
     expect(file.models[0].llama_cpp?.build).toMatch(/^llama\.cpp \S+ \(node-llama-cpp 3\.21\.1, /);
@@ -45,7 +45,7 @@ describe.skipIf(missing.length > 0)(`validate --llama-cpp on a GGUF file written
       expect(c.llama_cpp!.metrics.greedyPrefix).toBe(c.llama_cpp!.metrics.greedyLength);
     }
 
-    const broken = runValidate([...args, '--inject-fault', 'stories260K-f16/long/cpu=wrong-rope']);
+    const broken = await runValidate([...args, '--inject-fault', 'stories260K-f16/long/cpu=wrong-rope']);
     expect(broken.status).toBe(1);
     const cell = parseJsonRun(broken).cells.find((c) => c.prompt === 'long')!;
     expect(cell.status).toBe('fail');

@@ -27,9 +27,9 @@ describe('validate on the fixtures (golden references)', () => {
   let saved: string;
   let file: ValidateFile;
 
-  it('every fixture × short/long prompt × cpu passes; one JSON document; the result files hold the same document and report', () => {
+  it('every fixture × short/long prompt × cpu passes; one JSON document; the result files hold the same document and report', async () => {
     const out = join(work, 'results');
-    const r = runValidate(['--no-live', '--json', '--out', out]);
+    const r = await runValidate(['--no-live', '--json', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     file = parseJsonRun(r);
     expect(file.pass).toBe(true);
@@ -70,9 +70,9 @@ describe('validate on the fixtures (golden references)', () => {
     expect(render(validateReport(doc), 'csv')).toBe(csv);
   });
 
-  it('prints one table with a column per prompt × device, and compares with a baseline', () => {
+  it('prints one table with a column per prompt × device, and compares with a baseline', async () => {
     expect(saved, 'needs the previous test').toBeDefined();
-    const r = runValidate(['--no-live', '--no-save', '--fixtures', 'llama-tied-gqa-f32,mistral-mqa-swa-f16', '--baseline', saved]);
+    const r = await runValidate(['--no-live', '--no-save', '--fixtures', 'llama-tied-gqa-f32,mistral-mqa-swa-f16', '--baseline', saved]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/short \(8\) · cpu/);
     expect(r.stdout).toMatch(/long \(512\) · cpu/);
@@ -84,20 +84,20 @@ describe('validate on the fixtures (golden references)', () => {
     expect(r.stderr).toMatch(/\[4\/4\] mistral-mqa-swa-f16\/long\/cpu: pass/);
   });
 
-  it('flags cells whose decode is slower than the baseline by more than --perf-threshold; only --fail-on-perf fails on it', () => {
+  it('flags cells whose decode is slower than the baseline by more than --perf-threshold; only --fail-on-perf fails on it', async () => {
     expect(file, 'needs the first test').toBeDefined();
     // A baseline 100× faster than anything this machine does.
     const fast = { ...file, cells: file.cells.map((c) => ({ ...c, timings: { ...c.timings!, decode_tokens_per_s: c.timings!.decode_tokens_per_s! * 100 } })) };
     const baseline = join(work, 'fast-baseline.json');
     writeFileSync(baseline, JSON.stringify(fast));
     const args = ['--no-live', '--no-save', '--fixtures', 'qwen2-gqa-tied-bf16', '--baseline', baseline];
-    const warned = runValidate(args);
+    const warned = await runValidate(args);
     expect(warned.status, warned.stderr).toBe(0);
     expect(warned.stdout).toMatch(/2 cells compared, 2 with decode more than 25% slower/);
     // 100× the first run's speed is −99% when this run is as fast, −100% (rounded) when the
     // machine is busier than during the first run.
     expect(warned.stdout).toMatch(/SLOWER qwen2-gqa-tied-bf16\/long\/cpu: decode \d+ → \d+ tok\/s \(−(9\d|100)%\)/);
-    const failed = runValidate([...args, '--fail-on-perf', '--json']);
+    const failed = await runValidate([...args, '--fail-on-perf', '--json']);
     expect(failed.status).toBe(1);
     const result = parseJsonRun(failed);
     expect(result.summary).toMatchObject({ pass: 2, perf_warnings: 2 });
@@ -108,8 +108,8 @@ describe('validate on the fixtures (golden references)', () => {
 });
 
 describe('validate catches a broken engine', () => {
-  it('RABBIT_BENCH_FAULT=wrong-rope turns every cell into a failure and the exit code non-zero', () => {
-    const r = runValidate(['--no-live', '--json', '--no-save'], { RABBIT_BENCH_FAULT: 'wrong-rope' });
+  it('RABBIT_BENCH_FAULT=wrong-rope turns every cell into a failure and the exit code non-zero', async () => {
+    const r = await runValidate(['--no-live', '--json', '--no-save'], { RABBIT_BENCH_FAULT: 'wrong-rope' });
     expect(r.status).toBe(1);
     const file = parseJsonRun(r);
     expect(file.pass).toBe(false);
@@ -122,9 +122,9 @@ describe('validate catches a broken engine', () => {
     }
   });
 
-  it('a forced native abort in one cell is a crash; every other cell still runs and passes', () => {
+  it('a forced native abort in one cell is a crash; every other cell still runs and passes', async () => {
     const target = 'qwen2-gqa-tied-bf16/long/cpu';
-    const r = runValidate(['--no-live', '--json', '--no-save', '--inject-fault', `${target}=abort`]);
+    const r = await runValidate(['--no-live', '--json', '--no-save', '--inject-fault', `${target}=abort`]);
     expect(r.status).toBe(1);
     const file = parseJsonRun(r);
     const crashed = file.cells.find((c) => c.id === target)!;
@@ -137,9 +137,9 @@ describe('validate catches a broken engine', () => {
     expect(file.summary).toMatchObject({ pass: 2 * FIXTURE_NAMES.length - 1, crash: 1 });
   });
 
-  it('a hanging cell is a timeout; its whole process group is killed and the next cell runs', () => {
+  it('a hanging cell is a timeout; its whole process group is killed and the next cell runs', async () => {
     const target = 'llama-tied-gqa-f32/short/cpu';
-    const r = runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--cell-timeout', '5', '--inject-fault', `${target}=hang`]);
+    const r = await runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--cell-timeout', '5', '--inject-fault', `${target}=hang`]);
     expect(r.status).toBe(1);
     const file = parseJsonRun(r);
     const hung = file.cells.find((c) => c.id === target)!;
@@ -151,8 +151,8 @@ describe('validate catches a broken engine', () => {
     expect(file.cells.find((c) => c.id === 'llama-tied-gqa-f32/long/cpu')!.status).toBe('pass');
   });
 
-  it('a cell timeout too short for anything times every cell out and leaves no process behind', () => {
-    const r = runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'qwen3-headdim-qknorm-f32', '--cell-timeout', '0.001']);
+  it('a cell timeout too short for anything times every cell out and leaves no process behind', async () => {
+    const r = await runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'qwen3-headdim-qknorm-f32', '--cell-timeout', '0.001']);
     expect(r.status).toBe(1);
     const file = parseJsonRun(r);
     expect(file.cells.map((c) => c.status)).toEqual(['timeout', 'timeout']);
@@ -161,11 +161,11 @@ describe('validate catches a broken engine', () => {
 });
 
 describe('validate: cells that cannot run', () => {
-  it('a model folder without a reference is skipped (not a pass unless --allow-skips)', () => {
+  it('a model folder without a reference is skipped (not a pass unless --allow-skips)', async () => {
     const orphan = join(work, 'orphan-model');
     cpSync(fixtureDirs['llama-linear-rope-f16'], orphan, { recursive: true });
     const args = ['--no-live', '--json', '--no-save', '--fixtures', 'none', '--models', orphan];
-    const r = runValidate(args);
+    const r = await runValidate(args);
     expect(r.status).toBe(1);
     const file = parseJsonRun(r);
     expect(file.models[0]).toMatchObject({ name: 'orphan-model', fixture: false, reference: { source: 'none' }, problem: null });
@@ -174,32 +174,32 @@ describe('validate: cells that cannot run', () => {
       expect(c.reason).toMatch(/^no reference: .*no golden .*orphan-model\.json/);
       expect(c.process).toBeNull();
     }
-    const allowed = runValidate([...args, '--allow-skips']);
+    const allowed = await runValidate([...args, '--allow-skips']);
     expect(allowed.status).toBe(0);
     expect(parseJsonRun(allowed).pass).toBe(true);
   });
 
-  it('cuda cells are unavailable in a build without a CUDA backend, which is not a pass (the table, Markdown and CSV say so)', () => {
+  it('cuda cells are unavailable in a build without a CUDA backend, which is not a pass (the table, Markdown and CSV say so)', async () => {
     const args = ['--no-live', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--devices', 'cpu,cuda'];
-    const r = runValidate(args);
+    const r = await runValidate(args);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/short \(8\) · cuda/);
     expect(r.stdout).toMatch(/2 cells n\/a — this build has no CUDA backend/);
     expect(r.stdout).toMatch(/validate FAIL: 4 cells · 2 pass · 2 unavailable/);
-    const md = runValidate([...args, '--format', 'md']);
+    const md = await runValidate([...args, '--format', 'md']);
     expect(md.status).toBe(1);
     expect(md.stdout).toMatch(/\| model \| architecture \| short \(8\) · cpu \| short \(8\) · cuda \| long \(512\) · cpu \| long \(512\) · cuda \|/);
     expect(md.stdout).toMatch(/\| pass<br>[^|]+ \| n\/a \| pass<br>[^|]+ \| n\/a \|/);
     expect(md.stdout).toMatch(/validate FAIL: 4 cells · 2 pass · 2 unavailable/);
-    const csv = runValidate([...args, '--format', 'csv']);
+    const csv = await runValidate([...args, '--format', 'csv']);
     expect(csv.status).toBe(1);
     const rows = csv.stdout.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 5).join(','));
     expect(rows).toEqual(['short', 'long'].flatMap((p) => ['cpu', 'cuda'].map((d) =>
       `llama-tied-gqa-f32/${p}/${d},llama-tied-gqa-f32,${p},${d},${d === 'cpu' ? 'pass' : 'unavailable'}`)));
   });
 
-  it('a model that cannot be loaded makes its cells errors; the others still run', () => {
-    const r = runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--models', join(work, 'no-such-model')]);
+  it('a model that cannot be loaded makes its cells errors; the others still run', async () => {
+    const r = await runValidate(['--no-live', '--json', '--no-save', '--fixtures', 'llama-tied-gqa-f32', '--models', join(work, 'no-such-model')]);
     expect(r.status).toBe(1);
     const file = parseJsonRun(r);
     expect(file.cells.filter((c) => c.model === 'llama-tied-gqa-f32').map((c) => c.status)).toEqual(['pass', 'pass']);
@@ -208,7 +208,7 @@ describe('validate: cells that cannot run', () => {
     expect(broken[0].reason).toMatch(/cannot load/);
   });
 
-  it('usage errors exit 2 before any cell runs', () => {
+  it('usage errors exit 2 before any cell runs', async () => {
     const bad = [
       ['--inject-fault', 'nope/short/cpu=abort'],
       ['--inject-fault', 'llama-tied-gqa-f32/short/cpu=melt'],
@@ -220,7 +220,7 @@ describe('validate: cells that cannot run', () => {
     ];
     for (const args of bad) {
       const fixtures = args.includes('--fixtures') ? [] : ['--fixtures', 'llama-tied-gqa-f32'];
-      const r = runValidate(['--no-live', '--no-save', ...fixtures, ...args]);
+      const r = await runValidate(['--no-live', '--no-save', ...fixtures, ...args]);
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/rabbit-bench: error: /);
       expect(r.stderr).not.toMatch(/\[1\//);
@@ -231,8 +231,8 @@ describe('validate: cells that cannot run', () => {
 const python = defaultPython();
 const liveProblem = python ? pythonProblem(python) : 'no .venv-hf (scripts/setup-hf-venv.sh makes one)';
 describe.skipIf(liveProblem !== undefined)(`validate with live HF references${liveProblem ? ` (skipped: ${liveProblem})` : ''}`, () => {
-  it('makes the reference with transformers and passes', () => {
-    const r = runValidate(['--json', '--no-save', '--fixtures', 'qwen3-headdim-qknorm-f32,mistral-mqa-swa-f16']);
+  it('makes the reference with transformers and passes', async () => {
+    const r = await runValidate(['--json', '--no-save', '--fixtures', 'qwen3-headdim-qknorm-f32,mistral-mqa-swa-f16']);
     expect(r.status, r.stderr).toBe(0);
     const file = parseJsonRun(r);
     expect(file.settings.reference_mode).toBe('live');
