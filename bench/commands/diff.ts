@@ -7,6 +7,7 @@ import { outputFormat, withFormatOptions } from './options.js';
 import { parseThreshold } from '../compare/threshold.js';
 import { appendStepSummary } from '../report/step-summary.js';
 import { readProfileFile } from '../results/read.js';
+import { runMetadata } from '../env/run-metadata.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
@@ -21,7 +22,7 @@ type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
 
 async function handler(a: Args): Promise<number> {
   const threshold = parseThreshold(a.threshold);
-  const diff = diffProfiles(readProfileFile(a.base!), readProfileFile(a.current!), { threshold, metrics: a.metric });
+  const diff = { ...diffProfiles(readProfileFile(a.base!), readProfileFile(a.current!), { threshold, metrics: a.metric }), run: runMetadata(process.argv) };
   const report = diffReport(diff);
   process.stdout.write(render(report, outputFormat(a)));
   appendStepSummary(render(report, 'md'));

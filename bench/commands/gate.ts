@@ -19,9 +19,9 @@ import {
 } from '../compare/gate.js';
 import { engineMeasurer, parityFailures } from '../compare/gate-measure.js';
 import { gateReport } from '../compare/render.js';
-import { GATE_SCHEMA, type GateResult } from '../compare/schema.js';
+import { GATE_SCHEMA, type GateVerdict } from '../compare/schema.js';
 import { parseThreshold } from '../compare/threshold.js';
-import { collectEnvironment } from '../env/environment.js';
+import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { NonFiniteError } from '../errors.js';
 import { profileReport } from '../profile/render.js';
 import { render, saveReport, type Format } from '../report/print.js';
@@ -72,7 +72,9 @@ async function handler(a: Args): Promise<number> {
   checkMetrics(baseline, a.metric, threshold);
   const given = a.current ? readCurrent(a.current) : undefined;
   if (given) checkSameModel(baseline.model, given.model, a.current!);
-  checkSameMachine(baseline, baselinePath, given ? fingerprintOf(given) : (await collectEnvironment({ measure: false })).machine_fingerprint, a.force, log);
+  const here = given ? fingerprintOf(given) : (await collectEnvironment({ measure: false })).machine_fingerprint;
+  checkSameMachine(baseline, baselinePath, here, a.force, log);
+  const print = (verdict: GateVerdict) => printGate(verdict, here ?? null, outputFormat(a));
   let measured: Measured;
   try {
     measured = given ? { current: given, base: baseline, paired: false, decisions: [] } : await measureNow(a, baseline, threshold, log);
@@ -80,21 +82,21 @@ async function handler(a: Args): Promise<number> {
     // The baseline's run gave finite outputs with this model: NaN now is the change under test failing.
     if (!(err instanceof NonFiniteError)) throw err;
     const failure = `outputs: ${err.message}`;
-    return printGate({ schema: GATE_SCHEMA, status: 'FAIL', failures: [failure], inconclusive: [], metrics: a.metric, diff: null, decisions: [] }, outputFormat(a));
+    return print({ status: 'FAIL', failures: [failure], inconclusive: [], metrics: a.metric, diff: null, decisions: [] });
   }
   const { current, base, paired, decisions } = measured;
   if (!given && a.save) log(`wrote ${saveReport(profileReport(current), a.out, current.model.name).json}`);
   const diff = diffProfiles(base, current, { threshold, paired, sameModel: true });
   checkOutputsComparable(diff);
   const verdict = gateVerdict(diff, { metrics: a.metric, strict: a.strict, extraFailures: await parityFailures(a.reference, current), decisions });
-  return printGate(verdict, outputFormat(a));
+  return print(verdict);
 }
 
-function printGate(g: GateResult, format: Format): number {
-  const report = gateReport(g);
+function printGate(verdict: GateVerdict, machine: string | null, format: Format): number {
+  const report = gateReport({ schema: GATE_SCHEMA, run: runMetadata(process.argv), machine_fingerprint: machine, ...verdict });
   process.stdout.write(render(report, format));
   appendStepSummary(render(report, 'md'));
-  return gateExitCode(g);
+  return gateExitCode(verdict);
 }
 
 export const gateCommand: CommandModule<object, Args> = {

@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import type { ProfileFile } from '../results/profile-schema.js';
 import { readProfileFile } from '../results/read.js';
 import { diffProfiles, modelShapeDifferences, type DiffResult, type MetricComparison } from './diff.js';
-import { GATE_SCHEMA, type GateDecision, type GateResult } from './schema.js';
+import type { GateDecision, GateVerdict } from './schema.js';
 
 export interface GateLimits {
   /** Runs between decisions. */
@@ -159,7 +159,7 @@ export function checkOutputsComparable(diff: DiffResult): void {
  * The verdict on a comparison: FAIL on a deciding metric significantly slower, on changed outputs,
  * on any of `extraFailures` (parity), or with `strict` on an inconclusive one.
  */
-export function gateVerdict(diff: DiffResult, o: { metrics: readonly string[]; strict: boolean; extraFailures?: string[]; decisions?: GateDecision[] }): GateResult {
+export function gateVerdict(diff: DiffResult, o: { metrics: readonly string[]; strict: boolean; extraFailures?: string[]; decisions?: GateDecision[] }): GateVerdict {
   checkOutputsComparable(diff);
   const deciding = decides(diff, o.metrics);
   const failures = [
@@ -170,8 +170,8 @@ export function gateVerdict(diff: DiffResult, o: { metrics: readonly string[]; s
   const inconclusive = deciding.filter((m) => m.verdict === 'inconclusive').map((m) => m.label);
   if (o.strict && inconclusive.length) failures.push(`inconclusive: ${inconclusive.join(', ')}`);
   const status = failures.length ? 'FAIL' : inconclusive.length ? 'PASS (inconclusive)' : 'PASS';
-  return { schema: GATE_SCHEMA, status, failures, inconclusive, metrics: [...o.metrics], diff, decisions: o.decisions ?? [] };
+  return { status, failures, inconclusive, metrics: [...o.metrics], diff, decisions: o.decisions ?? [] };
 }
 
 /** The gate's exit code: 1 on any failure. */
-export const gateExitCode = (g: GateResult): number => (g.failures.length ? 1 : 0);
+export const gateExitCode = (g: GateVerdict): number => (g.failures.length ? 1 : 0);

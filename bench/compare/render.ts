@@ -72,6 +72,7 @@ export function gateReport(g: GateResult): Report {
     tables: g.diff ? diffTables(g.diff) : [],
     charts: present([g.diff ? changeChart(g.diff) : null, g.diff ? decisionsChart(g.decisions, g.diff.threshold) : null]),
     notes: [...(g.diff ? diffNotes(g.diff) : []), `gate: ${g.status}`, ...g.failures.map((f) => `  ${f}`)],
+    highlight: [`gate: ${g.status}`, ...g.failures].join(' · '),
     data: g,
   };
 }

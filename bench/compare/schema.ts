@@ -1,6 +1,7 @@
 // The diff and gate results as documents (`rabbit-bench/diff@1`, `rabbit-bench/gate@1`): what
 // `--format json` prints, validated when `rabbit-bench report` reads them back.
 import { z } from 'zod';
+import { RunMetadataSchema } from '../env/types.js';
 
 export const DIFF_SCHEMA = 'rabbit-bench/diff@1';
 export const GATE_SCHEMA = 'rabbit-bench/gate@1';
@@ -36,6 +37,8 @@ export const DiffSideSchema = z.object({
 
 export const DiffResultSchema = z.object({
   schema: z.literal(DIFF_SCHEMA),
+  /** The diff command's own run (its command line and commit); absent inside a gate's result, which has its own. */
+  run: RunMetadataSchema.optional(),
   threshold: z.number(),
   confidence: z.number(),
   paired: z.boolean(),
@@ -59,6 +62,10 @@ export const GateDecisionSchema = z.object({
 
 export const GateResultSchema = z.object({
   schema: z.literal(GATE_SCHEMA),
+  /** The gate's own run: its command line, commit and start. */
+  run: RunMetadataSchema,
+  /** The machine of the current run (measured by the gate: this one; given by --current: that file's). */
+  machine_fingerprint: z.string().nullable(),
   status: z.enum(['PASS', 'PASS (inconclusive)', 'FAIL']),
   failures: z.array(z.string()),
   inconclusive: z.array(z.string()),
@@ -75,3 +82,5 @@ export type DiffSide = z.infer<typeof DiffSideSchema>;
 export type DiffResult = z.infer<typeof DiffResultSchema>;
 export type GateDecision = z.infer<typeof GateDecisionSchema>;
 export type GateResult = z.infer<typeof GateResultSchema>;
+/** What the gate decided, before the run it was decided in is attached. */
+export type GateVerdict = Omit<GateResult, 'schema' | 'run' | 'machine_fingerprint'>;

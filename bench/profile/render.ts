@@ -138,6 +138,7 @@ export function profileReport(file: ProfileFile, maxLayers = DEFAULT_TOP_LAYERS)
     header: headline(file).split('\n'),
     tables: profileTables(summary, maxLayers),
     notes: [...footer(summary), ...vram],
+    highlight: `verdict: ${summary.verdict.line}`,
     charts: profileCharts(file),
     data: file,
     csv: profileCsv(file),

@@ -44,6 +44,8 @@ export interface Report {
   tables: ReportTable[];
   /** Conclusions and warnings, printed below the tables. */
   notes: string[];
+  /** The one conclusion a reader needs first (a verdict, a pass or fail): the HTML page shows it above the charts; it is among the notes too. */
+  highlight?: string;
   /** Drawn by the HTML printer, above the tables. */
   charts?: ReportChart[];
   /** The typed result itself: what --format json prints and the result file holds. */

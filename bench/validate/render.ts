@@ -124,6 +124,7 @@ export function validateReport(file: ValidateFile): Report {
     tables: [cellsTable(file)],
     charts: validateCharts(file),
     notes: [...renderProblems(file), ...perfLines(file), summaryLine(file)],
+    highlight: summaryLine(file),
     data: file,
     csv: cellsCsv(file),
   };

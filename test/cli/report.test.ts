@@ -68,13 +68,18 @@ describe.skipIf(!HAS_STORIES)(`report: a result drawn again is what its command 
       const saved = join(dir, `${command}.json`);
       writeFileSync(saved, json.stdout);
       expect(JSON.parse(json.stdout).schema).toBe(`rabbit-bench/${command}@1`);
-      for (const format of ['md', 'table', 'csv', 'json']) {
+      for (const format of ['md', 'table', 'csv']) {
         const printed = (await runCli([command, ...extra, '--format', format])).stdout;
         const again = await runCli(['report', saved, '--format', format]);
         expect(again.status, again.stderr).toBe(0);
         // Only the bootstrap's intervals could differ between two diffs, and they are seeded.
         expect(again.stdout, `${command} ${format}`).toBe(printed);
       }
+      // The document itself comes back whole; it names the run that made it.
+      const again = JSON.parse((await runCli(['report', saved, '--format', 'json'])).stdout);
+      expect(again).toEqual(JSON.parse(json.stdout));
+      expect(again.run.command).toContain(command);
+      expect(again.run.git_commit).toMatch(/^[0-9a-f]{40}$/);
     }
   });
 

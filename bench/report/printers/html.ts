@@ -39,6 +39,7 @@ function sectionHtml(r: Report, index: number): string {
     `<section class="report" data-kind="${r.kind}">`,
     `<h2>${escape(r.title)}</h2>`,
     ...r.header.map((h) => `<p class="header">${escape(h)}</p>`),
+    r.highlight ? `<p class="highlight">${escape(r.highlight)}</p>` : '',
     charts ? `<div class="charts">\n${charts}\n</div>` : '',
     ...r.tables.map(tableHtml),
     r.notes.length ? `<ul class="notes">${r.notes.map((n) => `<li>${escape(n)}</li>`).join('')}</ul>` : '',
@@ -62,6 +63,7 @@ table { border-collapse: collapse; font-family: ui-monospace, monospace; font-si
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 tbody tr:nth-child(even) { background: #fafafa; }
+p.highlight { margin: 10px 0 4px; padding: 8px 12px; background: #fff8e1; border-left: 4px solid #f6bd16; font-weight: 600; }
 ul.notes { font-family: ui-monospace, monospace; font-size: 12.5px; padding-left: 18px; }
 footer { color: #777; font-size: 12px; }
 `;
