@@ -8,12 +8,14 @@ import { htmlPage } from '../report/printers/html.js';
 import { FORMATS, render, type Format } from '../report/print.js';
 import { resultStem } from '../results/files.js';
 import { reportOfFile } from '../results/registry.js';
+import { outputFormat } from './options.js';
 import { runCommand } from './run.js';
 
 function builder(y: Argv) {
   return y
     .positional('results', { type: 'string', array: true, demandOption: true, describe: 'result files (JSON) of profile, diff, gate, validate, humaneval, cpu-vs-cuda and the benchmarks' })
     .option('format', { choices: FORMATS, default: 'html' as Format, describe: 'html writes a page (--out); the others print on stdout' })
+    .option('json', { type: 'boolean', default: false, describe: 'same as --format json: exactly one JSON document on stdout' })
     .option('out', { type: 'string', describe: 'the HTML file; default: beside the result, with .html for .json (several results: <date>-report.html beside the first)' });
 }
 
@@ -28,12 +30,13 @@ function defaultHtmlPath(results: string[]): string {
 async function handler(a: Args): Promise<number> {
   const files = a.results ?? [];
   if (files.length === 0) throw new UserError('name at least one result file', 2);
-  if (a.out !== undefined && a.format !== 'html') throw new UserError('--out names the HTML page: it goes with --format html', 2);
+  const format = outputFormat(a);
+  if (a.out !== undefined && format !== 'html') throw new UserError('--out names the HTML page: it goes with --format html', 2);
   const reports = files.map(reportOfFile);
-  if (a.format !== 'html') {
+  if (format !== 'html') {
     // One JSON document even for several results: their documents in order.
-    process.stdout.write(a.format === 'json' ? `${JSON.stringify(reports.length === 1 ? reports[0].data : reports.map((r) => r.data))}\n`
-      : reports.map((r) => render(r, a.format)).join('\n'));
+    process.stdout.write(format === 'json' ? `${JSON.stringify(reports.length === 1 ? reports[0].data : reports.map((r) => r.data))}\n`
+      : reports.map((r) => render(r, format)).join('\n'));
     return 0;
   }
   const out = a.out ?? defaultHtmlPath(files);

@@ -76,7 +76,9 @@ describe.skipIf(!HAS_STORIES)(`report: a result drawn again is what its command 
         expect(again.stdout, `${command} ${format}`).toBe(printed);
       }
       // The document itself comes back whole; it names the run that made it.
-      const again = JSON.parse((await runCli(['report', saved, '--format', 'json'])).stdout);
+      const againText = (await runCli(['report', saved, '--format', 'json'])).stdout;
+      expect((await runCli(['report', saved, '--json'])).stdout).toBe(againText);
+      const again = JSON.parse(againText);
       expect(again).toEqual(JSON.parse(json.stdout));
       expect(again.run.command).toContain(command);
       expect(again.run.git_commit).toMatch(/^[0-9a-f]{40}$/);
