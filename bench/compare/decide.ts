@@ -7,7 +7,8 @@
 // inside ±T; anything else is inconclusive and more samples are needed.
 import type { RatioInterval } from './bootstrap.js';
 
-export type Verdict = 'slower' | 'faster' | 'no change' | 'inconclusive';
+export const VERDICTS = ['slower', 'faster', 'no change', 'inconclusive'] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 export function decide(ci: RatioInterval, better: 'lower' | 'higher', threshold: number): Verdict {
   // Express everything as "how much worse": > 1 is a regression whichever way the metric points.

@@ -11,10 +11,13 @@ export interface MeasuredRun {
   cpuNs?: number;
 }
 
+export const METRIC_UNITS = ['ms', 'tok/s', 'MiB'] as const;
+export type MetricUnit = (typeof METRIC_UNITS)[number];
+
 export interface MetricDef {
   id: string;
   label: string;
-  unit: 'ms' | 'tok/s' | 'MiB';
+  unit: MetricUnit;
   better: 'lower' | 'higher';
   /** One value per measured run. */
   samples(runs: StepRecord[][], measured: MeasuredRun[]): number[];

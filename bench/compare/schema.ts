@@ -2,6 +2,8 @@
 // `--format json` prints, validated when `rabbit-bench report` reads them back.
 import { z } from 'zod';
 import { RunMetadataSchema } from '../env/types.js';
+import { VERDICTS } from './decide.js';
+import { METRIC_UNITS } from './metrics.js';
 
 export const DIFF_SCHEMA = 'rabbit-bench/diff@1';
 export const GATE_SCHEMA = 'rabbit-bench/gate@1';
@@ -11,12 +13,10 @@ const numberOrNaN = z.preprocess((v) => (v === null ? Number.NaN : v), z.union([
 
 export const RatioIntervalSchema = z.object({ ratio: numberOrNaN, lo: numberOrNaN, hi: numberOrNaN, confidence: z.number() });
 
-export const VERDICTS = ['slower', 'faster', 'no change', 'inconclusive'] as const;
-
 export const MetricComparisonSchema = z.object({
   id: z.string(),
   label: z.string(),
-  unit: z.enum(['ms', 'tok/s', 'MiB']),
+  unit: z.enum(METRIC_UNITS),
   better: z.enum(['lower', 'higher']),
   base: numberOrNaN,
   current: numberOrNaN,
