@@ -42,6 +42,8 @@ export const FLOAT_DTYPE_OF: Readonly<Record<'float32' | 'float16' | 'bfloat16',
 /** The command lines' short names for a checkpoint's dtype (--dtype f32|bf16|f16). */
 export const DTYPE_FLAGS = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' } as const satisfies Readonly<Record<string, ModelDtype>>;
 export type DtypeFlag = keyof typeof DTYPE_FLAGS;
+/** A dtype's short name, as the command lines (and cache names) spell it. */
+export const DTYPE_FLAG_OF = Object.fromEntries(Object.entries(DTYPE_FLAGS).map(([flag, dtype]) => [dtype, flag])) as Readonly<Record<ModelDtype, DtypeFlag>>;
 
 export function isQuantized(dtype: TensorDtype): dtype is QuantDtype {
   return DTYPE_LAYOUT[dtype].blockElems > 1;

@@ -3,7 +3,7 @@
 // decoder layers or written as GGUF in a type mix, once, into the one cache (synth/cache.ts),
 // under one naming scheme. Timings depend on shapes, not on trained values.
 import { UserError } from '../errors.js';
-import { FLOAT_DTYPE_OF, storageBytes } from '../model/dtype.js';
+import { DTYPE_FLAG_OF, FLOAT_DTYPE_OF, storageBytes } from '../model/dtype.js';
 import type { ModelDtype } from '../model/types.js';
 import { parseMix } from '../quantize/quantize.js';
 import { ensureSynthesised } from './cache.js';
@@ -17,7 +17,6 @@ export const DEFAULT_SHAPE = 'smollm2-135m';
 export const DEFAULT_SHAPE_LAYERS = 4;
 const DEFAULT_SEED = 0;
 
-const DTYPE_TAG: Readonly<Record<ModelDtype, string>> = { float32: 'f32', bfloat16: 'bf16', float16: 'f16' };
 
 interface ShapeModelCommon {
   shape: string;
@@ -56,7 +55,7 @@ function resolveSpec(spec: ShapeModelSpec): Resolved {
   const full = Number(getShape(spec.shape).config.num_hidden_layers);
   const layers = spec.layers ?? full;
   if (!Number.isInteger(layers) || layers < 1) throw new UserError('--layers must be a whole number >= 1', 2);
-  const tag = spec.format === 'gguf' ? parseMix(spec.dtype) : DTYPE_TAG[spec.dtype];
+  const tag = spec.format === 'gguf' ? parseMix(spec.dtype) : DTYPE_FLAG_OF[spec.dtype];
   return { shape: spec.shape, kept: Math.min(layers, full), full, seed: spec.seed ?? DEFAULT_SEED, tag };
 }
 
