@@ -8,7 +8,7 @@ import { buildLoadPlan } from '../model/plan.js';
 import { ensureDefaultModel } from '../synth/models.js';
 import { measureRuns } from '../profile/measure.js';
 import { tokenProgress } from '../profile/progress.js';
-import { promptOfLength } from '../profile/prompt.js';
+import { workloadPrompt } from '../profile/prompt.js';
 import { DEFAULT_TOP_LAYERS, profileReport } from '../profile/render.js';
 import { buildProfileFile } from '../profile/result.js';
 import { render, saveReport } from '../report/print.js';
@@ -17,7 +17,6 @@ import type { ProfileSummary } from '../profile/summary.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { requireCuda } from '../cuda/status.js';
 import { vramSummary } from '../cuda/vram.js';
-import { ModelTokenizer } from '../tokenizer.js';
 import { expertOptions, ioOption, outputFormat, threadsOption, withExpertOptions, withMeasureOptions } from './options.js';
 import { runCommand } from './run.js';
 import { checkTracePath, chromeTrace, saveTrace } from '../trace/chrome-trace.js';
@@ -73,9 +72,7 @@ async function handler(a: Args): Promise<number> {
   const plan = buildLoadPlan(a.model ?? ensureDefaultModel(log));
   const cold: false | ColdScope = a.cold ?? false;
   for (const w of plan.warnings) log(`rabbit-bench: warning: ${w}`);
-  const promptIds = a.prompt !== undefined
-    ? await (await ModelTokenizer.load(plan.source)).encode(a.prompt)
-    : await promptOfLength(plan.source, plan.spec.vocabSize, a.promptTokens);
+  const promptIds = await workloadPrompt(plan.source, plan.spec.vocabSize, a);
   const metadata = runMetadata(process.argv);
   const addon = loadAddon();
   const engine = InferenceEngine.open(plan, { device: a.device, pinMemory: a.pinMemory, asyncTransfer: a.asyncTransfer, prefetch: a.prefetch, resident: a.resident, dropAfterRead: cold === 'step', io: a.io, threads: a.threads, ...expertOptions(a) });

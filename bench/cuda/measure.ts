@@ -9,10 +9,9 @@ import { buildLoadPlan } from '../model/plan.js';
 import { writableDir } from '../paths.js';
 import { measureRuns, type MeasuredRuns } from '../profile/measure.js';
 import { tokenProgress, type Progress } from '../profile/progress.js';
-import { promptOfLength } from '../profile/prompt.js';
+import { workloadPrompt } from '../profile/prompt.js';
 import { buildProfileFile } from '../profile/result.js';
 import type { ProfileSettings } from '../results/profile-schema.js';
-import { ModelTokenizer } from '../tokenizer.js';
 import { crossovers, cudaNote, parseCpuVsCudaFile, speedups, CPU_VS_CUDA_SCHEMA, type CpuVsCudaFile, type DeviceSide, type ModelComparison } from './compare.js';
 import { ensureDefaultModel, ensureShapeModel } from '../synth/models.js';
 import { cudaDeviceLine, cudaMissing } from './status.js';
@@ -106,9 +105,7 @@ export async function measureCpuVsCuda(o: CpuVsCudaOptions, ctx: MeasureContext)
   try {
     for (const model of models) {
       const plan = buildLoadPlan(model.dir);
-      const promptIds = o.prompt !== undefined
-        ? await (await ModelTokenizer.load(plan.source)).encode(o.prompt)
-        : await promptOfLength(plan.source, plan.spec.vocabSize, o.promptTokens);
+      const promptIds = await workloadPrompt(plan.source, plan.spec.vocabSize, o);
       const cpuSide = await measureSide(plan, 'cpu', o, promptIds, progress);
       let cudaSide: MeasuredSide | null = null;
       let cudaError: string | null = null;

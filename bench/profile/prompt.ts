@@ -4,6 +4,11 @@ import type { ModelSource } from '../model/resolve.js';
 import { LONG_PROMPT } from '../reference/default-prompts.js';
 import { ModelTokenizer } from '../tokenizer.js';
 
+/** A measured workload's prompt: --prompt through the model's tokenizer, else --prompt-tokens of text. */
+export async function workloadPrompt(source: ModelSource, vocabSize: number, o: { prompt?: string; promptTokens: number }): Promise<number[]> {
+  return o.prompt !== undefined ? (await ModelTokenizer.load(source)).encode(o.prompt) : promptOfLength(source, vocabSize, o.promptTokens);
+}
+
 export async function promptOfLength(source: ModelSource, vocabSize: number, n: number): Promise<number[]> {
   if (!Number.isInteger(n) || n < 1) throw new UserError('--prompt-tokens must be a whole number >= 1');
   if (ModelTokenizer.exists(source)) {
