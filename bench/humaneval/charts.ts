@@ -1,11 +1,11 @@
 // humaneval's charts: the pass rate (pass@k, and on HumanEval+ the base tests' too), and every
 // problem's samples coloured by how they ended.
-import { axisChart, PALETTE, round } from '../report/charts.js';
+import { axisChart, PALETTE, round, statusMatrixChart } from '../report/charts.js';
 import type { ReportChart } from '../report/report.js';
-import { SAMPLE_STATUSES } from './records.js';
+import { SAMPLE_STATUSES, type SampleStatus } from './records.js';
 import type { HumanevalResult } from './schema.js';
 
-const STATUS_COLORS = [PALETTE[1], PALETTE[3], PALETTE[6], PALETTE[4]];
+const STATUS_COLORS: Record<SampleStatus, string> = { passed: PALETTE[1], failed: PALETTE[3], timeout: PALETTE[6], error: PALETTE[4] };
 
 function passRateChart(doc: HumanevalResult): ReportChart {
   const s = doc.summary;
@@ -27,24 +27,18 @@ function passRateChart(doc: HumanevalResult): ReportChart {
 function problemsChart(doc: HumanevalResult): ReportChart {
   const problems = [...new Set(doc.records.map((r) => r.task_id))];
   const samples = Math.max(1, ...doc.records.map((r) => r.sample + 1));
-  const data = doc.records.map((r) => [problems.indexOf(r.task_id), r.sample, SAMPLE_STATUSES.indexOf(r.status), r.status]);
-  return {
+  return statusMatrixChart({
     id: 'problems',
     title: `Every problem's samples (${problems.length} problems × ${samples} sample${samples === 1 ? '' : 's'})`,
     height: 130 + 16 * samples,
-    wide: true,
-    option: {
-      tooltip: { trigger: 'item', formatter: '{b}: {@[3]}' },
-      grid: { left: 64, right: 16, top: 16, bottom: 72 },
-      xAxis: { type: 'category', data: problems.map((p) => p.replace(/^.*\//, '')), name: 'problem', nameLocation: 'middle', nameGap: 26, axisLabel: { fontSize: 9 } },
-      yAxis: { type: 'category', data: Array.from({ length: samples }, (_, i) => `sample ${i}`), inverse: true },
-      visualMap: {
-        type: 'piecewise', dimension: 2, orient: 'horizontal', bottom: 0, left: 'center',
-        pieces: SAMPLE_STATUSES.map((st, i) => ({ value: i, label: st, color: STATUS_COLORS[i] })),
-      },
-      series: [{ type: 'heatmap', name: 'status', data, itemStyle: { borderColor: '#fff', borderWidth: 1 } }],
-    },
-  };
+    columns: problems.map((p) => p.replace(/^.*\//, '')),
+    rows: Array.from({ length: samples }, (_, i) => `sample ${i}`),
+    statuses: SAMPLE_STATUSES,
+    colors: STATUS_COLORS,
+    cells: doc.records.map((r) => ({ column: problems.indexOf(r.task_id), row: r.sample, status: r.status })),
+    labels: false,
+    columnAxis: { name: 'problem', fontSize: 9 },
+  });
 }
 
 export function humanevalCharts(doc: HumanevalResult): ReportChart[] {

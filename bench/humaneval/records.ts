@@ -55,6 +55,7 @@ const HfComparisonSchema = z.object({
 const PartCountSchema = z.object({ passed: z.number().int(), total: z.number().int() });
 
 export const SAMPLE_STATUSES = ['passed', 'failed', 'timeout', 'error'] as const;
+export type SampleStatus = (typeof SAMPLE_STATUSES)[number];
 
 export const SampleRecordSchema = z.object({
   type: z.literal('sample'),

@@ -43,6 +43,53 @@ export function axisChart(c: AxisChart): ReportChart {
   return { id: c.id, title: c.title, height: c.height, wide: c.wide, option };
 }
 
+export interface StatusMatrix<S extends string> {
+  id: string;
+  title: string;
+  height: number;
+  columns: string[];
+  rows: string[];
+  /** Every status, in the legend's order, and its colour. */
+  statuses: readonly S[];
+  colors: Readonly<Record<S, string>>;
+  cells: { column: number; row: number; status: S }[];
+  /** Print the status in each cell (few, wide cells); else the tooltip alone names it. */
+  labels: boolean;
+  /** Options for the column axis (its name, where it sits, its label size). */
+  columnAxis?: { name?: string; position?: 'top' | 'bottom'; fontSize?: number };
+  gridLeft?: number;
+}
+
+/** A grid of cells, each coloured by its status, with the statuses as the legend. */
+export function statusMatrixChart<S extends string>(m: StatusMatrix<S>): ReportChart {
+  // [column, row, status index, status]: the colour goes by the index, the label prints the status.
+  const data = m.cells.map((c) => [c.column, c.row, m.statuses.indexOf(c.status), c.status]);
+  const axis = m.columnAxis ?? {};
+  return {
+    id: m.id,
+    title: m.title,
+    height: m.height,
+    wide: true,
+    option: {
+      tooltip: { trigger: 'item', formatter: '{b}: {@[3]}' },
+      grid: { left: m.gridLeft ?? 64, right: 16, top: axis.position === 'top' ? 40 : 16, bottom: axis.position === 'top' ? 40 : 72 },
+      xAxis: {
+        type: 'category', data: m.columns, position: axis.position ?? 'bottom', name: axis.name, nameLocation: 'middle', nameGap: 26,
+        axisLabel: { fontSize: axis.fontSize ?? 12 }, splitArea: { show: true },
+      },
+      yAxis: { type: 'category', data: m.rows, inverse: true, splitArea: { show: true } },
+      visualMap: {
+        type: 'piecewise', dimension: 2, orient: 'horizontal', bottom: 0, left: 'center',
+        pieces: m.statuses.map((s, i) => ({ value: i, label: s, color: m.colors[s] })),
+      },
+      series: [{
+        type: 'heatmap', name: 'status', data, label: { show: m.labels, formatter: '{@[3]}' },
+        itemStyle: { borderColor: '#fff', borderWidth: m.labels ? 2 : 1 },
+      }],
+    },
+  };
+}
+
 export interface RooflineCategory {
   /** The model (and type) the runners ran. */
   label: string;
