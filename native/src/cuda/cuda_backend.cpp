@@ -201,7 +201,6 @@ class DeviceTimeline {
     used_ = 0;
     pending_.clear();
   }
-  bool on() const { return on_; }
   void anchor(cudaStream_t s) {
     if (!on_) return;
     if (!anchor_) check(cudaEventCreate(&anchor_), "creating an event");
