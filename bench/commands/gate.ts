@@ -18,9 +18,10 @@ import {
 } from '../compare/gate.js';
 import { engineMeasurer, parityFailures } from '../compare/gate-measure.js';
 import { gateReport } from '../compare/render.js';
-import { GATE_SCHEMA, type GateVerdict } from '../compare/schema.js';
+import { GATE_SCHEMA, type GateResult, type GateVerdict } from '../compare/schema.js';
 import { parseThreshold } from '../compare/threshold.js';
 import { collectEnvironment, runMetadata } from '../env/environment.js';
+import type { EnvironmentReport, RunMetadata } from '../env/types.js';
 import { NonFiniteError } from '../errors.js';
 import { profileReport } from '../profile/render.js';
 import { render, saveReport, type Format } from '../report/print.js';
@@ -52,8 +53,9 @@ function builder(y: Argv) {
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
 
-async function measureNow(a: Args, baseline: ProfileFile, threshold: number, log: (l: string) => void): Promise<Measured> {
-  const measurer = await engineMeasurer(baseline, { model: a.model, baselineEngine: a.baselineEngine, log });
+async function measureNow(a: Args, baseline: ProfileFile, threshold: number, here: { metadata: RunMetadata; environment: EnvironmentReport },
+  log: (l: string) => void): Promise<Measured> {
+  const measurer = await engineMeasurer(baseline, { model: a.model, baselineEngine: a.baselineEngine, ...here, log });
   try {
     const limits = { batch: a.batch, minRuns: a.minRuns, maxRuns: a.maxRuns, budget: a.budget };
     return await measureAdaptively({ ...limits, baseline, threshold, metrics: a.metric, paired: a.baselineEngine !== undefined, log }, measurer.measureBatch);
@@ -71,12 +73,15 @@ async function handler(a: Args): Promise<number> {
   checkMetrics(baseline, a.metric, threshold);
   const given = a.current ? readCurrent(a.current) : undefined;
   if (given) checkSameModel(baseline.model, given.model, a.current!);
-  const here = given ? fingerprintOf(given) : (await collectEnvironment({ measure: false })).machine_fingerprint;
-  checkSameMachine(baseline, baselinePath, here, a.force, log);
-  const print = (verdict: GateVerdict) => printGate(verdict, here ?? null, outputFormat(a));
+  const metadata = runMetadata(process.argv);
+  // Collected once: it names this machine for the check below and in every file the gate measures.
+  const environment = given ? undefined : await collectEnvironment({ measure: false });
+  const machine = given ? fingerprintOf(given) : environment!.machine_fingerprint;
+  checkSameMachine(baseline, baselinePath, machine, a.force, log);
+  const print = (verdict: GateVerdict) => printGate({ schema: GATE_SCHEMA, run: metadata, machine_fingerprint: machine ?? null, ...verdict }, outputFormat(a));
   let measured: Measured;
   try {
-    measured = given ? { current: given, base: baseline, paired: false, decisions: [] } : await measureNow(a, baseline, threshold, log);
+    measured = given ? { current: given, base: baseline, paired: false, decisions: [] } : await measureNow(a, baseline, threshold, { metadata, environment: environment! }, log);
   } catch (err) {
     // The baseline's run gave finite outputs with this model: NaN now is the change under test failing.
     if (!(err instanceof NonFiniteError)) throw err;
@@ -90,11 +95,11 @@ async function handler(a: Args): Promise<number> {
   return print(verdict);
 }
 
-function printGate(verdict: GateVerdict, machine: string | null, format: Format): number {
-  const report = gateReport({ schema: GATE_SCHEMA, run: runMetadata(process.argv), machine_fingerprint: machine, ...verdict });
+function printGate(g: GateResult, format: Format): number {
+  const report = gateReport(g);
   process.stdout.write(render(report, format));
   appendStepSummary(render(report, 'md'));
-  return gateExitCode(verdict);
+  return gateExitCode(g);
 }
 
 export const gateCommand: CommandModule<object, Args> = {

@@ -1,7 +1,6 @@
 // The gate's engine side: the measuring the adaptive loop (compare/gate.ts) is handed, and the
 // parity check. The batches run any engine (tests hand them fakes); the gate opens native ones.
 import { existsSync } from 'node:fs';
-import { collectEnvironment, runMetadata } from '../env/environment.js';
 import { InferenceEngine, type TokenGenerator } from '../engine/engine.js';
 import { loadAddon, type NativeBuildInfo } from '../engine/native.js';
 import { UserError } from '../errors.js';
@@ -66,20 +65,25 @@ export interface EngineMeasurer {
  * workload, and with `baselineEngine` the base build beside this one (the calibration slowdown,
  * RABBIT_BENCH_SLOWDOWN_PERCENT, slows the build under test only).
  */
-export async function engineMeasurer(baseline: ProfileFile, o: { model?: string; baselineEngine?: string; log: (l: string) => void }): Promise<EngineMeasurer> {
+export async function engineMeasurer(baseline: ProfileFile, o: {
+  model?: string;
+  baselineEngine?: string;
+  /** The gate's run and this machine, recorded in every file it measures. */
+  metadata: RunMetadata;
+  environment: EnvironmentReport;
+  log: (l: string) => void;
+}): Promise<EngineMeasurer> {
   const plan = buildLoadPlan(modelDirFor(baseline, o.model, o.log));
   checkSameModel(baseline.model, modelInfo(plan), modelArgument(plan.source));
   const s = baseline.settings;
   const promptIds = baseline.prompt_ids ?? (await promptOfLength(plan.source, plan.spec.vocabSize, s.prompt_tokens));
-  const metadata = runMetadata(process.argv);
-  const environment = await collectEnvironment({ measure: false });
   const workload = { prefetch: s.prefetch, resident: s.resident, io: s.io, threads: s.threads };
   const current = { open: () => InferenceEngine.open(plan, workload), build: loadAddon().buildInfo() };
   const baseAddon = o.baselineEngine;
   const base = baseAddon
     ? { open: () => InferenceEngine.open(plan, { ...workload, addon: baseAddon, slowdownPercent: 0 }), build: loadAddon(baseAddon).buildInfo() }
     : undefined;
-  return batchMeasurer({ current, base }, { plan, settings: s, promptIds, metadata, environment });
+  return batchMeasurer({ current, base }, { plan, settings: s, promptIds, metadata: o.metadata, environment: o.environment });
 }
 
 /**
