@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { cudaStatus } from '../../bench/cuda/status.js';
 import type { NativeCudaStatus } from '../../bench/engine/native.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { runCli } from '../helpers/cli.js';
 import { runCommand, type CommandRun } from '../helpers/run.js';
 
 export const STATUS: NativeCudaStatus = cudaStatus();
@@ -17,11 +18,7 @@ export const CUDA_LIBRARY = join(REPO_ROOT, 'build', 'Release', 'librb_cuda.so')
 
 /** Runs `rabbit-bench cpu-vs-cuda ARGS` from the compiled code (npm test compiles it first). */
 export function runCpuVsCuda(args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
-  return runCommand(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'cli.js'), 'cpu-vs-cuda', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    timeoutMs: 300_000,
-  });
+  return runCli(['cpu-vs-cuda', ...args], env, 300_000);
 }
 
 /** The addon's cudaStatus() in a fresh process with `env` (the library and driver load once per process). */

@@ -1,21 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { ValidateFileSchema, type ValidateFile } from '../../bench/validate/schema.js';
-import { REPO_ROOT } from '../helpers/paths.js';
-import { runCommand, type CommandRun } from '../helpers/run.js';
-
-const CLI = join(REPO_ROOT, 'dist', 'bench', 'cli.js');
+import { runCli } from '../helpers/cli.js';
+import type { CommandRun } from '../helpers/run.js';
 
 /**
  * Runs the compiled `rabbit-bench validate` (npm test compiles it first). An ambient
  * RABBIT_BENCH_FAULT is dropped unless the test sets one.
  */
 export function runValidate(args: string[], env: Record<string, string | undefined> = {}): Promise<CommandRun> {
-  return runCommand(process.execPath, [CLI, 'validate', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, RABBIT_BENCH_FAULT: undefined, ...env },
-    timeoutMs: 300_000,
-  });
+  return runCli(['validate', ...args], { RABBIT_BENCH_FAULT: undefined, ...env }, 300_000);
 }
 
 /** `--json` output: exactly one JSON document on stdout, valid against the schema. */

@@ -102,5 +102,5 @@ window.addEventListener('resize', () => instances.forEach((c) => c.resize()));
 }
 
 export function printHtml(r: Report): string {
-  return htmlPage([r], r.title);
+  return htmlPage([r]);
 }
